@@ -1,0 +1,80 @@
+"""Turning a Monte Carlo run into a results folder and words a partnership board can read."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from sim import plots, store
+from sim.experiment import RunResult
+from sim.outcomes import STATUSES, exits_by_cycle
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def headline_lines(result: RunResult) -> list[tuple[str, str]]:
+    s = result.summary
+    lo, hi = s["p_deliver_ci"]
+    be = s["median_break_even_cycle"]
+    first_exit = s["median_first_exit_cycle"]
+    lines = [
+        ("Delivers the business case", f"{_pct(s['p_deliver'])}  (95% CI {_pct(lo)} - {_pct(hi)})"),
+        ("Outcome shares", ", ".join(f"{k} {_pct(s['status_shares'][k])}" for k in STATUSES)),
+        ("Median net savings", f"{s['median_savings_pct']:.0f}% of the business case "
+         f"(quartiles {s['savings_pct_quartiles'][0]:.0f}% - {s['savings_pct_quartiles'][1]:.0f}%)"),
+        ("Break-even", "never, in any run" if be is None else
+         f"median review {be:.0f} (~{be / 2:.1f} years); {_pct(s['p_break_even'])} of runs "
+         "break even by the horizon"),
+        ("Partner exits", f"{_pct(s['p_any_exit'])} of runs lose a partner"
+         + ("" if first_exit is None else f"; first exit at median review {first_exit:.0f}")),
+        ("Dissolved", _pct(s["p_dissolved"])),
+    ]
+    if s["exit_reasons"]:
+        lines.append(("Why partners leave", ", ".join(f"{k} ({v})" for k, v in
+                                                       s["exit_reasons"].items())))
+    return lines
+
+
+def summary_markdown(result: RunResult, command: str) -> str:
+    s = result.summary
+    sc = result.scenario
+    out = [f"# {sc.name}", "", sc.description.strip(), "",
+           f"{s['replications']} replications, root seed {s['seed']}, horizon {sc.horizon} "
+           f"reviews ({sc.horizon / 2:g} years).", "", "## Headline", "",
+           "| | |", "|---|---|"]
+    out += [f"| {k} | {v} |" for k, v in headline_lines(result)]
+    out += ["", "## Most common failure paths", ""]
+    if s["failure_paths"]:
+        out += ["| path | share of runs |", "|---|---|"]
+        out += [f"| {k} | {_pct(v)} |" for k, v in s["failure_paths"].items()]
+    else:
+        out.append("No run failed to deliver.")
+    exits = exits_by_cycle(result.outcomes, sc.horizon)
+    if any(exits):
+        out += ["", "## Exits by review cycle", "", "| review | exits |", "|---|---|"]
+        out += [f"| {c} | {n} |" for c, n in enumerate(exits) if n]
+    out += ["", "## Figures", "", "![savings](savings_fan.png)", "", "![trust](trust.png)", "",
+            "![outcomes](outcomes.png)", "", "## Reproduce", "", "```", command, "```",
+            "", "Status classes and every mechanism are defined in docs/ODD.md.", ""]
+    return "\n".join(out)
+
+
+def save_run(result: RunResult, folder: Path, scenario_path: str | None, command: str) -> Path:
+    """Write tables, figures, summary.md and manifest.json; the folder appears complete or not
+    at all."""
+    scenario_text = Path(scenario_path).read_text(encoding="utf-8-sig") if scenario_path else \
+        result.scenario.model_dump_json(indent=2)
+    with store.atomic_folder(folder) as tmp:
+        store.write_table(result.outcomes, tmp, "outcomes")
+        store.write_table(result.timeseries, tmp, "timeseries")
+        title = result.scenario.name
+        plots.save(plots.savings_fan(result.timeseries, title), tmp / "savings_fan.png")
+        plots.save(plots.trust_over_time(result.timeseries, title), tmp / "trust.png")
+        plots.save(plots.outcome_shares(result.summary, title), tmp / "outcomes.png")
+        (tmp / "summary.md").write_text(summary_markdown(result, command), encoding="utf-8")
+        store.write_json(tmp / "manifest.json", store.manifest(
+            "run", scenario_path, scenario_text, result.seed,
+            {"replications": len(result.outcomes), "engine": "mesa"}, command, result.summary))
+    return folder

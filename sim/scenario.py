@@ -1,0 +1,334 @@
+"""The scenario file format: a proposed partnership and the charter its partners mean to sign.
+
+This schema *is* the documentation of the YAML format (docs/SCENARIOS.md is generated from the
+same descriptions). Every number that a planner is unsure of may be a distribution
+(see sim.distributions); it is sampled afresh in each replication. Unknown keys are errors, so
+a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.distributions import uncertain
+from sim.parameters import ModelParameters
+
+#: The nine primary benefits of shared services (001, "Benefits of Shared Services").
+BENEFITS: tuple[str, ...] = (
+    "continuity",       # 1. continuity and resilience of service
+    "quality",          # 2. raising quality and adding value to existing services
+    "savings",          # 3. securing cost savings and sustainable efficiencies
+    "staff_time",       # 4. releasing staff time for more customer facing activities
+    "scalability",      # 5. improving systems scalability
+    "modern_systems",   # 6. ensuring improved and more 'current' systems
+    "new_services",     # 7. otherwise unsustainable services, such as strategy and transformation
+    "transformation",   # 8. leveraging transformation
+    "collaboration",    # 9. collaboration
+)
+Benefit = Literal[
+    "continuity", "quality", "savings", "staff_time", "scalability",
+    "modern_systems", "new_services", "transformation", "collaboration",
+]
+
+Unit = uncertain(0.0, 1.0)
+
+SHOCK_KINDS = (
+    "leadership_change", "budget_cut", "staff_loss", "supplier_failure", "partner_exit", "lapse",
+)
+DEFAULT_MAGNITUDE = {
+    "leadership_change": 0.3, "budget_cut": 0.3, "staff_loss": 0.3,
+    "supplier_failure": 0.2, "partner_exit": 1.0, "lapse": 1.0,
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PartnerTraits(_Strict):
+    """What an organisation brings to the partnership. Traits are in [0, 1] unless noted."""
+
+    size: uncertain(0.01, 100_000.0) = Field(
+        description="Annual in-scope cost base, £m: what it could save, and its share of costs."
+    )
+    ambition: Unit = Field(
+        0.5,
+        description="Leadership ambition to drive through hard decisions: redundancies, "
+        "relocations, culture change (000).",
+    )
+    resourcing: Unit = Field(
+        0.3,
+        description="Share of its programme effort that is dedicated rather than added to "
+        "managers' day jobs (000). 0 = entirely day-job.",
+    )
+    skills: Unit = Field(
+        0.3,
+        description="Share of its team trained in collaboration / shared-service practice (000).",
+    )
+    trustworthiness: Unit = Field(
+        0.7, description="How fully it follows through on what it promised (001)."
+    )
+    trust_propensity: Unit = Field(
+        0.5, description="Openness to trusting others: the trust it extends at the start (001)."
+    )
+    commitment: Unit = Field(
+        0.7,
+        description="Engagement with the programme; also the chance per review that a lapsed "
+        "partner re-engages (001).",
+    )
+    volatility: Unit = Field(
+        0.1,
+        description="Chance per review that its interest lapses: the 'hokey-cokey partner' (001).",
+    )
+    control_concern: Unit = Field(
+        0.5,
+        description="Worry about losing local control, data stored elsewhere, relying on a "
+        "third party (001).",
+    )
+    patience: uncertain(0.0, 100.0) = Field(
+        3.0, description="Dissatisfied reviews it tolerates before it considers leaving."
+    )
+    priorities: Optional[dict[Benefit, uncertain(0.0, 1e6)]] = Field(
+        None,
+        description="Its own weights over the nine benefits (001): its reasons for entering. "
+        "Normalised; omitted means it shares the charter's vision exactly.",
+    )
+
+
+class Partner(PartnerTraits):
+    """A named partner organisation."""
+
+    name: str = Field(min_length=1, max_length=80, description="Unique name of the organisation.")
+    joins_at: int = Field(
+        0, ge=0, le=10_000,
+        description="Review cycle at which it joins (0 = founding partner).",
+    )
+
+
+class Population(_Strict):
+    """Partners generated from distributions: each replication draws each partner's traits."""
+
+    count: int = Field(ge=2, le=1000, description="Number of partners.")
+    name_prefix: str = Field(
+        "Partner", min_length=1, max_length=60, description="Partners are named 'PREFIX 1', ..."
+    )
+    traits: PartnerTraits = Field(description="Trait values or distributions for every partner.")
+
+
+class BusinessCase(_Strict):
+    """'What good looks like': the quantified target the partners agree (001 step 3)."""
+
+    target_net_savings_m: uncertain(1e-6, 1e7) = Field(
+        description="Cumulative net savings (£m) by the horizon that counts as delivering."
+    )
+    savings_potential: Unit = Field(
+        0.15,
+        description="Share of the combined in-scope cost base saved each year at full maturity.",
+    )
+    implementation_cost_m: uncertain(0.0, 1e7) = Field(
+        0.0, description="One-off cost (£m) of implementing the whole programme."
+    )
+    ramp_up_cycles: uncertain(1.0, 200.0) = Field(
+        4.0, description="Planned reviews to full maturity if everything goes to plan."
+    )
+
+
+class Penalties(_Strict):
+    """What happens if a party doesn't deliver as promised (001 step 4)."""
+
+    threshold: Unit = Field(
+        0.7, description="Delivery (share of the promise) below which a partner is in breach."
+    )
+    rate: uncertain(0.0, 10.0) = Field(
+        0.0,
+        description="Penalty per unit of shortfall, as a share of the partner's half-year "
+        "cost base.",
+    )
+    call_out: Unit = Field(
+        0.0,
+        description="Chance per review that a breach is called out and penalised "
+        "('abuses are called out quickly', 001).",
+    )
+
+
+class ExitTerms(_Strict):
+    """The penalties if a party decided to leave the arrangement (001 step 4)."""
+
+    penalty: uncertain(0.0, 10.0) = Field(
+        0.0, description="Exit penalty as a share of the leaver's annual cost base."
+    )
+    notice_cycles: int = Field(0, ge=0, le=100, description="Reviews of notice before leaving.")
+
+
+class ProgrammeTeam(_Strict):
+    """A dedicated, trained programme team, and what it costs (000)."""
+
+    dedicated: Unit = Field(
+        0.0,
+        description="Share of programme effort from a dedicated team; lifts every partner's "
+        "resourcing towards 1.",
+    )
+    training: Unit = Field(
+        0.0, description="Share of practitioners trained; lifts every partner's skills towards 1."
+    )
+    team_cost_m: uncertain(0.0, 1e6) = Field(
+        0.0, description="Annual cost (£m) of a fully dedicated team; scaled by `dedicated`."
+    )
+    training_cost_m: uncertain(0.0, 1e6) = Field(
+        0.0, description="Annual cost (£m) of training everyone; scaled by `training`."
+    )
+
+
+class Service(_Strict):
+    """A shared service and the partner that leads it (001 step 4)."""
+
+    name: str = Field(min_length=1, max_length=80)
+    lead: str = Field(description="Name of the partner that leads (and keeps control of) it.")
+
+
+class Charter(_Strict):
+    """The relationship charter / Target Operating Model the partners mean to sign (001, 002)."""
+
+    vision: dict[Benefit, uncertain(0.0, 1e6)] = Field(
+        default_factory=lambda: {b: 1.0 for b in BENEFITS},
+        description="Agreed weights over the nine benefits: the shared vision (normalised).",
+    )
+    business_case: BusinessCase
+    decision_rule: Literal["unanimity", "majority", "lead_partner"] = Field(
+        "unanimity", description="How the hard decisions are taken."
+    )
+    cost_sharing: Literal["equal", "by_size"] = Field(
+        "by_size", description="How programme costs are split."
+    )
+    benefit_sharing: Literal["equal", "by_size", "by_contribution"] = Field(
+        "by_size",
+        description="How savings are split; by_contribution follows effort given so far.",
+    )
+    penalties: Penalties = Field(default_factory=Penalties)
+    exit: ExitTerms = Field(default_factory=ExitTerms)
+    programme_team: ProgrammeTeam = Field(default_factory=ProgrammeTeam)
+    consensus: Unit = Field(
+        0.0,
+        description="How fully every party has bought in before signing (001 step 5); "
+        "raises the trust partners start with.",
+    )
+    services: list[Service] = Field(
+        default_factory=list, max_length=100, description="Shared services and their leads."
+    )
+
+
+class Shock(_Strict):
+    """Something that happens to the partnership: scheduled (at_cycle) or random (rate)."""
+
+    kind: Literal[
+        "leadership_change", "budget_cut", "staff_loss", "supplier_failure", "partner_exit", "lapse"
+    ] = Field(description="What happens; see docs/ODD.md for each effect.")
+    partner: str = Field(
+        "any",
+        description="Who it hits: a partner's name, 'all', or 'any' (one active partner at "
+        "random).",
+    )
+    at_cycle: Optional[int] = Field(None, ge=1, le=10_000, description="Review it happens at.")
+    rate: Optional[Unit] = Field(None, description="Chance per review that it happens.")
+    magnitude: Optional[Unit] = Field(
+        None, description="Size of the effect; each kind has a default (docs/ODD.md)."
+    )
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> "Shock":
+        if (self.at_cycle is None) == (self.rate is None):
+            raise ValueError("give exactly one of at_cycle (scheduled) or rate (random)")
+        return self
+
+
+class Scenario(_Strict):
+    """A proposed partnership: who, on what terms, for how long, and what may go wrong."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=20_000)
+    horizon: int = Field(10, ge=1, le=400, description="Six-month review cycles simulated.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Default root seed for Monte Carlo.")
+    partners: Optional[list[Partner]] = Field(None, max_length=1000)
+    population: Optional[Population] = None
+    charter: Charter
+    shocks: list[Shock] = Field(default_factory=list, max_length=1000)
+    parameters: ModelParameters = Field(default_factory=ModelParameters)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Scenario":
+        if (self.partners is None) == (self.population is None):
+            raise ValueError("give exactly one of `partners` (a list) or `population`")
+        names = self.partner_names()
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                raise _FieldError(("partners", i, "name"), f"duplicate partner name {name!r}")
+            seen.add(name)
+        founders = 0
+        if self.partners is not None:
+            for i, p in enumerate(self.partners):
+                if p.joins_at > self.horizon:
+                    raise _FieldError(
+                        ("partners", i, "joins_at"),
+                        f"{p.joins_at} is after the horizon ({self.horizon})",
+                    )
+                founders += p.joins_at == 0
+        else:
+            founders = self.population.count
+        if founders < 2:
+            raise _FieldError(("partners",), "a partnership needs at least two founding partners")
+        for i, service in enumerate(self.charter.services):
+            if service.lead not in seen:
+                raise _FieldError(
+                    ("charter", "services", i, "lead"),
+                    f"unknown partner {service.lead!r}{_suggest(service.lead, names)}",
+                )
+        if self.charter.decision_rule == "lead_partner" and not self.charter.services:
+            raise _FieldError(
+                ("charter", "decision_rule"),
+                "lead_partner needs charter.services naming a lead for each service",
+            )
+        for i, shock in enumerate(self.shocks):
+            if shock.partner not in ("all", "any") and shock.partner not in seen:
+                raise _FieldError(
+                    ("shocks", i, "partner"),
+                    f"unknown partner {shock.partner!r}{_suggest(shock.partner, names)}; "
+                    "use a partner's name, 'all' or 'any'",
+                )
+            if shock.at_cycle is not None and shock.at_cycle > self.horizon:
+                raise _FieldError(
+                    ("shocks", i, "at_cycle"),
+                    f"{shock.at_cycle} is after the horizon ({self.horizon})",
+                )
+        return self
+
+    def partner_names(self) -> list[str]:
+        if self.partners is not None:
+            return [p.name for p in self.partners]
+        pop = self.population
+        return [f"{pop.name_prefix} {i + 1}" for i in range(pop.count)]
+
+    def partner_specs(self) -> list[Partner]:
+        """Every partner, with population partners expanded (traits still possibly uncertain)."""
+        if self.partners is not None:
+            return list(self.partners)
+        traits = self.population.traits.model_dump()
+        return [Partner(name=n, **traits) for n in self.partner_names()]
+
+
+class _FieldError(ValueError):
+    """A cross-field problem that knows which field it belongs to."""
+
+    def __init__(self, loc: tuple, message: str):
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def _suggest(word: str, options) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

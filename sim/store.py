@@ -1,0 +1,107 @@
+"""Results folders: tables, figures, a summary and a manifest that says how to reproduce them.
+
+A folder is assembled under a hidden temporary name beside its destination and renamed into
+place only when complete, so a folder with the final name is always whole: an interrupted run
+leaves no half-written results behind (at most a `.partial-*` folder, removed on failure).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shlex
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+DEPENDENCIES = ("mesa", "numpy", "pandas", "pyarrow", "matplotlib", "pydantic", "PyYAML",
+                "SALib", "scipy", "typer", "rich")
+DEFAULT_ROOT = Path("results")
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version()}
+    for name in ("collabsim",) + DEPENDENCIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def file_digest(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def default_folder(scenario_path: str, seed: int, root: Path = DEFAULT_ROOT) -> Path:
+    """results/<scenario>-<UTC time>-seed<seed>, made unique if it already exists."""
+    stem = Path(scenario_path).stem
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    base = root / f"{stem}-{stamp}-seed{seed}"
+    candidate, k = base, 2
+    while candidate.exists():
+        candidate = base.with_name(f"{base.name}-{k}")
+        k += 1
+    return candidate
+
+
+@contextmanager
+def atomic_folder(final: Path):
+    """Yield a temporary folder; on success rename it to `final`, on failure remove it."""
+    final = Path(final)
+    if final.exists() and any(final.iterdir()):
+        raise FileExistsError(f"{final} already exists and is not empty")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".partial-{final.name}-", dir=final.parent))
+    try:
+        yield tmp
+        if final.exists():
+            final.rmdir()  # empty, checked above
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_json(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def write_table(df, folder: Path, name: str) -> None:
+    """Parquet for analysts, CSV for spreadsheet users."""
+    df.to_parquet(folder / f"{name}.parquet", index=False)
+    df.to_csv(folder / f"{name}.csv", index=False)
+
+
+def reproduce_command(argv: list[str] | None = None) -> str:
+    argv = list(sys.argv if argv is None else argv)
+    if argv:
+        argv[0] = "collabsim" if Path(argv[0]).name in ("collabsim", "__main__.py", "cli.py") \
+            else argv[0]
+    return shlex.join(argv)
+
+
+def manifest(kind: str, scenario_path: str | None, scenario_text: str | None, seed: int,
+             settings: dict, command: str, summary: dict) -> dict:
+    return {
+        "kind": kind,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "seed": seed,
+        "settings": settings,
+        "scenario_path": scenario_path,
+        "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest()
+        if scenario_text is not None else None,
+        "scenario": scenario_text,
+        "versions": versions(),
+        "platform": platform.platform(),
+        "summary": summary,
+    }
