@@ -81,7 +81,8 @@ class PartnerOrganisation(mesa.Agent):
         withheld = rules.withheld_share(mean_trust[self.slot], deterrence, p.params)
         resourcing = rules.effective_resourcing(self.resourcing, p.dedicated)
         self.effort = float(rules.effort(resourcing, self.commitment, self.engaged,
-                                         self.on_notice, withheld, p.params))
+                                         self.on_notice, withheld,
+                                         self.model._alignment_by_partner[self.slot], p.params))
 
     def deliver(self, eps) -> None:
         """Deliver against the promise made in the charter, as trustworthy as it is."""

@@ -100,7 +100,10 @@ def run(
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        context = mp.get_context("spawn")  # safe beside threads and mesa.batchrunner
+        # fork where the platform has it: workers need not re-import the caller's __main__
+        # (which fails for stdin scripts and some notebooks under spawn); spawn elsewhere.
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        context = mp.get_context(method)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {pool.submit(run_chunk, scenario, seed, chunk): k
                        for k, chunk in enumerate(chunks)}

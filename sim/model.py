@@ -174,6 +174,7 @@ class PartnershipModel(mesa.Model):
                     a.leave(self.cycle, reason="forced")
                 elif shock.kind == "leadership_change":
                     a.ambition = float(rules.new_leadership_ambition(u, p))
+                    a.engaged = False  # the new leadership reviews what it inherited
                     a.trust = rules.new_leadership_trust(a.trust, a.trust_propensity, m)
                     for other in self.partners:
                         if other is not a:
@@ -194,7 +195,7 @@ class PartnershipModel(mesa.Model):
         """Hard decisions at the pace the decision rule allows; the programme matures."""
         inp, p = self.inputs, self.inputs.params
         agree = rules.agreement(self.array("ambition"), self.array("control_concern"),
-                                mean_trust, p)
+                                mean_trust, self._alignment_by_partner, p)
         majority = rules.majority_pace(agree, active)
         if inp.decision_rule == "unanimity":
             pace = rules.unanimity_pace(agree, active)

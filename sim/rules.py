@@ -53,13 +53,24 @@ def withheld_share(mean_trust, deter, p: ModelParameters):
     return p.protectionism * shortfall * (1.0 - deter)
 
 
-def effort(resourcing_eff, commitment, engaged, on_notice, withheld, p: ModelParameters):
-    """Programme effort a partner gives this review, in [0, 1] (000, 001)."""
+def effort(resourcing_eff, commitment, engaged, on_notice, withheld, alignment,
+           p: ModelParameters):
+    """Programme effort a partner gives this review, in [0, 1] (000, 001): what its resourcing
+    and commitment allow, less while its interest has lapsed or it is leaving, less what distrust
+    holds back, and less as the shared vision is not its own (partners with misaligned
+    aspirations 'pull in different directions', 001)."""
     base = p.day_job_effort + (1.0 - p.day_job_effort) * resourcing_eff
     engage = p.commitment_floor + (1.0 - p.commitment_floor) * commitment
     lapse = np.where(engaged, 1.0, p.lapsed_effort)
     notice = np.where(on_notice, p.notice_effort, 1.0)
-    return base * engage * lapse * notice * (1.0 - withheld)
+    return base * engage * lapse * notice * (1.0 - withheld) * misalignment_factor(alignment, p)
+
+
+def misalignment_factor(alignment, p: ModelParameters):
+    """Share of effort and agreement a partner gives a programme whose vision is only partly
+    its own: 1 when its priorities match the charter's vision, 1 - misalignment_drag when they
+    share nothing."""
+    return 1.0 - p.misalignment_drag * (1.0 - alignment)
 
 
 def promise_kept(effort_given, trustworthiness, eps, p: ModelParameters):
@@ -111,11 +122,12 @@ def min_over_others(pairwise, active):
 # --- hard decisions and programme maturity ---------------------------------------------------
 
 
-def agreement(ambition, control_concern, mean_trust, p: ModelParameters):
+def agreement(ambition, control_concern, mean_trust, alignment, p: ModelParameters):
     """How readily a partner agrees to hard decisions (redundancies, relocations, culture
     change, 000): its leadership's ambition, held back by worry about losing control when it
-    does not trust the others (001)."""
-    return ambition * (1.0 - p.control_resistance * control_concern * (1.0 - mean_trust))
+    does not trust the others (001), and by how little the shared vision is its own (001, 002)."""
+    control = 1.0 - p.control_resistance * control_concern * (1.0 - mean_trust)
+    return ambition * control * misalignment_factor(alignment, p)
 
 
 def majority_pace(agree, active):
