@@ -7,10 +7,8 @@ so `collabsim validate` can show whether the target is in line with the plan.
 
 from __future__ import annotations
 
-import numpy as np
-
 from sim import rules
-from sim.inputs import count_uncertain, resolve, uncertain_paths
+from sim.inputs import central_uniforms, resolve, uncertain_paths
 from sim.scenario import Scenario
 
 
@@ -18,7 +16,6 @@ def planned_net_savings(inputs) -> tuple[float, float | None]:
     """(cumulative net savings at the horizon, break-even cycle) if the plan holds."""
     size = inputs.traits["size"]
     cum, maturity, break_even = 0.0, 0.0, None
-    founders = inputs.joins_at == 0
     for cycle in range(1, inputs.horizon + 1):
         active = inputs.joins_at <= cycle
         previous = maturity
@@ -29,13 +26,13 @@ def planned_net_savings(inputs) -> tuple[float, float | None]:
         cum += gross - spend
         if break_even is None and cum > 0:
             break_even = cycle
-    del founders
     return cum, break_even
 
 
 def describe(scenario: Scenario) -> dict:
-    """A short description of what a scenario sets up, at the middle of its uncertain ranges."""
-    mid = resolve(scenario, np.full(count_uncertain(scenario), 0.5))
+    """A short description of what a scenario sets up, at the point estimates of its uncertain
+    inputs (the mode of a three-point estimate, the median otherwise)."""
+    mid = resolve(scenario, central_uniforms(scenario))
     planned, break_even = planned_net_savings(mid)
     return {
         "name": scenario.name,
@@ -44,7 +41,7 @@ def describe(scenario: Scenario) -> dict:
         "uncertain_inputs": len(uncertain_paths(scenario)),
         "shocks": len(scenario.shocks),
         "decision_rule": mid.decision_rule,
-        "target_net_savings_m (median draw)": round(mid.target_net_savings_m, 3),
-        "plan projects net savings_m (median draw)": round(planned, 3),
+        "target_net_savings_m (point estimate)": round(mid.target_net_savings_m, 3),
+        "plan projects net savings_m (point estimates)": round(planned, 3),
         "plan break-even cycle": break_even,
     }

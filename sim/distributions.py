@@ -33,6 +33,10 @@ class _Dist(BaseModel):
     def ppf(self, u: np.ndarray | float) -> np.ndarray | float:
         raise NotImplementedError
 
+    def central_u(self) -> float:
+        """The uniform that maps to the distribution's point estimate (median by default)."""
+        return 0.5
+
 
 def _finite(values: list[float]) -> list[float]:
     for v in values:
@@ -78,6 +82,11 @@ class Triangular(_Dist):
 
     def bounds(self) -> tuple[float, float]:
         return self.triangular[0], self.triangular[2]
+
+    def central_u(self) -> float:
+        """A three-point estimate's point estimate is its mode."""
+        lo, mode, hi = self.triangular
+        return 0.5 if hi == lo else (mode - lo) / (hi - lo)
 
     def ppf(self, u):
         lo, mode, hi = self.triangular

@@ -108,6 +108,13 @@ def _uncertain_leaves(scenario: Scenario):
             yield s.magnitude
 
 
+def central_uniforms(scenario: Scenario) -> np.ndarray:
+    """Uniforms that give every uncertain input its point estimate (mode of a three-point
+    estimate, median otherwise): the values a plan is drawn up with."""
+    return np.array([leaf.central_u() for leaf in _uncertain_leaves(scenario)
+                     if is_uncertain(leaf)], dtype=float)
+
+
 def count_uncertain(scenario: Scenario) -> int:
     return sum(1 for leaf in _uncertain_leaves(scenario) if is_uncertain(leaf))
 
