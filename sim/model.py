@@ -113,6 +113,7 @@ class PartnershipModel(mesa.Model):
     def step(self):
         """One six-month review of the partnership."""
         self.cycle += 1
+        self.gross_savings = self.spend = 0.0  # nothing flows unless a review takes place
         if not self.dissolved:
             noise = noise_mod.cycle_noise(self.noise[self.cycle - 1], self.inputs.n,
                                           len(self.inputs.shocks))
@@ -231,8 +232,9 @@ class PartnershipModel(mesa.Model):
         cost_share = rules.shares(cost_w, active)
         benefit_share = rules.shares(benefit_w, active)
         called_out = active & (detect < inp.call_out)
-        charged = rules.penalty_charged(kept, size, called_out, inp.penalty_threshold,
-                                        inp.penalty_rate)
+        charged = rules.payable(rules.penalty_charged(kept, size, called_out,
+                                                      inp.penalty_threshold, inp.penalty_rate),
+                                active, called_out)
         received = rules.redistribute(charged, size, active, charged > 0)
         for a in self.partners:
             if a.active:
@@ -259,7 +261,9 @@ class PartnershipModel(mesa.Model):
             return
         staying = self.active & ~leaving
         size = self.array("size")
-        charged = rules.exit_penalty_charged(leaving, size, self.inputs.exit_penalty)
+        charged = rules.payable(rules.exit_penalty_charged(leaving, size,
+                                                           self.inputs.exit_penalty),
+                                staying | leaving, leaving & staying.any())
         received = rules.redistribute(charged, size, staying, leaving)
         for a in self.partners:
             a.penalties_paid += charged[a.slot]

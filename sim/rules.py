@@ -208,6 +208,14 @@ def penalty_charged(kept, size, called_out, threshold, rate):
     return np.where(called_out & (shortfall > 0), rate * shortfall * size / 2.0, 0.0)
 
 
+def payable(amounts, active, payers):
+    """What payers actually pay: nothing when no other active partner is left to receive it
+    (a penalty with no payee is not charged)."""
+    n = amounts.shape[-1]
+    others = active[..., None, :] & ~np.eye(n, dtype=bool)      # [..., payer, receiver]
+    return np.where(payers & others.any(axis=-1), amounts, 0.0)
+
+
 def redistribute(amounts, size, active, payers):
     """Hand the sum paid by `payers` to the other active partners pro rata to size, so money is
     conserved: returns what each partner receives."""
