@@ -116,7 +116,7 @@ def run(
         for k, v in result.summary["failure_paths"].items():
             paths.add_row(k, f"{100 * v:.1f}%")
         out.print(paths)
-    out.print(f"results: {folder}", markup=False)
+    out.print(f"results: {folder}", markup=False, soft_wrap=True)
 
 
 def main() -> None:

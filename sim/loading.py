@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import typing
 from pathlib import Path
 
@@ -175,19 +176,24 @@ def _drop_union_branches(loc: tuple) -> tuple:
     return tuple(p for p in loc if not (isinstance(p, str) and (p in _BRANCH_TAGS or p.startswith("function-"))))
 
 
+_DIST_TAGS = re.compile(r"\.(uniform|triangular|beta|one_of)(\.[a-z_]+|\[\d+\])?$")
+_SPECIFIC = ("must lie within", "must not exceed", "need low", "finite", "greater than",
+             "less than or equal")
+
+
 def _prefer_specific(problems: list[str]) -> list[str]:
-    """For a number-or-distribution field, one clear line beats five union-branch complaints."""
+    """For a number-or-distribution field, one clear line beats five union-branch complaints:
+    keep the complaint about the form the user evidently meant, or say what forms exist."""
     by_field: dict[str, list[str]] = {}
     for p in problems:
-        field = p.split(": ", 1)[0]
+        field = _DIST_TAGS.sub("", p.split(": ", 1)[0])
         by_field.setdefault(field, []).append(p)
     out = []
     for field, items in by_field.items():
         if len(items) > 1:
-            range_msgs = [i for i in items if "must lie within" in i or "must not exceed" in i
-                          or "need low" in i or "finite" in i]
-            if range_msgs:
-                items = range_msgs[:1]
+            specific = [i for i in items if any(s in i for s in _SPECIFIC)]
+            if specific:
+                items = specific[:1]
             elif any("valid number" in i or "a number or a distribution" in i for i in items):
                 items = [f"{field}: expected a number or a distribution "
                          "({uniform: [low, high]}, {triangular: [low, mode, high]}, "
