@@ -99,8 +99,8 @@ class ModelParameters(BaseModel):
     )
     misalignment_drag: float = _p(
         0.5, 0, 1,
-        "How far a partner's agreement to hard decisions falls when its priorities share nothing "
-        "with the charter's vision (001: misaligned partners 'pull in different directions'; "
+        "How far a partner's effort and agreement to hard decisions fall when its priorities "
+        "share nothing with the charter's vision (001: misaligned partners 'pull in different directions'; "
         "002: without a shared vision 'there will be constant struggles and fighting').",
     )
     routine_progress: float = _p(

@@ -184,7 +184,7 @@ class ProgrammeTeam(_Strict):
 class Service(_Strict):
     """A shared service and the partner that leads it (001 step 4)."""
 
-    name: str = Field(min_length=1, max_length=80)
+    name: str = Field(min_length=1, max_length=80, description="Name of the service.")
     lead: str = Field(description="Name of the partner that leads (and keeps control of) it.")
 
 
@@ -246,15 +246,20 @@ class Shock(_Strict):
 class Scenario(_Strict):
     """A proposed partnership: who, on what terms, for how long, and what may go wrong."""
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=20_000)
+    name: str = Field(min_length=1, max_length=200, description="Short title of the scenario.")
+    description: str = Field("", max_length=20_000, description="What situation it stands for.")
     horizon: int = Field(10, ge=1, le=400, description="Six-month review cycles simulated.")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Default root seed for Monte Carlo.")
-    partners: Optional[list[Partner]] = Field(None, max_length=1000)
-    population: Optional[Population] = None
-    charter: Charter
-    shocks: list[Shock] = Field(default_factory=list, max_length=1000)
-    parameters: ModelParameters = Field(default_factory=ModelParameters)
+    partners: Optional[list[Partner]] = Field(
+        None, max_length=1000, description="The partner organisations (or give `population`).")
+    population: Optional[Population] = Field(
+        None, description="Partners drawn from distributions (instead of `partners`).")
+    charter: Charter = Field(description="The relationship charter the partners mean to sign.")
+    shocks: list[Shock] = Field(default_factory=list, max_length=1000,
+                                description="What may happen to the partnership.")
+    parameters: ModelParameters = Field(
+        default_factory=ModelParameters,
+        description="Behavioural constants of the model (advanced; see below).")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":

@@ -1,0 +1,36 @@
+"""The documentation cannot drift from the code."""
+
+import inspect
+import re
+from pathlib import Path
+
+from sim import rules, schema_docs
+from sim.parameters import ModelParameters
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_scenarios_md_is_generated_from_the_schema():
+    assert (DOCS / "SCENARIOS.md").read_text() == schema_docs.render(), \
+        "docs/SCENARIOS.md is stale: run `python -m sim.schema_docs > docs/SCENARIOS.md`"
+
+
+def test_odd_describes_every_rule_and_every_parameter():
+    odd = (DOCS / "ODD.md").read_text()
+    public = [name for name, fn in inspect.getmembers(rules, inspect.isfunction)
+              if fn.__module__ == "sim.rules" and not name.startswith("_")]
+    missing = [name for name in public if f"`{name}`" not in odd]
+    assert not missing, f"docs/ODD.md does not describe: {missing}"
+    params = [name for name in ModelParameters.model_fields if f"`{name}`" not in odd]
+    assert not params, f"docs/ODD.md does not name parameters: {params}"
+
+
+def test_odd_cites_every_seed_document():
+    odd = (DOCS / "ODD.md").read_text()
+    for doc in ("000", "001", "002"):
+        assert re.search(rf"\b{doc}\b", odd), doc
+
+
+def test_validation_md_gives_the_command_that_regenerates_it():
+    text = (DOCS / "VALIDATION.md").read_text()
+    assert "python -m sim.validation --replications 2000" in text
