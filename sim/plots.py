@@ -59,6 +59,7 @@ def outcome_shares(summary: dict, title: str):
     for i, v in enumerate(shares):
         ax1.text(i, v + 0.01, f"{v:.0%}", ha="center", fontsize=9)
     ax1.set_ylim(0, max(shares + [0.1]) * 1.15)
+    ax1.tick_params(axis="x", labelrotation=25, labelsize=9)
     ax1.set_ylabel("share of runs")
     ax1.set_title("outcome")
     paths = summary.get("failure_paths", {})
