@@ -93,8 +93,7 @@ def run(
                                        str(replications), "--seed", str(seed)])
     with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=err,
-                  disable=not err.is_terminal and os.environ.get("COLLABSIM_PROGRESS") != "1",
-                  transient=False) as progress:
+                  disable=not err.is_terminal, transient=False) as progress:
         task = progress.add_task("run", total=replications)
         result = run_mc(sc, replications, seed, workers=min(workers, max(1, replications // 50)),
                         on_progress=lambda done, total: progress.update(task, completed=done))

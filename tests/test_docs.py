@@ -34,3 +34,15 @@ def test_odd_cites_every_seed_document():
 def test_validation_md_gives_the_command_that_regenerates_it():
     text = (DOCS / "VALIDATION.md").read_text()
     assert "python -m sim.validation --replications 2000" in text
+
+
+def test_ci_runs_exactly_the_readmes_second_quick_start_command():
+    root = DOCS.parent
+    readme = (root / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [ln for ln in block.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert len(commands) == 2, "the quick start has exactly two commands"
+    ci = [ln for ln in (root / ".ci" / "run").read_text().splitlines()
+          if ln.strip() and not ln.startswith(("#", "set ", "cd "))]
+    assert ci == [commands[1]]
+    assert "collabsim run scenarios/" in commands[0] and "pip install -e ." in commands[0]
