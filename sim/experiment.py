@@ -1,6 +1,7 @@
 """Monte Carlo: many replications of one scenario, each with its own seed.
 
-Replication r of a run with root seed S draws from SeedSequence(S, spawn_key=(sample, r)), so
+Replication r of a run with root seed S draws from a seed derived from
+SeedSequence(S, spawn_key=(sample, r)) (see replication_seed), so
 any replication can be recomputed on its own and the result never depends on how replications
 are grouped or in which order they run. `sample` is 0 for a plain run; sweeps use it to give
 every design point its own family of seeds.
@@ -25,14 +26,27 @@ TIMESERIES_COLUMNS = (
 )
 
 
+def replication_seed(seed: int, replication: int, sample: int = 0) -> int:
+    """The 128-bit integer seed of one replication, from SeedSequence(seed, spawn_key=(sample,
+    replication)): independent of every other replication, reproducible alone.
+
+    An integer, not a Generator, is what the Mesa model is given: Mesa 3.3's Model consumes a
+    draw from a Generator it is handed (to seed its stdlib `random`), which would shift the
+    run's stream in a Mesa-version-dependent way; from an integer both engines build the same
+    stream with numpy.random.default_rng."""
+    words = np.random.SeedSequence(seed, spawn_key=(sample, replication)).generate_state(
+        2, dtype=np.uint64)
+    return (int(words[0]) << 64) | int(words[1])
+
+
 def replication_rng(seed: int, replication: int, sample: int = 0) -> np.random.Generator:
-    """The generator of one replication: independent of every other, reproducible alone."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(sample, replication)))
+    """The generator of one replication (what PartnershipModel.rng is for that replication)."""
+    return np.random.default_rng(replication_seed(seed, replication, sample))
 
 
 def run_model(scenario: Scenario, seed: int, replication: int, sample: int = 0) -> PartnershipModel:
     """Build and run one replication to its horizon; returns the finished Mesa model."""
-    model = PartnershipModel(scenario=scenario, rng=replication_rng(seed, replication, sample))
+    model = PartnershipModel(scenario=scenario, rng=replication_seed(seed, replication, sample))
     while model.running:
         model.step()
     return model

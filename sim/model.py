@@ -170,7 +170,7 @@ class PartnershipModel(mesa.Model):
                 elif shock.kind == "staff_loss":
                     a.skills = float(rules.cut(a.skills, m))
                 elif shock.kind == "lapse":
-                    a.engaged = bool(u >= m)  # magnitude = chance the lapse takes hold
+                    a.engaged = bool(u >= m)  # lapses with chance m; may re-engage this review
                 elif shock.kind == "partner_exit":
                     a.leave(self.cycle, reason="forced")
                 elif shock.kind == "leadership_change":

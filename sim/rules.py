@@ -275,14 +275,14 @@ SATISFACTION_PARTS = ("benefit", "fairness", "vision", "values", "trust", "contr
 def satisfaction_parts(benefit, fairness, vision, values, trust, control, p: ModelParameters):
     """Each part's weighted shortfall from a fully satisfied partner; the largest one is the
     reason a partner gives when it leaves. Stacked on a new last axis in SATISFACTION_PARTS order."""
-    return np.stack([
+    return np.stack(np.broadcast_arrays(
         p.weight_benefit * (1.0 - benefit),
         p.weight_fairness * (1.0 - fairness),
         p.weight_vision * (1.0 - vision),
         p.weight_values * (1.0 - values),
         p.weight_trust * (1.0 - trust),
         p.weight_control * control,
-    ], axis=-1)
+    ), axis=-1)
 
 
 def satisfaction(parts, p: ModelParameters):

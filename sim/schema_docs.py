@@ -153,13 +153,15 @@ def render() -> str:
     out += ["## Shock kinds", "", "| kind | default magnitude | effect (docs/ODD.md) |",
             "|---|---|---|"]
     effects = {
-        "leadership_change": "new leadership: ambition redrawn, engagement paused, others' "
-                             "trust in it dented by the magnitude",
+        "leadership_change": "new leadership: ambition redrawn, interest lapses, its own trust "
+                             "partly reset towards its trust_propensity, others' trust in it "
+                             "dented by the magnitude",
         "budget_cut": "resourcing cut by the magnitude from that review on",
         "staff_loss": "skills cut by the magnitude (loss of key staff)",
         "supplier_failure": "programme maturity set back by the magnitude (whole partnership)",
         "partner_exit": "the partner leaves at once (no exit penalty)",
-        "lapse": "the partner's interest lapses, with chance = magnitude",
+        "lapse": "the partner's interest lapses with chance = magnitude (it may re-engage in "
+                 "the same review with chance = its commitment)",
     }
     out += [f"| `{k}` | {v:g} | {effects[k]} |" for k, v in DEFAULT_MAGNITUDE.items()] + [""]
     out += ["## Model parameters (advanced)", "",

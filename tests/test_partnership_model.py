@@ -44,7 +44,7 @@ def run_all(scenario, seed):
 
 @st.composite
 def scenarios(draw):
-    n = draw(st.integers(2, 6))
+    n = draw(st.integers(2, 12))
     horizon = draw(st.integers(1, 15))
     unit = st.floats(0.0, 1.0)
     names = [f"P{i}" for i in range(n)]

@@ -1,0 +1,52 @@
+"""The vectorised engine and the Mesa model are one model: same seeds, same trajectories."""
+
+import glob
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.engine import SERIES, simulate
+from sim.experiment import run_model
+from test_partnership_model import scenarios as small_scenarios
+
+SHIPPED = sorted(glob.glob(str(__import__("pathlib").Path(__file__).resolve().parent.parent
+                               / "scenarios" / "*.yaml")))
+
+
+def assert_same(scenario, seed, replications):
+    vector = simulate(scenario, seed, replications)
+    for k, r in enumerate(replications):
+        model = run_model(scenario, seed, r)
+        data = model.datacollector.model_vars
+        for name in SERIES:
+            np.testing.assert_allclose(np.asarray(data[name], dtype=float),
+                                       vector.series[name][k].astype(float), rtol=0, atol=1e-9,
+                                       err_msg=f"{name}, replication {r}")
+        exited = [a.exited_at if a.exited_at is not None else -1 for a in model.partners]
+        assert exited == list(vector.exited_at[k]), f"exits, replication {r}"
+        assert [a.exit_reason for a in model.partners] == list(vector.exit_reason[k])
+        assert (model.dissolved_at or -1) == vector.dissolved_at[k]
+        np.testing.assert_allclose([a.net_money for a in model.partners], vector.net_money[k],
+                                   rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.rsplit("/", 1)[-1])
+def test_engines_agree_on_every_shipped_scenario(path):
+    assert_same(sim.load_scenario(path), 5, range(12))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios(), st.integers(0, 2**32 - 1))
+def test_engines_agree_on_generated_scenarios(data, seed):
+    assert_same(sim.scenario_from_dict(data), seed, range(3))
+
+
+def test_vector_results_do_not_depend_on_how_replications_are_batched():
+    scenario = sim.load_scenario(SHIPPED[0])
+    whole = simulate(scenario, 9, range(10))
+    part = simulate(scenario, 9, range(4, 7))
+    for name in SERIES:
+        np.testing.assert_array_equal(whole.series[name][4:7], part.series[name])
