@@ -1,0 +1,524 @@
+"""The Mesa model, PartnershipModel: reproducible, true to its invariants for every valid
+scenario, shocks doing what they say, usable with mesa.batch_run, and moved by the three
+reasons of document 000 (ambition, resourcing, skills) the way the documents say."""
+
+import copy
+from pathlib import Path
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.outcomes import STUMBLING_PCT, THRIVING_TRUST, run_outcome
+from sim.scenario import SHOCK_KINDS
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+TYPICAL = yaml.safe_load((ROOT / "scenarios" / "typical.yaml").read_text())
+
+TRAITS = ("ambition", "resourcing", "skills", "trustworthiness", "trust_propensity",
+          "commitment", "volatility", "control_concern")
+
+
+def partnership(n=3, horizon=8, shocks=(), partners=None, parameters=None, **charter):
+    """A small partnership with every input fixed: partners P0..P{n-1}, no shocks unless given,
+    charter clauses as keywords, behavioural constants overridden by `parameters`."""
+    if partners is None:
+        partners = [{"name": f"P{i}", "size": 2.0 + i, "ambition": 0.6, "resourcing": 0.4,
+                     "skills": 0.4, "trustworthiness": 0.8, "trust_propensity": 0.6,
+                     "commitment": 0.8, "volatility": 0.1, "control_concern": 0.4,
+                     "patience": 3} for i in range(n)]
+    return sim.scenario_from_dict({
+        "name": "small", "horizon": horizon, "partners": partners, "shocks": list(shocks),
+        "charter": {"business_case": {"target_net_savings_m": 1.0, "savings_potential": 0.1,
+                                      "implementation_cost_m": 0.5, "ramp_up_cycles": 20},
+                    **charter},
+        "parameters": parameters or {},
+    })
+
+
+def run_to_end(scenario, seed):
+    model = sim.PartnershipModel(scenario=scenario, rng=seed)
+    while model.running:
+        model.step()
+    return model
+
+
+class Recording(sim.PartnershipModel):
+    """The model, noting the state each review starts from (after joiners and shocks)."""
+
+    def review(self, noise):
+        self.before_review = {
+            "trust": self.trust_matrix().copy(), "maturity": self.maturity,
+            "engaged": self.array("engaged").astype(bool), "skills": self.array("skills"),
+        }
+        super().review(noise)
+
+
+# --- reproducibility ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["three_councils.yaml", "typical.yaml", "hokey_cokey.yaml"])
+def test_same_scenario_and_seed_give_identical_model_and_agent_tables(path):
+    scenario = sim.load_scenario(ROOT / "scenarios" / path)
+    a, b = run_to_end(scenario, 42), run_to_end(scenario, 42)
+    pd.testing.assert_frame_equal(a.datacollector.get_model_vars_dataframe(),
+                                  b.datacollector.get_model_vars_dataframe())
+    pd.testing.assert_frame_equal(a.datacollector.get_agent_vars_dataframe(),
+                                  b.datacollector.get_agent_vars_dataframe())
+    assert a.events == b.events
+
+
+def test_a_seed_given_as_seed_or_rng_gives_the_same_run():
+    scenario = sim.load_scenario(ROOT / "scenarios" / "three_councils.yaml")
+    by_rng = run_to_end(scenario, 5)
+    by_seed = sim.PartnershipModel(scenario=scenario, seed=5)
+    while by_seed.running:
+        by_seed.step()
+    pd.testing.assert_frame_equal(by_rng.datacollector.get_model_vars_dataframe(),
+                                  by_seed.datacollector.get_model_vars_dataframe())
+
+
+def test_different_seeds_give_different_runs():
+    scenario = sim.load_scenario(ROOT / "scenarios" / "three_councils.yaml")
+    a, b = run_to_end(scenario, 1), run_to_end(scenario, 2)
+    assert not a.datacollector.get_model_vars_dataframe().equals(
+        b.datacollector.get_model_vars_dataframe())
+    assert not a.datacollector.get_agent_vars_dataframe().equals(
+        b.datacollector.get_agent_vars_dataframe())
+
+
+def test_the_model_accepts_a_scenario_a_mapping_or_a_path():
+    path = ROOT / "scenarios" / "three_councils.yaml"
+    data = yaml.safe_load(path.read_text())
+    tables = [run_to_end(s, 3).datacollector.get_model_vars_dataframe()
+              for s in (sim.load_scenario(path), data, str(path))]
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    pd.testing.assert_frame_equal(tables[0], tables[2])
+
+
+# --- invariants --------------------------------------------------------------------------------
+
+
+def check_invariants(scenario, seed):
+    """Run `scenario` with `seed`, checking at every review what must hold for any partnership."""
+    model = sim.PartnershipModel(scenario=scenario, rng=seed)
+    exited_at: dict[int, int] = {}
+    active_before = model.active.copy()
+    maturity_before = model.maturity
+    trust_before = model.trust_matrix().copy()
+    assert not model.dissolved and active_before.sum() >= 2
+    while model.running:
+        model.step()
+        cycle, active = model.cycle, model.active
+
+        trust = model.trust_matrix()
+        assert np.isfinite(trust).all() and trust.min() >= 0.0 and trust.max() <= 1.0
+        # nobody revises its trust in a partner that is not taking part (yet, or any more),
+        # unless a new leadership starts afresh
+        away = ~active_before & ~active & (model.array("joins_at") != cycle)
+        renewed = {who for c, k, who in model.events if c == cycle and k == "leadership_change"}
+        same = np.array([a.name not in renewed for a in model.partners])
+        assert np.array_equal(trust[np.ix_(same, away)], trust_before[np.ix_(same, away)])
+
+        # money is conserved: what the partners hold is what the partnership saved
+        held = sum(a.net_money for a in model.partners)
+        flows = sum(abs(a.received) + abs(a.paid) + a.penalties_paid + a.penalties_received
+                    for a in model.partners)
+        assert abs(held - model.cum_net_savings) <= 1e-9 * max(1.0, abs(model.cum_net_savings),
+                                                               flows)
+
+        # exits are permanent
+        for a in model.partners:
+            if a.slot in exited_at:
+                assert a.exited_at == exited_at[a.slot] and not a.active
+            elif a.exited_at is not None:
+                assert a.exited_at == cycle and not a.active
+                exited_at[a.slot] = a.exited_at
+
+        # partners only ever appear by joining at their own cycle
+        joined = active & ~active_before
+        assert all(model.partners[i].joins_at == cycle for i in np.flatnonzero(joined))
+        joiners = sum(1 for a in model.partners if a.joins_at == cycle)
+        assert active.sum() <= active_before.sum() + joiners
+
+        # dissolution iff fewer than two partners remain, and then nothing flows
+        assert model.dissolved == (active.sum() < 2)
+        assert model.dissolved == (model.dissolved_at is not None)
+        if model.dissolved and cycle > model.dissolved_at:
+            assert model.gross_savings == 0.0 and model.spend == 0.0
+
+        # the programme only goes backwards when a supplier fails
+        assert 0.0 <= model.maturity <= 1.0
+        failed = any(c == cycle and k == "supplier_failure" for c, k, _ in model.events)
+        assert model.maturity >= maturity_before or failed
+
+        for a in model.partners:
+            assert 0.0 <= a.effort <= 1.0 and 0.0 <= a.kept <= 1.0
+            assert np.isfinite(a.satisfaction)
+        active_before, maturity_before = active.copy(), model.maturity
+        trust_before = trust.copy()
+
+    table = model.datacollector.get_model_vars_dataframe()
+    assert len(table) == model.horizon + 1
+    assert list(table["cycle"]) == list(range(model.horizon + 1))
+    assert np.isfinite(table.to_numpy(dtype=float)).all()
+    assert (table["dissolved"] == (table["active_partners"] < 2)).all()
+    if model.dissolved:
+        after = table[table["cycle"] >= model.dissolved_at]
+        assert (after["cum_net_savings_m"] == after["cum_net_savings_m"].iloc[0]).all()
+        assert (table.loc[table["cycle"] > model.dissolved_at, "gross_savings_m"] == 0).all()
+    check_outcome(model)
+    return model
+
+
+def check_outcome(model):
+    out = run_outcome(model)
+    assert out["net_savings_m"] == model.cum_net_savings
+    if out["delivered"]:
+        assert not out["dissolved"]
+        assert out["net_savings_m"] >= model.inputs.target_net_savings_m
+    assert (out["status"] == "dissolved") == out["dissolved"] == model.dissolved
+    if out["status"] == "crumbling":
+        assert out["savings_pct"] < STUMBLING_PCT
+    intact = not out["dissolved"]
+    assert (out["status"] == "crumbling") == (
+        intact and not out["delivered"] and out["savings_pct"] < STUMBLING_PCT)
+    assert (out["status"] == "thriving") == (
+        out["delivered"] and out["exits"] == 0 and out["final_mean_trust"] >= THRIVING_TRUST)
+    assert out["savings_pct"] == pytest.approx(
+        100 * model.cum_net_savings / model.inputs.target_net_savings_m)
+    assert out["exits"] == sum(a.exited_at is not None for a in model.partners)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_invariants_hold_for_the_shipped_scenarios(path, seed):
+    check_invariants(sim.load_scenario(path), seed)
+
+
+def test_invariants_hold_when_the_partnership_dissolves():
+    model = check_invariants(partnership(shocks=[
+        {"kind": "partner_exit", "partner": "P0", "at_cycle": 3},
+        {"kind": "partner_exit", "partner": "P1", "at_cycle": 3}]), 1)
+    assert model.dissolved and model.dissolved_at == 3
+
+
+unit = st.floats(0.0, 1.0)
+
+
+@st.composite
+def scenarios(draw):
+    """Any small valid partnership: 2-6 partners, random traits and charter, every shock kind."""
+    n = draw(st.integers(2, 6))
+    horizon = draw(st.integers(1, 15))
+    names = [f"Org {i}" for i in range(n)]
+    partners = []
+    for i, name in enumerate(names):
+        partner = {"name": name, "size": draw(st.floats(0.1, 20.0)),
+                   **{t: draw(unit) for t in TRAITS}, "patience": draw(st.integers(0, 5)),
+                   "joins_at": 0 if i < 2 else draw(st.sampled_from([0, 0, 1, horizon]))}
+        if draw(st.booleans()):
+            partner["priorities"] = draw(st.dictionaries(
+                st.sampled_from(["savings", "quality", "continuity", "collaboration"]),
+                st.floats(0.0, 5.0), max_size=4))
+        if draw(st.booleans()):
+            low = draw(unit)
+            partner["ambition"] = {"uniform": [low, draw(st.floats(low, 1.0))]}
+        partners.append(partner)
+    services = [{"name": f"Service {k}", "lead": draw(st.sampled_from(names))}
+                for k in range(draw(st.integers(0, 3)))]
+    rules = ["unanimity", "majority"] + (["lead_partner"] if services else [])
+    shocks = []
+    for _ in range(draw(st.integers(0, 5))):
+        shock = {"kind": draw(st.sampled_from(SHOCK_KINDS)),
+                 "partner": draw(st.sampled_from(names + ["all", "any"]))}
+        if draw(st.booleans()):
+            shock["magnitude"] = draw(unit)
+        if draw(st.booleans()):
+            shock["at_cycle"] = draw(st.integers(1, horizon))
+        else:
+            shock["rate"] = draw(unit)
+        shocks.append(shock)
+    return {
+        "name": "generated", "horizon": horizon, "partners": partners, "shocks": shocks,
+        "charter": {
+            "business_case": {"target_net_savings_m": draw(st.floats(0.01, 10.0)),
+                              "savings_potential": draw(unit),
+                              "implementation_cost_m": draw(st.floats(0.0, 5.0)),
+                              "ramp_up_cycles": draw(st.floats(1.0, 10.0))},
+            "decision_rule": draw(st.sampled_from(rules)),
+            "cost_sharing": draw(st.sampled_from(["equal", "by_size"])),
+            "benefit_sharing": draw(st.sampled_from(["equal", "by_size", "by_contribution"])),
+            "penalties": {"threshold": draw(unit), "rate": draw(st.floats(0.0, 2.0)),
+                          "call_out": draw(unit)},
+            "exit": {"penalty": draw(st.floats(0.0, 1.0)),
+                     "notice_cycles": draw(st.integers(0, 3))},
+            "programme_team": {"dedicated": draw(unit), "training": draw(unit),
+                               "team_cost_m": draw(st.floats(0.0, 1.0)),
+                               "training_cost_m": draw(st.floats(0.0, 1.0))},
+            "consensus": draw(unit),
+            "services": services,
+        },
+    }
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.integers(0, 2**32 - 1))
+def test_invariants_hold_for_any_small_partnership(data, seed):
+    check_invariants(sim.scenario_from_dict(data), seed)
+
+
+# --- joining -----------------------------------------------------------------------------------
+
+
+def test_a_late_joiner_is_inactive_until_its_cycle_and_then_takes_part():
+    scenario = partnership(partners=[
+        {"name": "A", "size": 2.0}, {"name": "B", "size": 2.0},
+        {"name": "Late", "size": 2.0, "joins_at": 3}])
+    model = sim.PartnershipModel(scenario=scenario, rng=1)
+    for cycle in range(1, 6):
+        model.step()
+        assert model.partners[2].active == (cycle >= 3)
+    assert (3, "joined", "Late") in model.events
+    agents = model.datacollector.get_agent_vars_dataframe()
+    assert agents.xs(3, level="AgentID")["active"].tolist() == [False] * 3 + [True] * 3
+
+
+# --- leaving ----------------------------------------------------------------------------------
+
+
+def unhappy_pair(penalty=0.0, notice=0):
+    """P0 and P1 are patient; P2 and P3 leave as soon as a review disappoints them, and every
+    review does: nothing short of near-perfection beats going it alone (outside option 0.99)."""
+    partners = [{"name": f"P{i}", "size": 2.0 + i, "patience": 100 if i < 2 else 0}
+                for i in range(4)]
+    return partnership(partners=partners, exit={"penalty": penalty, "notice_cycles": notice},
+                       parameters={"outside_option": 0.99})
+
+
+def test_a_partner_whose_patience_runs_out_gives_notice_and_leaves():
+    model = sim.PartnershipModel(scenario=unhappy_pair(), rng=1)
+    model.step()
+    assert [a.active for a in model.partners] == [True, True, False, False]
+    assert [a.exited_at for a in model.partners] == [None, None, 1, 1]
+    assert model.partners[2].exit_reason in sim.rules.SATISFACTION_PARTS
+    assert not model.dissolved
+
+
+def test_a_partner_leaves_notice_cycles_reviews_after_giving_notice():
+    model = sim.PartnershipModel(scenario=unhappy_pair(notice=2), rng=1)
+    for _ in range(2):
+        model.step()
+        assert model.partners[2].active and model.partners[2].on_notice
+    model.step()
+    assert not model.partners[2].active and model.partners[2].exited_at == 3
+
+
+def test_leavers_pay_the_exit_penalty_to_those_who_stay_pro_rata_to_size():
+    model = sim.PartnershipModel(scenario=unhappy_pair(penalty=0.05), rng=1)
+    model.step()
+    paid = [a.penalties_paid for a in model.partners]
+    received = [a.penalties_received for a in model.partners]
+    assert paid == pytest.approx([0.0, 0.0, 0.05 * 4.0, 0.05 * 5.0])
+    assert received == pytest.approx([0.45 * 2 / 5, 0.45 * 3 / 5, 0.0, 0.0])
+
+
+def test_breaches_are_penalised_only_when_called_out_and_the_penalty_goes_to_the_others():
+    strict = {"threshold": 1.0, "rate": 0.5}
+    ignored = check_invariants(partnership(penalties={**strict, "call_out": 0.0}), 3)
+    assert all(a.penalties_paid == 0 == a.penalties_received for a in ignored.partners)
+    called = check_invariants(partnership(penalties={**strict, "call_out": 1.0}), 3)
+    paid = sum(a.penalties_paid for a in called.partners)
+    assert paid > 0
+    assert sum(a.penalties_received for a in called.partners) == pytest.approx(paid)
+
+
+def test_a_heavy_exit_penalty_keeps_unhappy_partners_in():
+    model = check_invariants(unhappy_pair(penalty=1.0), 1)
+    assert all(a.active for a in model.partners)
+    assert all(a.dissatisfied > a.patience for a in model.partners[2:])
+
+
+# --- shocks ------------------------------------------------------------------------------------
+
+
+def test_a_budget_cut_lowers_that_partners_resourcing_from_its_cycle_on():
+    plain = sim.PartnershipModel(scenario=partnership(), rng=3)
+    cut = sim.PartnershipModel(scenario=partnership(shocks=[
+        {"kind": "budget_cut", "partner": "P1", "at_cycle": 4, "magnitude": 0.5}]), rng=3)
+    for cycle in range(1, 9):
+        plain.step()
+        cut.step()
+        expected = 0.4 if cycle < 4 else 0.2
+        assert cut.partners[1].resourcing == pytest.approx(expected)
+        assert plain.partners[1].resourcing == pytest.approx(0.4)
+        assert cut.partners[0].resourcing == cut.partners[2].resourcing == 0.4
+    assert (4, "budget_cut", "P1") in cut.events
+
+
+def test_a_staff_loss_lowers_that_partners_skills_from_its_cycle_on():
+    model = Recording(scenario=partnership(shocks=[
+        {"kind": "staff_loss", "partner": "P2", "at_cycle": 2, "magnitude": 0.25}]), rng=3)
+    model.step()
+    assert model.before_review["skills"] == pytest.approx([0.4, 0.4, 0.4])
+    model.step()
+    assert model.before_review["skills"] == pytest.approx([0.4, 0.4, 0.3])
+
+
+def test_a_leadership_change_dents_the_others_trust_in_that_partner_only():
+    m = 0.4
+    model = Recording(scenario=partnership(shocks=[
+        {"kind": "leadership_change", "partner": "P1", "at_cycle": 3, "magnitude": m}]), rng=4)
+    for _ in range(2):
+        model.step()
+    trust = model.trust_matrix()
+    model.step()
+    dented = model.before_review["trust"]
+    others = [0, 2]
+    assert dented[others, 1] == pytest.approx((1 - m) * trust[others, 1])
+    assert np.all(dented[others, 1] < trust[others, 1])
+    untouched = np.ones((3, 3), dtype=bool)
+    untouched[:, 1] = untouched[1, :] = False
+    assert np.array_equal(dented[untouched], trust[untouched])
+    # the new leadership partly starts afresh from its organisation's openness (0.6)
+    assert dented[1, others] == pytest.approx((1 - m) * trust[1, others] + m * 0.6)
+    assert not model.before_review["engaged"][1]
+    p = model.inputs.params
+    assert p.leadership_ambition_low <= model.partners[1].ambition <= p.leadership_ambition_high
+
+
+def test_the_dent_from_a_leadership_change_outlasts_the_review():
+    def trust_in_p1(magnitude):
+        model = sim.PartnershipModel(scenario=partnership(shocks=[
+            {"kind": "leadership_change", "partner": "P1", "at_cycle": 1,
+             "magnitude": magnitude}]), rng=8)
+        model.step()
+        return model.trust_matrix()[[0, 2], 1]
+
+    assert np.all(trust_in_p1(0.5) < trust_in_p1(0.0))
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_a_partner_exit_removes_the_partner_at_its_cycle(n):
+    model = sim.PartnershipModel(scenario=partnership(n=n, shocks=[
+        {"kind": "partner_exit", "partner": "P1", "at_cycle": 2}]), rng=1)
+    model.step()
+    assert model.partners[1].active and model.partners[1].exited_at is None
+    model.step()
+    leaver = model.partners[1]
+    assert not leaver.active and leaver.exited_at == 2 and leaver.exit_reason == "forced"
+    assert (2, "partner_exit", "P1") in model.events
+    assert model.dissolved == (n == 2)
+    while model.running:
+        model.step()
+        assert not leaver.active
+    assert run_outcome(model)["first_exit_reason"] == "forced"
+
+
+def test_a_supplier_failure_sets_the_programme_back():
+    m = 0.5
+    model = Recording(scenario=partnership(shocks=[
+        {"kind": "supplier_failure", "partner": "all", "at_cycle": 4, "magnitude": m}]), rng=2)
+    for _ in range(3):
+        model.step()
+    before = model.maturity
+    assert before > 0
+    model.step()
+    assert model.before_review["maturity"] == pytest.approx((1 - m) * before)
+
+    def maturity(magnitude):
+        return run_to_end(partnership(shocks=[
+            {"kind": "supplier_failure", "partner": "all", "at_cycle": 4,
+             "magnitude": magnitude}]), 2).datacollector.get_model_vars_dataframe()["maturity"]
+
+    hit, spared = maturity(m), maturity(0.0)
+    assert (hit.iloc[:4] == spared.iloc[:4]).all()
+    assert (hit.iloc[4:] < spared.iloc[4:]).all()
+
+
+def test_a_certain_lapse_disengages_the_partner():
+    model = Recording(scenario=partnership(shocks=[
+        {"kind": "lapse", "partner": "P0", "at_cycle": 1, "magnitude": 1.0}]), rng=2)
+    model.step()
+    assert model.before_review["engaged"].tolist() == [False, True, True]
+
+
+def test_a_random_shock_with_rate_one_strikes_every_review_and_rate_zero_never():
+    model = run_to_end(partnership(shocks=[
+        {"kind": "staff_loss", "partner": "all", "rate": 1.0, "magnitude": 0.1},
+        {"kind": "budget_cut", "partner": "all", "rate": 0.0}]), 5)
+    hits = [(c, who) for c, k, who in model.events if k == "staff_loss"]
+    assert hits == [(c, f"P{i}") for c in range(1, model.horizon + 1) for i in range(3)]
+    assert not any(k == "budget_cut" for _, k, _ in model.events)
+    assert model.partners[0].skills == pytest.approx(0.4 * 0.9 ** model.horizon)
+
+
+def test_a_shock_on_any_partner_hits_exactly_one_active_partner():
+    model = run_to_end(partnership(n=4, shocks=[
+        {"kind": "budget_cut", "partner": "any", "rate": 1.0}]), 6)
+    per_cycle = pd.Series([c for c, k, _ in model.events if k == "budget_cut"]).value_counts()
+    assert (per_cycle == 1).all() and len(per_cycle) == model.horizon
+
+
+# --- Mesa's batch_run --------------------------------------------------------------------------
+
+
+def test_mesa_batch_run_reports_the_model_figures_for_every_seed_and_step():
+    scenario = partnership(horizon=6)
+    rows = mesa.batch_run(sim.PartnershipModel,
+                          parameters={"scenario": [scenario], "seed": [1, 2]},
+                          iterations=1, max_steps=scenario.horizon, number_processes=1,
+                          data_collection_period=1, display_progress=False)
+    table = pd.DataFrame(rows)
+    assert {"maturity", "mean_trust", "cum_net_savings_m", "active_partners"} <= set(table)
+    assert set(table["seed"]) == {1, 2}
+    for seed in (1, 2):
+        direct = sim.PartnershipModel(scenario=scenario, seed=seed)
+        while direct.running:
+            direct.step()
+        expected = direct.datacollector.get_model_vars_dataframe()
+        mine = table[table["seed"] == seed].drop_duplicates("Step").set_index("Step")
+        # Mesa 3.3's batch_run leaves out the last collected step (mesa issue #2514), so
+        # require every earlier review, and equality with a direct run wherever reported.
+        assert set(range(scenario.horizon)) <= set(mine.index)
+        for step, row in mine.iterrows():
+            assert row["cycle"] == step
+            assert row["maturity"] == expected.loc[step, "maturity"]
+            assert row["mean_trust"] == expected.loc[step, "mean_trust"]
+    runs = table.groupby("seed")["maturity"].apply(tuple)
+    assert runs[1] != runs[2]
+
+
+# --- the three reasons of document 000, and volatility -----------------------------------------
+
+
+def p_deliver(trait=None, value=None):
+    d = copy.deepcopy(TYPICAL)
+    if trait is not None:
+        d["population"]["traits"][trait] = value
+    return sim.run(sim.scenario_from_dict(d), replications=150, seed=31).summary["p_deliver"]
+
+
+@pytest.fixture(scope="module")
+def typical_p_deliver():
+    return p_deliver()
+
+
+@pytest.mark.parametrize("trait, raised", [
+    ("ambition", {"uniform": [0.8, 1.0]}),
+    ("resourcing", {"uniform": [0.6, 0.9]}),
+    ("skills", {"uniform": [0.6, 0.9]}),
+])
+def test_raising_every_partners_ambition_resourcing_or_skills_raises_the_odds_of_delivery(
+        typical_p_deliver, trait, raised):
+    assert p_deliver(trait, raised) > typical_p_deliver
+
+
+def test_high_volatility_lowers_the_odds_of_delivery(typical_p_deliver):
+    assert p_deliver("volatility", {"uniform": [0.4, 0.6]}) < typical_p_deliver
