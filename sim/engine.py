@@ -180,13 +180,7 @@ def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> Ve
         contributed = np.where(act, contributed + kept * size, contributed)
         # hard decisions and maturity
         agree = rules.agreement(ambition, tr["control_concern"], mean_trust, alignment, p)
-        majority = rules.majority_pace(agree, active)
-        if first.decision_rule == "unanimity":
-            new_pace = rules.unanimity_pace(agree, active)
-        elif first.decision_rule == "majority":
-            new_pace = majority
-        else:
-            new_pace = rules.lead_partner_pace(agree, active, trust, leads, majority)
+        new_pace = rules.decision_pace(first.decision_rule, agree, active, trust, leads)
         s_eff = rules.effective_skills(skills, training[col])
         pace = np.where(go, new_pace, pace)
         team_delivery = np.where(go, rules.size_weighted_mean(kept, size, active), team_delivery)
@@ -213,8 +207,7 @@ def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> Ve
         equity = np.where(act, rules.equity_ratio(benefit_share, cost_share,
                                                   rules.shares(kept * size, active)), equity)
         # trust
-        seen = rules.observed_delivery(kept, rules.effective_skills(skills, training[col]),
-                                       cn.observe, p)
+        seen = rules.observed_delivery(kept, s_eff, cn.observe, p)
         new_trust = rules.updated_trust(trust, seen, np.swapaxes(trust, -1, -2), p)
         pair = act[:, :, None] & active[:, None, :] & ~eye
         trust = np.where(pair, new_trust, trust)

@@ -197,14 +197,7 @@ class PartnershipModel(mesa.Model):
         inp, p = self.inputs, self.inputs.params
         agree = rules.agreement(self.array("ambition"), self.array("control_concern"),
                                 mean_trust, self._alignment_by_partner, p)
-        majority = rules.majority_pace(agree, active)
-        if inp.decision_rule == "unanimity":
-            pace = rules.unanimity_pace(agree, active)
-        elif inp.decision_rule == "majority":
-            pace = majority
-        else:
-            pace = rules.lead_partner_pace(agree, active, trust, inp.service_leads,
-                                           np.asarray(majority))
+        pace = rules.decision_pace(inp.decision_rule, agree, active, trust, inp.service_leads)
         size = self.array("size")
         self.decision_pace = float(pace)
         self.team_delivery = float(rules.size_weighted_mean(self.array("kept"), size, active))

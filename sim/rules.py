@@ -163,6 +163,17 @@ def lead_partner_pace(agree, active, trust, leads, fallback):
     return per_service.mean(axis=-1)
 
 
+def decision_pace(rule: str, agree, active, trust, leads):
+    """The pace of hard decisions under the charter's decision rule: 'unanimity', 'majority'
+    or 'lead_partner' (which falls back to majority for a service whose lead has left)."""
+    majority = majority_pace(agree, active)
+    if rule == "unanimity":
+        return unanimity_pace(agree, active)
+    if rule == "majority":
+        return majority
+    return lead_partner_pace(agree, active, trust, leads, np.asarray(majority))
+
+
 def maturity_step(maturity, ramp_up_cycles, team_delivery, team_skill, pace, p):
     """Programme maturity grows by 1/ramp_up per review when the team performs as the business
     case assumed (capacity = planned_capacity); more or less as it delivers more or less, is
