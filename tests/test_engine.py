@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import sim
 from sim.engine import SERIES, simulate
 from sim.experiment import run_model
-from test_partnership_model import scenarios as small_scenarios
+from strategies import scenarios
 
 SHIPPED = sorted(glob.glob(str(__import__("pathlib").Path(__file__).resolve().parent.parent
                                / "scenarios" / "*.yaml")))
@@ -39,7 +39,7 @@ def test_engines_agree_on_every_shipped_scenario(path):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(small_scenarios(), st.integers(0, 2**32 - 1))
+@given(scenarios(max_partners=12), st.integers(0, 2**32 - 1))
 def test_engines_agree_on_generated_scenarios(data, seed):
     assert_same(sim.scenario_from_dict(data), seed, range(3))
 

@@ -15,15 +15,11 @@ from hypothesis import strategies as st
 
 import sim
 from sim.outcomes import STUMBLING_PCT, THRIVING_TRUST, run_outcome
-from sim.scenario import SHOCK_KINDS
+from strategies import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 TYPICAL = yaml.safe_load((ROOT / "scenarios" / "typical.yaml").read_text())
-
-TRAITS = ("ambition", "resourcing", "skills", "trustworthiness", "trust_propensity",
-          "commitment", "volatility", "control_concern")
-
 
 def partnership(n=3, horizon=8, shocks=(), partners=None, parameters=None, **charter):
     """A small partnership with every input fixed: partners P0..P{n-1}, no shocks unless given,
@@ -207,65 +203,6 @@ def test_invariants_hold_when_the_partnership_dissolves():
         {"kind": "partner_exit", "partner": "P0", "at_cycle": 3},
         {"kind": "partner_exit", "partner": "P1", "at_cycle": 3}]), 1)
     assert model.dissolved and model.dissolved_at == 3
-
-
-unit = st.floats(0.0, 1.0)
-
-
-@st.composite
-def scenarios(draw):
-    """Any small valid partnership: 2-6 partners, random traits and charter, every shock kind."""
-    n = draw(st.integers(2, 6))
-    horizon = draw(st.integers(1, 15))
-    names = [f"Org {i}" for i in range(n)]
-    partners = []
-    for i, name in enumerate(names):
-        partner = {"name": name, "size": draw(st.floats(0.1, 20.0)),
-                   **{t: draw(unit) for t in TRAITS}, "patience": draw(st.integers(0, 5)),
-                   "joins_at": 0 if i < 2 else draw(st.sampled_from([0, 0, 1, horizon]))}
-        if draw(st.booleans()):
-            partner["priorities"] = draw(st.dictionaries(
-                st.sampled_from(["savings", "quality", "continuity", "collaboration"]),
-                st.floats(0.0, 5.0), max_size=4))
-        if draw(st.booleans()):
-            low = draw(unit)
-            partner["ambition"] = {"uniform": [low, draw(st.floats(low, 1.0))]}
-        partners.append(partner)
-    services = [{"name": f"Service {k}", "lead": draw(st.sampled_from(names))}
-                for k in range(draw(st.integers(0, 3)))]
-    rules = ["unanimity", "majority"] + (["lead_partner"] if services else [])
-    shocks = []
-    for _ in range(draw(st.integers(0, 5))):
-        shock = {"kind": draw(st.sampled_from(SHOCK_KINDS)),
-                 "partner": draw(st.sampled_from(names + ["all", "any"]))}
-        if draw(st.booleans()):
-            shock["magnitude"] = draw(unit)
-        if draw(st.booleans()):
-            shock["at_cycle"] = draw(st.integers(1, horizon))
-        else:
-            shock["rate"] = draw(unit)
-        shocks.append(shock)
-    return {
-        "name": "generated", "horizon": horizon, "partners": partners, "shocks": shocks,
-        "charter": {
-            "business_case": {"target_net_savings_m": draw(st.floats(0.01, 10.0)),
-                              "savings_potential": draw(unit),
-                              "implementation_cost_m": draw(st.floats(0.0, 5.0)),
-                              "ramp_up_cycles": draw(st.floats(1.0, 10.0))},
-            "decision_rule": draw(st.sampled_from(rules)),
-            "cost_sharing": draw(st.sampled_from(["equal", "by_size"])),
-            "benefit_sharing": draw(st.sampled_from(["equal", "by_size", "by_contribution"])),
-            "penalties": {"threshold": draw(unit), "rate": draw(st.floats(0.0, 2.0)),
-                          "call_out": draw(unit)},
-            "exit": {"penalty": draw(st.floats(0.0, 1.0)),
-                     "notice_cycles": draw(st.integers(0, 3))},
-            "programme_team": {"dedicated": draw(unit), "training": draw(unit),
-                               "team_cost_m": draw(st.floats(0.0, 1.0)),
-                               "training_cost_m": draw(st.floats(0.0, 1.0))},
-            "consensus": draw(unit),
-            "services": services,
-        },
-    }
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
