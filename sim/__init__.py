@@ -12,7 +12,8 @@ The Python API that the CLI and the notebooks use:
 """
 
 from sim.agents import PartnerOrganisation
-from sim.experiment import RunResult, replication_rng, run, run_model
+from sim.experiment import RunResult, run, run_model
+from sim.seeds import replication_rng
 from sim.loading import ScenarioError, load_scenario, scenario_from_dict
 from sim.model import PartnershipModel
 from sim.parameters import ModelParameters

@@ -15,8 +15,9 @@ import numpy as np
 
 from sim import noise as noise_mod
 from sim import rules
-from sim.experiment import replication_rng
-from sim.inputs import TARGET_ALL, TARGET_ANY, TRAITS, count_uncertain, resolve
+from sim.arrays import rowsum
+from sim.inputs import TARGET_ALL, TARGET_ANY, PartnershipInputs, count_uncertain, resolve_batch
+from sim.seeds import replication_uniforms
 from sim.scenario import Scenario
 
 SERIES = ("maturity", "gross_savings_m", "spend_m", "cum_net_savings_m", "pct_business_case",
@@ -36,42 +37,39 @@ class VectorRun:
     names: tuple[str, ...]
 
 
-def _stack_inputs(scenario: Scenario, seed: int, replications, sample: int):
-    """Resolve each replication's inputs and noise from its own generator, then stack them."""
+def draw(scenario: Scenario, seed: int, replications, sample: int = 0):
+    """Each replication's inputs and cycle noise, from its own stream in the Mesa model's order
+    (the uncertain inputs, then every cycle's uniforms): (batch inputs, noise [R, H, width])."""
+    replications = np.asarray(list(replications) if not isinstance(replications, np.ndarray)
+                              else replications, dtype=np.int64)
     k = count_uncertain(scenario)
-    inputs, blocks = [], []
-    for r in replications:
-        rng = replication_rng(seed, r, sample)
-        inp = resolve(scenario, rng.random(k))
-        inputs.append(inp)
-        blocks.append(noise_mod.draw_run(rng, inp.horizon, inp.n, len(inp.shocks)))
-    return inputs, np.stack(blocks)
+    n, s, H = len(scenario.partner_specs()), len(scenario.shocks), scenario.horizon
+    w = noise_mod.width(n, s)
+    block = replication_uniforms(seed, replications, k + H * w, sample)
+    return resolve_batch(scenario, block[:, :k]), block[:, k:].reshape(len(replications), H, w)
 
 
 def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> VectorRun:
     """Simulate the given replication indices of `scenario` under root `seed`."""
-    replications = list(replications)
-    inputs, noise = _stack_inputs(scenario, seed, replications, sample)
-    first = inputs[0]
-    p = first.params
-    R, n, s, H = len(inputs), first.n, len(first.shocks), first.horizon
+    return simulate_inputs(*draw(scenario, seed, replications, sample))
 
-    def per_rep(name):
-        return np.array([getattr(i, name) for i in inputs], dtype=float)
 
-    tr = {t: np.stack([i.traits[t] for i in inputs]) for t in TRAITS}
+def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray) -> VectorRun:
+    """Simulate a batch of resolved inputs ([R] leading axis) driven by `noise` [R, H, width]."""
+    first = inputs
+    p = inputs.params
+    R, n, s, H = len(noise), inputs.n, len(inputs.shocks), inputs.horizon
+    tr = inputs.traits
     size = tr["size"]
-    priorities = np.stack([i.priorities for i in inputs])
-    vision = np.stack([i.vision for i in inputs])
-    joins_at = first.joins_at
-    target, potential, impl, ramp = (per_rep(x) for x in (
-        "target_net_savings_m", "savings_potential", "implementation_cost_m", "ramp_up_cycles"))
-    threshold, rate, call_out, exit_penalty = (per_rep(x) for x in (
-        "penalty_threshold", "penalty_rate", "call_out", "exit_penalty"))
-    dedicated, training, team_cost, training_cost, consensus = (per_rep(x) for x in (
-        "dedicated", "training", "team_cost_m", "training_cost_m", "consensus"))
-    shock_rate = np.array([[sh.rate for sh in i.shocks] for i in inputs]).reshape(R, s)
-    shock_mag = np.array([[sh.magnitude for sh in i.shocks] for i in inputs]).reshape(R, s)
+    priorities, vision = inputs.priorities, inputs.vision
+    joins_at = inputs.joins_at
+    target, potential, impl, ramp = (inputs.target_net_savings_m, inputs.savings_potential,
+                                     inputs.implementation_cost_m, inputs.ramp_up_cycles)
+    threshold, rate, call_out, exit_penalty = (inputs.penalty_threshold, inputs.penalty_rate,
+                                               inputs.call_out, inputs.exit_penalty)
+    dedicated, training, team_cost, training_cost, consensus = (
+        inputs.dedicated, inputs.training, inputs.team_cost_m, inputs.training_cost_m,
+        inputs.consensus)
     leads, lead_share = first.service_leads, first.lead_share
     col = (slice(None), None)  # per-replication scalars broadcast over partners
 
@@ -101,6 +99,7 @@ def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> Ve
     dissolved_at = np.full(R, -1)
     out = {k: np.zeros((R, H + 1)) for k in SERIES}
     eye = np.eye(n, dtype=bool)
+    gap = rules.cultural_gap(ambition, tr["control_concern"])  # changes with new leaderships
 
     def collect(t):
         pairs_trust = rules.mean_pair_trust(trust, active)
@@ -131,12 +130,14 @@ def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> Ve
         # shocks, in scenario order
         for k, sh in enumerate(first.shocks):
             happens = live & ((sh.at_cycle == t) if sh.at_cycle else (cn.shock_occur[:, k]
-                                                                       < shock_rate[:, k]))
-            m = shock_mag[:, k]
+                                                                       < sh.rate))
+            m = sh.magnitude
             if sh.kind == "supplier_failure":
                 maturity = np.where(happens, rules.cut(maturity, m), maturity)
                 continue
-            hit = happens[:, None] & _targets(sh.target, active, cn.shock_target[:, k])
+            hit = np.zeros((R, n), bool)
+            rows = np.flatnonzero(happens)
+            hit[rows] = _targets(sh.target, active[rows], cn.shock_target[rows, k])
             u = cn.shock_value[:, k]
             mc = m[:, None]
             if sh.kind == "budget_cut":
@@ -153,16 +154,11 @@ def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> Ve
             elif sh.kind == "leadership_change":
                 ambition = np.where(hit, rules.new_leadership_ambition(u, p), ambition)
                 engaged = engaged & ~hit
-                for a in range(n):  # partner by partner, in slot order, as the Mesa model
-                    ha = hit[:, a]
-                    if not ha.any():
-                        continue
-                    row = rules.new_leadership_trust(trust[:, a, :],
-                                                     tr["trust_propensity"][:, a, None], mc)
-                    trust[:, a, :] = np.where(ha[:, None], row, trust[:, a, :])
-                    column = rules.trust_in_new_leadership(trust[:, :, a], mc)
-                    others = ha[:, None] & (np.arange(n) != a)[None, :]
-                    trust[:, :, a] = np.where(others, column, trust[:, :, a])
+                rows = np.flatnonzero(hit.any(axis=-1))  # only the replications it struck
+                if len(rows):
+                    gap[rows] = rules.cultural_gap(ambition[rows], tr["control_concern"][rows])
+                    trust[rows] = _new_leadership_trust(trust[rows], hit[rows],
+                                                        tr["trust_propensity"][rows], mc[rows])
         newly = live & (active.sum(axis=-1) < 2)
         dissolved = dissolved | newly
         dissolved_at = np.where(newly, t, dissolved_at)
@@ -214,7 +210,7 @@ def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> Ve
         # satisfaction
         mean_trust = rules.mean_over_others(trust, active)
         benefit = np.minimum(1.0, maturity / rules.planned_maturity(t, ramp))
-        values = rules.values_closeness(ambition, tr["control_concern"], active)
+        values = rules.values_closeness(ambition, tr["control_concern"], active, gap)
         fairness = 1.0 - rules.inequity(equity, p)
         lost = rules.control_lost(tr["control_concern"], maturity[col], lead_share)
         parts = rules.satisfaction_parts(benefit[col], fairness, alignment, values, mean_trust,
@@ -226,8 +222,7 @@ def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> Ve
         notice_left = np.where(act & on_notice, notice_left - 1, notice_left)
         gives = act & ~on_notice & rules.gives_notice(satisfaction, dissatisfied,
                                                       tr["patience"], exit_penalty[col], p)
-        why = np.array(rules.SATISFACTION_PARTS, dtype=object)[np.argmax(parts, axis=-1)]
-        reason = np.where(gives, why, reason)
+        reason[gives] = _PART_NAMES[np.argmax(parts[gives], axis=-1)]
         notice_left = np.where(gives, first.notice_cycles, notice_left)
         on_notice = on_notice | gives
         leaving = np.where(act, on_notice & (notice_left <= 0), leaving)
@@ -248,8 +243,28 @@ def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> Ve
     return VectorRun(out, exited_at, reason, dissolved_at, money, first.names)
 
 
+_PART_NAMES = np.array(rules.SATISFACTION_PARTS, dtype=object)
+
+
+def _new_leadership_trust(trust, hit, propensity, magnitude):
+    """Trust after new leaderships take over the partners `hit` ([R, n]), partner by partner in
+    slot order as the Mesa model applies them: the newcomer's own trust is reset towards its
+    propensity, and everyone else's trust in it is dented."""
+    n = hit.shape[-1]
+    for a in range(n):
+        ha = hit[:, a]
+        if not ha.any():
+            continue
+        row = rules.new_leadership_trust(trust[:, a, :], propensity[:, a, None], magnitude)
+        trust[:, a, :] = np.where(ha[:, None], row, trust[:, a, :])
+        column = rules.trust_in_new_leadership(trust[:, :, a], magnitude)
+        others = ha[:, None] & (np.arange(n) != a)[None, :]
+        trust[:, :, a] = np.where(others, column, trust[:, :, a])
+    return trust
+
+
 def _masked_mean(values, active, some):
-    total = np.where(active, values, 0.0).sum(axis=-1)
+    total = rowsum(np.where(active, values, 0.0))
     return np.where(some, total / np.maximum(active.sum(axis=-1), 1), 0.0)
 
 

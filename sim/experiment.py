@@ -12,36 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-import numpy as np
 import pandas as pd
 
 from sim.model import PartnershipModel, _as_scenario
 from sim.outcomes import run_outcome, summarise
 from sim.scenario import Scenario
+from sim.seeds import replication_seed
 
 TIMESERIES_COLUMNS = (
     "cycle", "maturity", "gross_savings_m", "spend_m", "cum_net_savings_m", "pct_business_case",
     "mean_trust", "min_trust", "active_partners", "fairness_imbalance", "alignment",
     "decision_pace", "team_delivery", "mean_satisfaction", "dissolved",
 )
-
-
-def replication_seed(seed: int, replication: int, sample: int = 0) -> int:
-    """The 128-bit integer seed of one replication, from SeedSequence(seed, spawn_key=(sample,
-    replication)): independent of every other replication, reproducible alone.
-
-    An integer, not a Generator, is what the Mesa model is given: Mesa 3.3's Model consumes a
-    draw from a Generator it is handed (to seed its stdlib `random`), which would shift the
-    run's stream in a Mesa-version-dependent way; from an integer both engines build the same
-    stream with numpy.random.default_rng."""
-    words = np.random.SeedSequence(seed, spawn_key=(sample, replication)).generate_state(
-        2, dtype=np.uint64)
-    return (int(words[0]) << 64) | int(words[1])
-
-
-def replication_rng(seed: int, replication: int, sample: int = 0) -> np.random.Generator:
-    """The generator of one replication (what PartnershipModel.rng is for that replication)."""
-    return np.random.default_rng(replication_seed(seed, replication, sample))
 
 
 def run_model(scenario: Scenario, seed: int, replication: int, sample: int = 0) -> PartnershipModel:

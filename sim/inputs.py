@@ -7,7 +7,7 @@ input block. `count_uncertain` tells the caller how many uniforms to draw.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -28,19 +28,31 @@ class ShockInputs:
     kind: str
     target: int          # partner index, TARGET_ALL or TARGET_ANY
     at_cycle: int        # scheduled cycle, or 0 for a random shock
-    rate: float          # chance per review for a random shock (0 if scheduled)
-    magnitude: float
+    rate: float | np.ndarray       # chance per review for a random shock (0 if scheduled)
+    magnitude: float | np.ndarray
+
+
+#: Fields sampled per replication (a float for one run, an [R] array for a batch).
+SCALARS = (
+    "target_net_savings_m", "savings_potential", "implementation_cost_m", "ramp_up_cycles",
+    "penalty_threshold", "penalty_rate", "call_out", "exit_penalty", "dedicated", "training",
+    "team_cost_m", "training_cost_m", "consensus",
+)
 
 
 @dataclass(frozen=True)
 class PartnershipInputs:
-    """Concrete values for one run. Partner arrays have one entry per partner slot."""
+    """Concrete values for one run, or for a batch of R runs of the same scenario.
+
+    For one run the SCALARS are floats, traits [n], priorities [n, 9] and vision [9]; for a
+    batch every sampled field gains a leading replication axis ([R], [R, n], ...). The structure
+    (names, joins, charter choices, shock kinds and targets) is the scenario's and is shared."""
 
     names: tuple[str, ...]
-    traits: dict[str, np.ndarray]          # TRAITS -> [n]
-    priorities: np.ndarray                 # [n, 9]
+    traits: dict[str, np.ndarray]          # TRAITS -> [n] (batch: [R, n])
+    priorities: np.ndarray                 # [n, 9] (batch: [R, n, 9])
     joins_at: np.ndarray                   # [n] int
-    vision: np.ndarray                     # [9]
+    vision: np.ndarray                     # [9] (batch: [R, 9])
     target_net_savings_m: float
     savings_potential: float
     implementation_cost_m: float
@@ -68,18 +80,31 @@ class PartnershipInputs:
     def n(self) -> int:
         return len(self.names)
 
+    def replication(self, k: int) -> "PartnershipInputs":
+        """Replication k of a batch, as the inputs of one run."""
+        return replace(
+            self,
+            traits={t: v[k] for t, v in self.traits.items()},
+            priorities=self.priorities[k], vision=self.vision[k],
+            shocks=tuple(replace(sh, rate=float(sh.rate[k]), magnitude=float(sh.magnitude[k]))
+                         for sh in self.shocks),
+            **{name: float(getattr(self, name)[k]) for name in SCALARS},
+        )
+
 
 class _Uniforms:
+    """Hands out the columns of a [R, k] block of uniforms, one per uncertain input."""
+
     def __init__(self, u):
         self.u = u
         self.i = 0
 
-    def value(self, x) -> float:
+    def value(self, x) -> np.ndarray:
         if is_uncertain(x):
-            v = float(x.ppf(self.u[self.i]))
+            v = np.asarray(x.ppf(self.u[:, self.i]), dtype=float)
             self.i += 1
             return v
-        return float(x)
+        return np.full(len(self.u), float(x))
 
 
 def _uncertain_leaves(scenario: Scenario):
@@ -153,41 +178,56 @@ def uncertain_paths(scenario: Scenario) -> list[str]:
 
 def resolve(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs:
     """Sample every uncertain number of `scenario` from `uniforms` (one per uncertain input)."""
+    return resolve_batch(scenario, np.asarray(uniforms, dtype=float)[None, :]).replication(0)
+
+
+def resolve_batch(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs:
+    """Sample R runs' inputs at once from `uniforms` [R, count_uncertain(scenario)]: row k gives
+    exactly what resolve(scenario, uniforms[k]) gives."""
     u = _Uniforms(np.asarray(uniforms, dtype=float))
+    R = len(u.u)
     specs = scenario.partner_specs()
     names = tuple(p.name for p in specs)
     index = {name: i for i, name in enumerate(names)}
-    traits = {t: np.empty(len(specs)) for t in TRAITS}
+    traits = {t: np.empty((R, len(specs))) for t in TRAITS}
     partner_w = []
     for i, partner in enumerate(specs):  # a partner's priorities follow its traits
         for t in TRAITS:
-            traits[t][i] = u.value(getattr(partner, t))
+            traits[t][:, i] = u.value(getattr(partner, t))
         pr = partner.priorities
-        partner_w.append(None if pr is None else
-                         np.array([u.value(pr[b]) if b in pr else 0.0 for b in BENEFITS]))
+        partner_w.append(None if pr is None else np.stack(
+            [u.value(pr[b]) if b in pr else np.zeros(R) for b in BENEFITS], axis=-1))
     c = scenario.charter
-    vision = np.array([u.value(c.vision[b]) if b in c.vision else 0.0 for b in BENEFITS])
-    if vision.sum() <= 0:
-        vision = np.ones(len(BENEFITS))
-    vision = vision / vision.sum()
-    priorities = np.empty((len(specs), len(BENEFITS)))
+    vision = np.stack([u.value(c.vision[b]) if b in c.vision else np.zeros(R)
+                       for b in BENEFITS], axis=-1)
+    vision = np.where(vision.sum(axis=-1, keepdims=True) <= 0, 1.0, vision)
+    vision = vision / vision.sum(axis=-1, keepdims=True)
+    priorities = np.empty((R, len(specs), len(BENEFITS)))
     for i, w in enumerate(partner_w):
-        priorities[i] = vision if w is None or w.sum() <= 0 else w / w.sum()
+        if w is None:
+            priorities[:, i] = vision
+        else:
+            total = w.sum(axis=-1, keepdims=True)
+            priorities[:, i] = np.where(total <= 0, vision, w / np.where(total <= 0, 1.0, total))
     bc = c.business_case
-    target, potential, impl, ramp = (u.value(bc.target_net_savings_m), u.value(bc.savings_potential),
-                                     u.value(bc.implementation_cost_m), u.value(bc.ramp_up_cycles))
-    threshold, rate, call_out = (u.value(c.penalties.threshold), u.value(c.penalties.rate),
-                                 u.value(c.penalties.call_out))
-    exit_penalty = u.value(c.exit.penalty)
-    t = c.programme_team
-    dedicated, training, team_cost, training_cost = (u.value(t.dedicated), u.value(t.training),
-                                                     u.value(t.team_cost_m),
-                                                     u.value(t.training_cost_m))
-    consensus = u.value(c.consensus)
+    sampled = {}
+    for name, value in (
+        ("target_net_savings_m", bc.target_net_savings_m),
+        ("savings_potential", bc.savings_potential),
+        ("implementation_cost_m", bc.implementation_cost_m),
+        ("ramp_up_cycles", bc.ramp_up_cycles),
+        ("penalty_threshold", c.penalties.threshold), ("penalty_rate", c.penalties.rate),
+        ("call_out", c.penalties.call_out), ("exit_penalty", c.exit.penalty),
+        ("dedicated", c.programme_team.dedicated), ("training", c.programme_team.training),
+        ("team_cost_m", c.programme_team.team_cost_m),
+        ("training_cost_m", c.programme_team.training_cost_m), ("consensus", c.consensus),
+    ):
+        sampled[name] = u.value(value)
     shocks = []
     for s in scenario.shocks:
-        rate_s = u.value(s.rate) if s.rate is not None else 0.0
-        mag = u.value(s.magnitude) if s.magnitude is not None else DEFAULT_MAGNITUDE[s.kind]
+        rate_s = u.value(s.rate) if s.rate is not None else np.zeros(R)
+        mag = u.value(s.magnitude) if s.magnitude is not None else \
+            np.full(R, DEFAULT_MAGNITUDE[s.kind])
         target_code = {"all": TARGET_ALL, "any": TARGET_ANY}.get(s.partner)
         shocks.append(ShockInputs(
             kind=s.kind, target=index[s.partner] if target_code is None else target_code,
@@ -197,17 +237,14 @@ def resolve(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs:
     lead_share = np.zeros(len(specs))
     if len(leads):
         np.add.at(lead_share, leads, 1.0 / len(leads))
-    assert u.i == len(u.u), "sampling order out of step with count_uncertain"
+    if u.i != u.u.shape[-1]:
+        raise ValueError(f"{scenario.name}: {u.u.shape[-1]} uniforms given for "
+                         f"{u.i} uncertain inputs")
     return PartnershipInputs(
         names=names, traits=traits, priorities=priorities,
         joins_at=np.array([p.joins_at for p in specs], dtype=int), vision=vision,
-        target_net_savings_m=target, savings_potential=potential, implementation_cost_m=impl,
-        ramp_up_cycles=ramp, decision_rule=c.decision_rule, cost_sharing=c.cost_sharing,
-        benefit_sharing=c.benefit_sharing, penalty_threshold=threshold, penalty_rate=rate,
-        call_out=call_out, exit_penalty=exit_penalty, notice_cycles=c.exit.notice_cycles,
-        dedicated=dedicated, training=training, team_cost_m=team_cost,
-        training_cost_m=training_cost, consensus=consensus, service_leads=leads,
-        lead_share=lead_share, shocks=tuple(shocks), horizon=scenario.horizon,
-        params=scenario.parameters,
+        decision_rule=c.decision_rule, cost_sharing=c.cost_sharing,
+        benefit_sharing=c.benefit_sharing, notice_cycles=c.exit.notice_cycles,
+        service_leads=leads, lead_share=lead_share, shocks=tuple(shocks),
+        horizon=scenario.horizon, params=scenario.parameters, **sampled,
     )
-

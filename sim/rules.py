@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.arrays import others_active, rowsum
 from sim.parameters import ModelParameters
+
 
 # --- who takes part ------------------------------------------------------------------------
 
@@ -106,8 +108,8 @@ def mean_over_others(pairwise, active):
     An observer with no active other gets 0."""
     n = pairwise.shape[-1]
     others = active[..., None, :] & ~np.eye(n, dtype=bool)
-    count = others.sum(axis=-1)
-    total = np.where(others, pairwise, 0.0).sum(axis=-1)
+    count = others_active(active)
+    total = rowsum(np.where(others, pairwise, 0.0))
     return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
 
@@ -115,7 +117,7 @@ def min_over_others(pairwise, active):
     """Lowest trust any active partner holds in another active partner ([..., i, j] -> [...])."""
     n = pairwise.shape[-1]
     pair = active[..., :, None] & active[..., None, :] & ~np.eye(n, dtype=bool)
-    lowest = np.where(pair, pairwise, np.inf).min(axis=(-2, -1))
+    lowest = np.where(pair, pairwise, np.inf).reshape(pairwise.shape[:-2] + (n * n,)).min(axis=-1)
     return np.where(np.isfinite(lowest), lowest, 0.0)
 
 
@@ -196,8 +198,8 @@ def planned_maturity(cycle, ramp_up_cycles):
 
 def size_weighted_mean(values, size, active):
     w = np.where(active, size, 0.0)
-    total = w.sum(axis=-1)
-    return np.where(total > 0, (w * values).sum(axis=-1) / np.where(total > 0, total, 1.0), 0.0)
+    total = rowsum(w)
+    return np.where(total > 0, rowsum(w * values) / np.where(total > 0, total, 1.0), 0.0)
 
 
 # --- money ---------------------------------------------------------------------------------
@@ -206,9 +208,9 @@ def size_weighted_mean(values, size, active):
 def shares(rule_weights, active):
     """Normalise non-negative weights over active partners (equal split if all are zero)."""
     w = np.where(active, rule_weights, 0.0)
-    total = w.sum(axis=-1, keepdims=True)
+    total = rowsum(w)[..., None]
     equal = np.where(active, 1.0, 0.0)
-    eq_total = np.maximum(equal.sum(axis=-1, keepdims=True), 1.0)
+    eq_total = np.maximum(active.sum(axis=-1, keepdims=True), 1)
     return np.where(total > 0, w / np.where(total > 0, total, 1.0), equal / eq_total)
 
 
@@ -222,23 +224,28 @@ def penalty_charged(kept, size, called_out, threshold, rate):
 def payable(amounts, active, payers):
     """What payers actually pay: nothing when no other active partner is left to receive it
     (a penalty with no payee is not charged)."""
-    n = amounts.shape[-1]
-    others = active[..., None, :] & ~np.eye(n, dtype=bool)      # [..., payer, receiver]
-    return np.where(payers & others.any(axis=-1), amounts, 0.0)
+    return np.where(payers & (others_active(active) > 0), amounts, 0.0)
 
 
 def redistribute(amounts, size, active, payers):
     """Hand the sum paid by `payers` to the other active partners pro rata to size, so money is
     conserved: returns what each partner receives."""
-    out = np.zeros_like(amounts)
-    n = amounts.shape[-1]
-    for j in range(n):  # per payer: receivers are the other active partners
-        recv = active & (np.arange(n) != j)
-        w = np.where(recv, size, 0.0)
-        total = w.sum(axis=-1, keepdims=True)
-        pay = np.where(payers[..., j], amounts[..., j], 0.0)[..., None]
-        out = out + np.where(total > 0, pay * w / np.where(total > 0, total, 1.0), 0.0)
+    amounts, size, active, payers = np.broadcast_arrays(amounts, size, active, payers)
+    out = np.zeros(amounts.shape)
+    rows = payers.any(axis=-1)          # payments are rare: work only where somebody pays
+    if rows.any():
+        out[rows] = _pro_rata(amounts[rows], size[rows], active[rows], payers[rows])
     return out
+
+
+def _pro_rata(amounts, size, active, payers):
+    n = amounts.shape[-1]
+    recv = active[..., None, :] & ~np.eye(n, dtype=bool)       # [..., payer, receiver]
+    w = np.where(recv, size[..., None, :], 0.0)
+    total = rowsum(w)[..., None]
+    pay = np.where(payers, amounts, 0.0)[..., None]
+    share = np.where(total > 0, pay * w / np.where(total > 0, total, 1.0), 0.0)
+    return np.einsum("...jk->...k", share)
 
 
 # --- fairness, alignment, satisfaction (002: the five shareds) -------------------------------
@@ -261,16 +268,24 @@ def inequity(ratio, p: ModelParameters):
 def vision_alignment(priorities, vision):
     """Cosine similarity between a partner's benefit weights and the charter's shared vision
     (001 'agree the areas common to you all'; 002 'shared vision')."""
-    num = (priorities * vision).sum(axis=-1)
+    num = rowsum(priorities * vision)
     den = np.linalg.norm(priorities, axis=-1) * np.linalg.norm(vision, axis=-1)
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
 
 
-def values_closeness(ambition, control_concern, active):
-    """Shared values (002): 1 minus the mean cultural distance to the other active partners,
-    culture read as appetite for change (ambition) and for giving up control."""
-    gap = 0.5 * (np.abs(ambition[..., :, None] - ambition[..., None, :])
-                 + np.abs(control_concern[..., :, None] - control_concern[..., None, :]))
+def cultural_gap(ambition, control_concern):
+    """Cultural distance between each pair of partners ([..., i, j]), culture read as appetite
+    for change (ambition) and for giving up control (002 'shared values')."""
+    return 0.5 * (np.abs(ambition[..., :, None] - ambition[..., None, :])
+                  + np.abs(control_concern[..., :, None] - control_concern[..., None, :]))
+
+
+def values_closeness(ambition, control_concern, active, gap=None):
+    """Shared values (002): 1 minus the mean cultural distance to the other active partners.
+    `gap` may pass in cultural_gap(ambition, control_concern) when the caller already has it
+    (it changes only when a new leadership brings a new ambition)."""
+    if gap is None:
+        gap = cultural_gap(ambition, control_concern)
     return 1.0 - mean_over_others(gap, active)
 
 
@@ -300,7 +315,7 @@ def satisfaction(parts, p: ModelParameters):
     """Satisfaction: the positive weights' total less every shortfall (002: 'any imbalances ...
     put the likely success of the relationship at risk')."""
     top = p.weight_benefit + p.weight_fairness + p.weight_vision + p.weight_values + p.weight_trust
-    return top - parts.sum(axis=-1)
+    return top - rowsum(parts)
 
 
 # --- exit ----------------------------------------------------------------------------------
@@ -321,8 +336,9 @@ def mean_pair_trust(trust, active):
     """Mean trust over every ordered pair of distinct active partners ([..., i, j] -> [...])."""
     n = trust.shape[-1]
     pair = active[..., :, None] & active[..., None, :] & ~np.eye(n, dtype=bool)
-    count = pair.sum(axis=(-2, -1))
-    total = np.where(pair, trust, 0.0).sum(axis=(-2, -1))
+    m = active.sum(axis=-1)
+    count = m * (m - 1)
+    total = rowsum(np.where(pair, trust, 0.0).reshape(trust.shape[:-2] + (n * n,)))
     return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
 
