@@ -9,7 +9,7 @@ same seeds both engines give the same trajectories, figure for figure (tests/tes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,10 @@ class VectorRun:
     dissolved_at: np.ndarray     # [R], -1 if intact
     net_money: np.ndarray        # [R, n]
     names: tuple[str, ...]
+    inputs: PartnershipInputs    # the batch's resolved inputs
+    replications: np.ndarray     # [R] replication indices
+    #: (cycle, shock kind, who): who is [R, n] partners hit, or [R] for a partnership-wide shock
+    shock_events: list = field(default_factory=list)
 
 
 def draw(scenario: Scenario, seed: int, replications, sample: int = 0):
@@ -51,11 +55,15 @@ def draw(scenario: Scenario, seed: int, replications, sample: int = 0):
 
 def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> VectorRun:
     """Simulate the given replication indices of `scenario` under root `seed`."""
-    return simulate_inputs(*draw(scenario, seed, replications, sample))
+    replications = np.asarray(list(replications), dtype=np.int64)
+    run = simulate_inputs(*draw(scenario, seed, replications, sample))
+    run.replications = replications
+    return run
 
 
 def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray) -> VectorRun:
     """Simulate a batch of resolved inputs ([R] leading axis) driven by `noise` [R, H, width]."""
+    events = []
     first = inputs
     p = inputs.params
     R, n, s, H = len(noise), inputs.n, len(inputs.shocks), inputs.horizon
@@ -134,10 +142,14 @@ def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray) -> VectorRun:
             m = sh.magnitude
             if sh.kind == "supplier_failure":
                 maturity = np.where(happens, rules.cut(maturity, m), maturity)
+                if happens.any():
+                    events.append((t, sh.kind, happens))
                 continue
             hit = np.zeros((R, n), bool)
             rows = np.flatnonzero(happens)
             hit[rows] = _targets(sh.target, active[rows], cn.shock_target[rows, k])
+            if len(rows) and hit.any():
+                events.append((t, sh.kind, hit))
             u = cn.shock_value[:, k]
             mc = m[:, None]
             if sh.kind == "budget_cut":
@@ -240,7 +252,8 @@ def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray) -> VectorRun:
         dissolved = dissolved | newly
         dissolved_at = np.where(newly, t, dissolved_at)
         collect(t)
-    return VectorRun(out, exited_at, reason, dissolved_at, money, first.names)
+    return VectorRun(out, exited_at, reason, dissolved_at, money, first.names, inputs,
+                     np.arange(R), events)
 
 
 _PART_NAMES = np.array(rules.SATISFACTION_PARTS, dtype=object)

@@ -28,14 +28,14 @@ BOTTLENECKS = {
 }
 
 
-def classify(delivered: bool, dissolved: bool, exits: int, final_trust: float, pct: float) -> str:
-    if dissolved:
-        return "dissolved"
-    if delivered and exits == 0 and final_trust >= THRIVING_TRUST:
-        return "thriving"
-    if delivered or pct >= STUMBLING_PCT:
-        return "stumbling"
-    return "crumbling"
+def classify(delivered, dissolved, exits, final_trust, pct):
+    """The status class of one run (scalars) or of many (arrays, elementwise)."""
+    delivered, dissolved = np.asarray(delivered, bool), np.asarray(dissolved, bool)
+    status = np.select(
+        [dissolved, delivered & (np.asarray(exits) == 0) & (np.asarray(final_trust) >= THRIVING_TRUST),
+         delivered | (np.asarray(pct) >= STUMBLING_PCT)],
+        ["dissolved", "thriving", "stumbling"], "crumbling").astype(object)
+    return status if status.ndim else str(status)
 
 
 def run_outcome(model) -> dict:
@@ -48,7 +48,9 @@ def run_outcome(model) -> dict:
     exits = [a for a in model.partners if a.exited_at is not None]
     exits.sort(key=lambda a: (a.exited_at, a.slot))
     live = slice(1, (model.dissolved_at or model.horizon) + 1)
-    factors = _capacity_factors(series, live, inp.params)
+    factors = dict(zip(BOTTLENECKS, capacity_factors(
+        *(np.mean(np.asarray(series[k], dtype=float)[live])
+          for k in ("team_delivery", "team_skill", "decision_pace")), inp.params)))
     final_trust = _last_live(series["mean_trust"], model)
     pct = model.pct_business_case
     status = classify(delivered, model.dissolved, len(exits), final_trust, pct)
@@ -88,25 +90,25 @@ def _last_live(values, model) -> float:
     return float(values[max(idx, 0)])
 
 
-def _capacity_factors(series, live, p) -> dict:
-    """Mean of each factor of programme capacity over the live reviews (see rules)."""
-    delivery = float(np.mean(series["team_delivery"][live]))
-    skill_raw = np.asarray(series["team_skill"])[live]
-    skills = float(np.mean(p.skills_floor + (1 - p.skills_floor) * skill_raw))
-    pace = np.asarray(series["decision_pace"])[live]
-    decisions = float(np.mean(p.routine_progress + (1 - p.routine_progress) * pace))
-    return {"delivery": delivery, "skills": skills, "decisions": decisions}
+def capacity_factors(mean_delivery, mean_skill, mean_pace, p):
+    """The factors of programme capacity (rules.programme_capacity) from a run's mean team
+    delivery, team skill and decision pace over its live reviews, in BOTTLENECKS order."""
+    return (mean_delivery, p.skills_floor + (1 - p.skills_floor) * mean_skill,
+            p.routine_progress + (1 - p.routine_progress) * mean_pace)
+
+
+def failure_path(dissolved: bool, first_exit_reason: str, bottleneck: str) -> str:
+    """How a run that fell short got there ('' if no exit when a reason is needed)."""
+    if dissolved:
+        return f"dissolved after exits (first: {first_exit_reason or '?'})"
+    if first_exit_reason:
+        return f"exit ({first_exit_reason}) then shortfall"
+    return f"shortfall: {BOTTLENECKS[bottleneck]}"
 
 
 def _failure_path(model, exits, factors) -> str:
-    bottleneck = BOTTLENECKS[min(factors, key=factors.get)]
-    if model.dissolved:
-        first = exits[0] if exits else None
-        why = f"{first.exit_reason}" if first else "?"
-        return f"dissolved after exits (first: {why})"
-    if exits:
-        return f"exit ({exits[0].exit_reason}) then shortfall"
-    return f"shortfall: {bottleneck}"
+    return failure_path(model.dissolved, exits[0].exit_reason if exits else "",
+                        min(factors, key=factors.get))
 
 
 # --- summaries over many runs -----------------------------------------------------------------
@@ -168,3 +170,91 @@ def exits_by_cycle(outcomes, horizon: int) -> list[int]:
             counts[cycle] += 1
     return counts
 
+
+
+# --- the same table for a batch of the vectorised engine ---------------------------------------
+
+
+def vector_outcomes(run) -> "pd.DataFrame":
+    """The outcomes table of an engine.VectorRun: row for row what run_outcome gives for the
+    Mesa model of the same replication (tests/test_outcomes_table.py)."""
+    import pandas as pd
+
+    from sim.arrays import rowsum
+
+    inp, S = run.inputs, run.series
+    R, n = run.exited_at.shape
+    H = inp.horizon
+    rows = np.arange(R)
+    dissolved = run.dissolved_at >= 0
+    cum = S["cum_net_savings_m"]
+    delivered = ~dissolved & (cum[:, H] >= inp.target_net_savings_m)
+    positive = cum[:, 1:] > 0
+    break_even = np.where(positive.any(axis=1), positive.argmax(axis=1) + 1.0, math.nan)
+    end = np.where(dissolved, run.dissolved_at, H)            # live reviews are 1..end
+    live = (np.arange(H + 1) >= 1) & (np.arange(H + 1) <= end[:, None])
+    last = np.where(dissolved, np.maximum(run.dissolved_at - 1, 0), H)
+
+    def live_mean(name):
+        return rowsum(np.where(live, S[name], 0.0)) / end
+
+    exited = run.exited_at >= 0
+    exits = exited.sum(axis=1)
+    order = np.argsort(np.where(exited, run.exited_at, H + 1) * n + np.arange(n), axis=1,
+                       kind="stable")                         # by (cycle, slot), leavers first
+    first = order[:, 0]
+    some = exits > 0
+    names = np.array(run.names, dtype=object)
+    first_reason = np.where(some, run.exit_reason[rows, first], "")
+    factors = np.stack(capacity_factors(live_mean("team_delivery"), live_mean("team_skill"),
+                                        live_mean("decision_pace"), inp.params), axis=1)
+    bottleneck = np.array(list(BOTTLENECKS), dtype=object)[np.argmin(factors, axis=1)]
+    final_trust = S["mean_trust"][rows, last]
+    pct = S["pct_business_case"][:, H]
+    paths = {}
+    failure = [
+        "" if ok else paths.setdefault((d, why, b), failure_path(d, why, b))
+        for ok, d, why, b in zip(delivered.tolist(), dissolved.tolist(), first_reason.tolist(),
+                                 bottleneck.tolist())
+    ]
+    exit_log = [""] * R
+    for r in np.flatnonzero(some).tolist():
+        exit_log[r] = "; ".join(f"{run.names[a]}@{run.exited_at[r, a]}({run.exit_reason[r, a]})"
+                                for a in order[r, :exits[r]].tolist())
+    return pd.DataFrame({
+        "replication": run.replications,
+        "delivered": delivered,
+        "status": classify(delivered, dissolved, exits, final_trust, pct),
+        "savings_pct": pct,
+        "net_savings_m": cum[:, H],
+        "break_even_cycle": break_even,
+        "dissolved": dissolved,
+        "dissolution_cycle": np.where(dissolved, run.dissolved_at, math.nan),
+        "exits": exits,
+        "first_exit_cycle": np.where(some, run.exited_at[rows, first], math.nan),
+        "first_exit_partner": np.where(some, names[first], ""),
+        "first_exit_reason": first_reason,
+        "exit_log": exit_log,
+        "final_mean_trust": final_trust,
+        "final_min_trust": S["min_trust"][rows, last],
+        "mean_trust": live_mean("mean_trust"),
+        "fairness_imbalance": live_mean("fairness_imbalance"),
+        "alignment": live_mean("alignment"),
+        "final_maturity": S["maturity"][:, H],
+        "bottleneck": bottleneck,
+        "failure_path": failure,
+        "shocks": _shock_logs(run, R),
+    })
+
+
+def _shock_logs(run, R: int) -> list[str]:
+    """'kind@cycle:who; ...' per replication, in the order the Mesa model logs shocks."""
+    logs = [[] for _ in range(R)]
+    for cycle, kind, who in run.shock_events:
+        if who.ndim == 1:
+            for r in np.flatnonzero(who).tolist():
+                logs[r].append(f"{kind}@{cycle}:all")
+        else:
+            for r, a in zip(*(ix.tolist() for ix in np.nonzero(who))):
+                logs[r].append(f"{kind}@{cycle}:{run.names[a]}")
+    return ["; ".join(items) for items in logs]

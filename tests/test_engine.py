@@ -1,4 +1,5 @@
-"""The vectorised engine and the Mesa model are one model: same seeds, same trajectories."""
+"""The vectorised engine and the Mesa model are one model: same seeds, same trajectories,
+same events and the same outcomes table, row for row."""
 
 import glob
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 import sim
 from sim.engine import SERIES, simulate
 from sim.experiment import run_model
+from sim.outcomes import run_outcome, vector_outcomes
 from strategies import scenarios
 
 SHIPPED = sorted(glob.glob(str(__import__("pathlib").Path(__file__).resolve().parent.parent
@@ -18,8 +20,10 @@ SHIPPED = sorted(glob.glob(str(__import__("pathlib").Path(__file__).resolve().pa
 
 def assert_same(scenario, seed, replications):
     vector = simulate(scenario, seed, replications)
+    table = vector_outcomes(vector)
     for k, r in enumerate(replications):
         model = run_model(scenario, seed, r)
+        assert_same_outcome(run_outcome(model), table.iloc[k].to_dict(), r)
         data = model.datacollector.model_vars
         for name in SERIES:
             np.testing.assert_allclose(np.asarray(data[name], dtype=float),
@@ -31,6 +35,17 @@ def assert_same(scenario, seed, replications):
         assert (model.dissolved_at or -1) == vector.dissolved_at[k]
         np.testing.assert_allclose([a.net_money for a in model.partners], vector.net_money[k],
                                    rtol=0, atol=1e-9)
+
+
+def assert_same_outcome(mesa, vector, r):
+    assert vector.pop("replication") == r
+    assert list(mesa) == list(vector)
+    for name, expected in mesa.items():
+        got = vector[name]
+        if isinstance(expected, float):
+            assert got == pytest.approx(expected, abs=1e-9, nan_ok=True), f"{name}, rep {r}"
+        else:
+            assert got == expected, f"{name}, replication {r}"
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.rsplit("/", 1)[-1])
