@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+import numpy as np
 import pandas as pd
 
 from sim.model import PartnershipModel, _as_scenario
@@ -46,9 +47,20 @@ class RunResult:
     summary: dict = field(default_factory=dict)
 
 
-def run_chunk(scenario: Scenario, seed: int, replications: range, sample: int = 0):
-    """Run a contiguous block of replications; returns (outcome rows, time-series columns).
-    A top-level function so process pools (spawn or fork) can send it to workers."""
+ENGINES = ("vector", "mesa")
+#: Replications per chunk: enough to amortise the vector engine's per-review array work
+#: (about 40 MB of working memory per chunk), few enough for Mesa runs to report progress.
+DEFAULT_CHUNK = {"vector": 10_000, "mesa": 50}
+
+
+def run_chunk(scenario: Scenario, seed: int, replications: range, sample: int = 0,
+              engine: str = "vector") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run a contiguous block of replications; returns (outcomes, time series) tables.
+    A top-level function so process pools and Dask can send it to workers."""
+    if engine == "vector":
+        return _vector_chunk(scenario, seed, replications, sample)
+    if engine != "mesa":
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     rows, series = [], {c: [] for c in ("replication",) + TIMESERIES_COLUMNS}
     for r in replications:
         model = run_model(scenario, seed, r, sample)
@@ -57,7 +69,40 @@ def run_chunk(scenario: Scenario, seed: int, replications: range, sample: int = 
         series["replication"].extend([r] * len(data["cycle"]))
         for c in TIMESERIES_COLUMNS:
             series[c].extend(data[c])
-    return rows, series
+    return pd.DataFrame(rows), _timeseries_frame(series)
+
+
+def _vector_chunk(scenario, seed, replications, sample):
+    from sim.engine import simulate
+    from sim.outcomes import vector_outcomes
+
+    result = simulate(scenario, seed, replications, sample)
+    R, T = result.series["maturity"].shape
+    series = {"replication": np.repeat(result.replications, T), "cycle": np.tile(np.arange(T), R)}
+    for c in TIMESERIES_COLUMNS[1:]:
+        series[c] = result.series[c].reshape(-1)
+    return vector_outcomes(result), _timeseries_frame(series)
+
+
+def _timeseries_frame(series) -> pd.DataFrame:
+    """One row per replication and review; the same column types from either engine."""
+    frame = pd.DataFrame(series)
+    return frame.astype({"replication": "int64", "cycle": "int64", "active_partners": "int64",
+                         "dissolved": "bool"})
+
+
+def chunks_of(replications: int, chunk_size: int) -> list[range]:
+    """The fixed cut of replications 0..replications-1 into chunks."""
+    return [range(a, min(a + chunk_size, replications)) for a in range(0, replications, chunk_size)]
+
+
+def check_settings(replications: int, engine: str, workers: int, chunk_size: int) -> None:
+    if replications < 1:
+        raise ValueError("replications must be at least 1")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if workers < 1 or chunk_size < 1:
+        raise ValueError("workers and chunk_size must be at least 1")
 
 
 def run(
@@ -66,55 +111,37 @@ def run(
     seed: Optional[int] = None,
     on_progress: Optional[Callable[[int, int], None]] = None,
     workers: int = 1,
-    chunk_size: int = 50,
+    chunk_size: Optional[int] = None,
+    engine: str = "vector",
+    scheduler: Optional[str] = None,
 ) -> RunResult:
-    """Run `replications` replications of `scenario` (a Scenario, mapping or YAML path).
+    """Run `replications` replications of `scenario` (a Scenario, mapping or YAML path) and
+    hold every table in memory (for runs that fit; sim.stored_run writes chunk by chunk).
 
     Args:
         seed: root seed; defaults to the scenario's own `seed`.
         on_progress: called as on_progress(done, total) as replications finish.
-        workers: processes to spread replications over (1 = in this process). The result is
-            identical whatever the number of workers or the chunk size.
+        workers: local processes to spread chunks over (1 = in this process).
+        chunk_size: replications per chunk (default DEFAULT_CHUNK[engine]).
+        engine: "vector" (NumPy, fast) or "mesa" (the agent-based reference); for the same seed
+            both give the same runs (to 1e-9 in every figure, identical events).
+        scheduler: a Dask scheduler address; chunks then run on that cluster.
+    The result is identical whatever the workers, chunk size or scheduler.
     """
-    scenario = _as_scenario(scenario)
-    if replications < 1:
-        raise ValueError("replications must be at least 1")
-    if workers < 1 or chunk_size < 1:
-        raise ValueError("workers and chunk_size must be at least 1")
-    seed = scenario.seed if seed is None else int(seed)
-    chunks = [range(a, min(a + chunk_size, replications))
-              for a in range(0, replications, chunk_size)]
-    results: dict[int, tuple] = {}
-    done = 0
-    if workers == 1 or len(chunks) == 1:
-        for k, chunk in enumerate(chunks):
-            results[k] = run_chunk(scenario, seed, chunk)
-            done += len(chunk)
-            if on_progress is not None:
-                on_progress(done, replications)
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+    from sim.executors import execute
 
-        # fork where the platform has it: workers need not re-import the caller's __main__
-        # (which fails for stdin scripts and some notebooks under spawn); spawn elsewhere.
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        context = mp.get_context(method)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(run_chunk, scenario, seed, chunk): k
-                       for k, chunk in enumerate(chunks)}
-            for future in as_completed(futures):
-                k = futures[future]
-                results[k] = future.result()
-                done += len(chunks[k])
-                if on_progress is not None:
-                    on_progress(done, replications)
-    rows, series = [], {c: [] for c in ("replication",) + TIMESERIES_COLUMNS}
-    for k in range(len(chunks)):
-        chunk_rows, chunk_series = results[k]
-        rows.extend(chunk_rows)
-        for c in series:
-            series[c].extend(chunk_series[c])
-    outcomes = pd.DataFrame(rows)
-    timeseries = pd.DataFrame(series)
+    scenario = _as_scenario(scenario)
+    chunk_size = DEFAULT_CHUNK.get(engine, 1) if chunk_size is None else chunk_size
+    check_settings(replications, engine, workers, chunk_size)
+    seed = scenario.seed if seed is None else int(seed)
+    chunks = chunks_of(replications, chunk_size)
+    tasks = {k: (run_chunk, (scenario, seed, chunk, 0, engine)) for k, chunk in enumerate(chunks)}
+    results, done = {}, 0
+    for k, result in execute(tasks, workers=workers, scheduler=scheduler):
+        results[k] = result
+        done += len(chunks[k])
+        if on_progress is not None:
+            on_progress(done, replications)
+    outcomes = pd.concat([results[k][0] for k in range(len(chunks))], ignore_index=True)
+    timeseries = pd.concat([results[k][1] for k in range(len(chunks))], ignore_index=True)
     return RunResult(scenario, seed, outcomes, timeseries, summarise(outcomes, seed))

@@ -175,9 +175,9 @@ def exits_by_cycle(outcomes, horizon: int) -> list[int]:
 # --- the same table for a batch of the vectorised engine ---------------------------------------
 
 
-def vector_outcomes(run) -> "pd.DataFrame":
-    """The outcomes table of an engine.VectorRun: row for row what run_outcome gives for the
-    Mesa model of the same replication (tests/test_outcomes_table.py)."""
+def vector_outcomes(run):
+    """The outcomes table (a DataFrame) of an engine.VectorRun: row for row what run_outcome
+    gives for the Mesa model of the same replication (tests/test_engine.py)."""
     import pandas as pd
 
     from sim.arrays import rowsum

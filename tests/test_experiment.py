@@ -25,19 +25,45 @@ def scenario():
 
 @pytest.fixture(scope="module")
 def result(scenario):
-    return sim.run(scenario, replications=N, seed=11)
+    return sim.run(scenario, replications=N, seed=11, engine="mesa")
 
 
-def test_the_result_does_not_depend_on_the_number_of_workers(scenario, result):
-    parallel = sim.run(scenario, replications=N, seed=11, workers=2, chunk_size=7)
-    pd.testing.assert_frame_equal(result.outcomes, parallel.outcomes)
-    pd.testing.assert_frame_equal(result.timeseries, parallel.timeseries)
-    assert result.summary == parallel.summary
+@pytest.fixture(scope="module")
+def vector(scenario):
+    return sim.run(scenario, replications=N, seed=11, engine="vector")
+
+
+@pytest.mark.parametrize("engine", ["mesa", "vector"])
+def test_the_result_does_not_depend_on_the_number_of_workers(scenario, engine, request):
+    alone = request.getfixturevalue("result" if engine == "mesa" else "vector")
+    parallel = sim.run(scenario, replications=N, seed=11, workers=2, chunk_size=7, engine=engine)
+    pd.testing.assert_frame_equal(alone.outcomes, parallel.outcomes)
+    pd.testing.assert_frame_equal(alone.timeseries, parallel.timeseries)
+    assert alone.summary == parallel.summary
+
+
+def test_both_engines_give_the_same_tables(result, vector):
+    pd.testing.assert_frame_equal(result.outcomes, vector.outcomes, check_dtype=False,
+                                  check_exact=False, rtol=0, atol=1e-9)
+    pd.testing.assert_frame_equal(result.timeseries, vector.timeseries, check_exact=False,
+                                  rtol=0, atol=1e-9)
+
+
+def test_the_vector_engine_is_the_default(scenario, vector):
+    pd.testing.assert_frame_equal(sim.run(scenario, replications=N, seed=11).outcomes,
+                                  vector.outcomes)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 29, 1000])
+def test_vector_results_do_not_depend_on_the_chunk_size(scenario, vector, chunk_size):
+    other = sim.run(scenario, replications=N, seed=11, chunk_size=chunk_size)
+    pd.testing.assert_frame_equal(vector.outcomes, other.outcomes)
+    pd.testing.assert_frame_equal(vector.timeseries, other.timeseries)
 
 
 def test_the_result_does_not_depend_on_the_chunk_size(scenario, result):
-    small = sim.run(scenario, replications=N, seed=11, chunk_size=7)
-    large = sim.run(scenario, replications=N, seed=11, chunk_size=50)
+    small = sim.run(scenario, replications=N, seed=11, chunk_size=7, engine="mesa")
+    large = sim.run(scenario, replications=N, seed=11, chunk_size=50, engine="mesa")
     pd.testing.assert_frame_equal(small.outcomes, large.outcomes)
     pd.testing.assert_frame_equal(small.timeseries, large.timeseries)
     pd.testing.assert_frame_equal(small.outcomes, result.outcomes)
@@ -55,7 +81,7 @@ def test_another_root_seed_gives_another_run(scenario, result):
 
 
 def test_a_shorter_run_is_the_start_of_a_longer_one(scenario, result):
-    short = sim.run(scenario, replications=10, seed=11)
+    short = sim.run(scenario, replications=10, seed=11, engine="mesa")
     pd.testing.assert_frame_equal(short.outcomes, result.outcomes.iloc[:10])
 
 
@@ -148,7 +174,8 @@ def test_run_accepts_a_path_and_reports_progress_up_to_the_total(scenario):
 
 @pytest.mark.parametrize("bad", [{"replications": 0}, {"replications": -3},
                                  {"replications": 5, "workers": 0},
-                                 {"replications": 5, "chunk_size": 0}])
+                                 {"replications": 5, "chunk_size": 0},
+                                 {"replications": 5, "engine": "netlogo"}])
 def test_run_rejects_empty_runs_and_nonsensical_batching(scenario, bad):
     with pytest.raises(ValueError):
         sim.run(scenario, seed=1, **bad)
