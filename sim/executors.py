@@ -13,6 +13,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Hashable, Iterator, Mapping
 
 Task = tuple[Callable[..., Any], tuple]
+#: Seconds to wait for a Dask scheduler before giving up with a clear error.
+CONNECT_TIMEOUT = 15
 
 
 def default_workers() -> int:
@@ -78,7 +80,8 @@ def _on_dask(tasks, scheduler: str):
     except ImportError:
         raise RuntimeError("--scheduler needs Dask distributed: pip install 'collabsim[dask]'") \
             from None
-    with Client(scheduler, set_as_default=False) as client:
+    with Client(scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT) as client, \
+            client.as_current():
         futures = {client.submit(fn, *args, pure=False): key
                    for key, (fn, args) in tasks.items()}
         try:

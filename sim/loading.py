@@ -101,6 +101,11 @@ def read_yaml(path: str | os.PathLike) -> object:
         raise ScenarioError(
             source, [f"not UTF-8 text (byte {exc.start}: {raw[exc.start]:#04x}); save it as UTF-8"]
         ) from None
+    return parse_yaml(text, source)
+
+
+def parse_yaml(text: str, source: str = "<scenario>") -> object:
+    """Parse scenario YAML text with the guarded safe loader (ScenarioError for any problem)."""
     if "\x00" in text:
         raise ScenarioError(source, ["contains NUL bytes: not a text file"])
     try:
@@ -136,6 +141,11 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
     """Read and validate a scenario file. Raises ScenarioError with every problem found."""
     data = read_yaml(path)
     return scenario_from_dict(data, source=str(path))
+
+
+def load_scenario_text(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate a scenario given as YAML text (e.g. the copy a results folder keeps)."""
+    return scenario_from_dict(parse_yaml(text, source), source=source)
 
 
 def scenario_from_dict(data: dict, source: str = "<scenario>") -> Scenario:

@@ -14,8 +14,8 @@ def _pct(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
 
 
-def headline_lines(result: RunResult) -> list[tuple[str, str]]:
-    s = result.summary
+def headline_lines(s: dict) -> list[tuple[str, str]]:
+    """The headline of a run summary (outcomes.summarise) as (label, text) pairs."""
     lo, hi = s["p_deliver_ci"]
     be = s["median_break_even_cycle"]
     first_exit = s["median_first_exit_cycle"]
@@ -44,7 +44,7 @@ def summary_markdown(result: RunResult, command: str) -> str:
            f"{s['replications']} replications, root seed {s['seed']}, horizon {sc.horizon} "
            f"reviews ({sc.horizon / 2:g} years).", "", "## Headline", "",
            "| | |", "|---|---|"]
-    out += [f"| {k} | {v} |" for k, v in headline_lines(result)]
+    out += [f"| {k} | {v} |" for k, v in headline_lines(s)]
     out += ["", "## Most common failure paths", ""]
     if s["failure_paths"]:
         out += ["| path | share of runs |", "|---|---|"]
@@ -62,19 +62,25 @@ def summary_markdown(result: RunResult, command: str) -> str:
 
 
 def save_run(result: RunResult, folder: Path, scenario_path: str | None, command: str) -> Path:
-    """Write tables, figures, summary.md and manifest.json; the folder appears complete or not
-    at all."""
+    """Write an in-memory run's folder, laid out as a stored run's (sim.stored_run): tables,
+    figures, summary.md and manifest.json. The folder appears complete or not at all."""
     scenario_text = Path(scenario_path).read_text(encoding="utf-8-sig") if scenario_path else \
         result.scenario.model_dump_json(indent=2)
     with store.atomic_folder(folder) as tmp:
-        store.write_table(result.outcomes, tmp, "outcomes")
-        store.write_table(result.timeseries, tmp, "timeseries")
+        result.outcomes.to_parquet(tmp / "outcomes.parquet", index=False)
+        (tmp / "timeseries").mkdir()
+        result.timeseries.to_parquet(tmp / "timeseries" / "part-000000.parquet", index=False)
+        if len(result.outcomes) <= store.CSV_ROW_LIMIT:
+            result.outcomes.to_csv(tmp / "outcomes.csv", index=False)
+        if len(result.timeseries) <= store.CSV_ROW_LIMIT:
+            result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
         title = result.scenario.name
-        plots.save(plots.savings_fan(result.timeseries, title), tmp / "savings_fan.png")
-        plots.save(plots.trust_over_time(result.timeseries, title), tmp / "trust.png")
+        sample = result.timeseries[result.timeseries["replication"] < store.FIGURE_REPLICATIONS]
+        plots.save(plots.savings_fan(sample, title), tmp / "savings_fan.png")
+        plots.save(plots.trust_over_time(sample, title), tmp / "trust.png")
         plots.save(plots.outcome_shares(result.summary, title), tmp / "outcomes.png")
         (tmp / "summary.md").write_text(summary_markdown(result, command), encoding="utf-8")
         store.write_json(tmp / "manifest.json", store.manifest(
             "run", scenario_path, scenario_text, result.seed,
-            {"replications": len(result.outcomes), "engine": "mesa"}, command, result.summary))
+            {"replications": len(result.outcomes)}, command, result.summary))
     return folder

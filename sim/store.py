@@ -1,8 +1,13 @@
 """Results folders: tables, figures, a summary and a manifest that says how to reproduce them.
 
-A folder is assembled under a hidden temporary name beside its destination and renamed into
-place only when complete, so a folder with the final name is always whole: an interrupted run
-leaves no half-written results behind (at most a `.partial-*` folder, removed on failure).
+Layout: manifest.json, summary.md, outcomes.parquet (one row per replication),
+timeseries/part-*.parquet (one row per replication and review; read the folder with
+pandas.read_parquet), CSV copies of tables that fit a spreadsheet, and three figures.
+
+A folder is complete exactly when it has manifest.json, which is always written last. An
+in-memory result is saved whole under a hidden temporary name and renamed into place
+(atomic_folder); a command-line run is written chunk by chunk and can be resumed
+(sim.stored_run). Every file is written under a temporary name and renamed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ from pathlib import Path
 DEPENDENCIES = ("mesa", "numpy", "pandas", "pyarrow", "matplotlib", "pydantic", "PyYAML",
                 "SALib", "scipy", "typer", "rich")
 DEFAULT_ROOT = Path("results")
+#: CSV copies are written for tables a spreadsheet can open (Excel's limit is 1,048,576 rows).
+CSV_ROW_LIMIT = 1_000_000
+#: Time-series figures draw on the first this-many replications: replications are independent
+#: and identically distributed, so these are a random sample, and the figures stay cheap.
+FIGURE_REPLICATIONS = 20_000
 
 
 def versions() -> dict:
@@ -73,12 +83,6 @@ def write_json(path: Path, data) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
     os.replace(tmp, path)
-
-
-def write_table(df, folder: Path, name: str) -> None:
-    """Parquet for analysts, CSV for spreadsheet users."""
-    df.to_parquet(folder / f"{name}.parquet", index=False)
-    df.to_csv(folder / f"{name}.csv", index=False)
 
 
 def reproduce_command(argv: list[str] | None = None) -> str:

@@ -45,8 +45,9 @@ def test_json_summary_has_the_headline_figures(first_run):
 
 def test_results_folder_holds_tables_figures_summary_and_manifest(first_run):
     out, _ = first_run
-    for name in ("manifest.json", "outcomes.parquet", "outcomes.csv", "timeseries.parquet",
-                 "timeseries.csv", "summary.md", "savings_fan.png", "trust.png", "outcomes.png"):
+    for name in ("manifest.json", "outcomes.parquet", "outcomes.csv", "timeseries.csv",
+                 "timeseries/part-000000.parquet", "summary.md", "savings_fan.png", "trust.png",
+                 "outcomes.png"):
         assert (out / name).stat().st_size > 0, name
     for png in out.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -60,6 +61,8 @@ def test_results_folder_holds_tables_figures_summary_and_manifest(first_run):
     outcomes = pd.read_parquet(out / "outcomes.parquet")
     assert len(outcomes) == 30
     assert len(pd.read_csv(out / "timeseries.csv")) == 30 * 11
+    assert len(pd.read_parquet(out / "timeseries")) == 30 * 11
+    assert not (out / "chunks").exists(), "chunk files are tidied away once assembled"
     assert "Delivers the business case" in (out / "summary.md").read_text()
 
 

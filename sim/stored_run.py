@@ -1,0 +1,253 @@
+"""A Monte Carlo run written to its results folder chunk by chunk, so it can be resumed.
+
+The folder's life:
+
+1. `plan`: the folder is created with plan.json (scenario text, seed, replications, engine,
+   chunk size): everything that fixes the result.
+2. `execute`: each finished chunk is written as timeseries/part-<k>.parquet, then
+   chunks/outcomes-<k>.parquet, each by write-then-rename; a chunk is done when its outcomes
+   file exists. The parent holds at most a few chunks at a time, so memory stays bounded however
+   many replications are asked for. An interrupted run (Ctrl-C, a killed process, a lost
+   machine) keeps its finished chunks; `execute` on the same folder runs only the rest.
+3. `assemble`: outcomes.parquet is streamed together from the chunk files, CSV copies are
+   written when a table fits a spreadsheet, the figures and summary.md are drawn, and
+   manifest.json is written last. A folder is complete exactly when it has manifest.json.
+
+Chunk boundaries come from the plan and every replication's seed from (root seed, index), so a
+resumed run ends with exactly the tables of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from sim import store
+from sim.experiment import DEFAULT_CHUNK, check_settings, chunks_of, run_chunk
+
+PLAN = "plan.json"
+#: Outcome columns the headline summary needs (the rest stay on disk).
+SUMMARY_COLUMNS = ("delivered", "status", "savings_pct", "break_even_cycle", "exits",
+                   "first_exit_cycle", "first_exit_reason", "exit_log", "dissolved",
+                   "final_mean_trust", "failure_path")
+
+
+class RunFolderError(ValueError):
+    """A folder that cannot be started or resumed (not a run, another run's, damaged)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What fixes a run's result (nothing about how it is executed)."""
+
+    scenario_path: Optional[str]
+    scenario_text: str
+    seed: int
+    replications: int
+    engine: str
+    chunk_size: int
+    command: str
+
+    def chunks(self) -> list[range]:
+        return chunks_of(self.replications, self.chunk_size)
+
+    def scenario(self):
+        from sim.loading import load_scenario_text
+
+        return load_scenario_text(self.scenario_text, self.scenario_path or "<plan.json>")
+
+
+def plan(folder: Path, scenario_path: str, seed: int, replications: int, engine: str = "vector",
+         chunk_size: Optional[int] = None, command: str = "") -> Plan:
+    """Create `folder` (which must not exist or be empty) for a new run and record its plan."""
+    folder = Path(folder)
+    chunk_size = DEFAULT_CHUNK[engine] if chunk_size is None else chunk_size
+    check_settings(replications, engine, 1, chunk_size)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise RunFolderError(f"{folder}: already exists and is not an empty folder")
+    text = Path(scenario_path).read_text(encoding="utf-8-sig")
+    p = Plan(str(scenario_path), text, int(seed), int(replications), engine, int(chunk_size),
+             command)
+    folder.mkdir(parents=True, exist_ok=True)
+    store.write_json(folder / PLAN, {"format": 1, **asdict(p)})
+    return p
+
+
+def load_plan(folder: Path) -> Plan:
+    folder = Path(folder)
+    if not (folder / PLAN).is_file():
+        what = "a finished run from before resumable runs" if (folder / "manifest.json").exists() \
+            else "a run folder"
+        raise RunFolderError(f"{folder}: not {what} (no {PLAN})")
+    try:
+        data = json.loads((folder / PLAN).read_text())
+        data.pop("format", None)
+        return Plan(**data)
+    except (ValueError, TypeError) as exc:
+        raise RunFolderError(f"{folder / PLAN}: damaged ({exc})") from None
+
+
+def is_complete(folder: Path) -> bool:
+    return (Path(folder) / "manifest.json").is_file()
+
+
+def _part(folder: Path, k: int) -> Path:
+    return folder / "timeseries" / f"part-{k:06d}.parquet"
+
+
+def _outcomes_chunk(folder: Path, k: int) -> Path:
+    return folder / "chunks" / f"outcomes-{k:06d}.parquet"
+
+
+def done_chunks(folder: Path, p: Plan) -> set[int]:
+    return {k for k in range(len(p.chunks())) if _outcomes_chunk(folder, k).is_file()}
+
+
+def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    frame.to_parquet(tmp, index=False, compression="zstd")
+    os.replace(tmp, path)
+
+
+def save_chunk(folder: Path, k: int, outcomes: pd.DataFrame, timeseries: pd.DataFrame) -> int:
+    """Write chunk k's tables (the outcomes file last: it marks the chunk done)."""
+    _write_atomic(timeseries, _part(folder, k))
+    _write_atomic(outcomes, _outcomes_chunk(folder, k))
+    return len(outcomes)
+
+
+def run_and_save_chunk(folder: Path, k: int, scenario, seed: int, replications: range,
+                       engine: str) -> int:
+    """A local worker's task: run chunk k and write it straight into the folder, so tables
+    never travel back through the parent process."""
+    return save_chunk(folder, k, *run_chunk(scenario, seed, replications, 0, engine))
+
+
+def execute(folder: Path, *, workers: int = 1, scheduler: Optional[str] = None,
+            on_progress: Optional[Callable[[int, int], None]] = None) -> None:
+    """Run every chunk of the folder's plan that is not yet on disk."""
+    from sim.executors import execute as run_tasks
+
+    folder = Path(folder)
+    p = load_plan(folder)
+    scenario = p.scenario()
+    chunks = p.chunks()
+    finished = done_chunks(folder, p)
+    done = sum(len(chunks[k]) for k in finished)
+    if on_progress is not None:
+        on_progress(done, p.replications)
+    for stale in [*folder.glob("timeseries/.*.tmp-*"), *folder.glob("chunks/.*.tmp-*")]:
+        stale.unlink(missing_ok=True)  # half-written by a process that was killed
+    todo = [k for k in range(len(chunks)) if k not in finished]
+    if scheduler is None:  # workers share this file system: they write their own chunks
+        tasks = {k: (run_and_save_chunk, (folder, k, scenario, p.seed, chunks[k], p.engine))
+                 for k in todo}
+    else:                  # a cluster's workers may not: tables come back here to be written
+        tasks = {k: (run_chunk, (scenario, p.seed, chunks[k], 0, p.engine)) for k in todo}
+    for k, result in run_tasks(tasks, workers=workers, scheduler=scheduler):
+        if scheduler is not None:
+            save_chunk(folder, k, *result)
+        done += len(chunks[k])
+        if on_progress is not None:
+            on_progress(done, p.replications)
+
+
+def assemble(folder: Path):
+    """Turn a folder whose chunks are all done into finished results; returns the RunResult
+    of the run, with the outcomes table's summary columns and the figure sample's time
+    series (the full tables stay on disk)."""
+    from sim import plots
+    from sim.experiment import RunResult
+    from sim.outcomes import summarise
+    from sim.report import summary_markdown
+
+    folder = Path(folder)
+    p = load_plan(folder)
+    missing = set(range(len(p.chunks()))) - done_chunks(folder, p)
+    if missing:
+        raise RunFolderError(f"{folder}: {len(missing)} chunks still to run")
+    scenario = p.scenario()
+    n_chunks = len(p.chunks())
+    _concat_parquet([_outcomes_chunk(folder, k) for k in range(n_chunks)],
+                    folder / "outcomes.parquet")
+    if p.replications <= store.CSV_ROW_LIMIT:
+        _concat_csv([_outcomes_chunk(folder, k) for k in range(n_chunks)], folder / "outcomes.csv")
+    if p.replications * (scenario.horizon + 1) <= store.CSV_ROW_LIMIT:
+        _concat_csv([_part(folder, k) for k in range(n_chunks)], folder / "timeseries.csv")
+    outcomes = pd.read_parquet(folder / "outcomes.parquet", columns=list(SUMMARY_COLUMNS))
+    summary = summarise(outcomes, p.seed)
+    sample = _figure_sample(folder, p)
+    result = RunResult(scenario, p.seed, outcomes, sample, summary)
+    title = scenario.name
+    plots.save(plots.savings_fan(sample, title), folder / "savings_fan.png")
+    plots.save(plots.trust_over_time(sample, title), folder / "trust.png")
+    plots.save(plots.outcome_shares(summary, title), folder / "outcomes.png")
+    (folder / "summary.md").write_text(summary_markdown(result, p.command), encoding="utf-8")
+    settings = {"replications": p.replications, "engine": p.engine, "chunk_size": p.chunk_size,
+                "figure_replications": min(p.replications, store.FIGURE_REPLICATIONS)}
+    store.write_json(folder / "manifest.json", store.manifest(
+        "run", p.scenario_path, p.scenario_text, p.seed, settings, p.command, summary))
+    shutil.rmtree(folder / "chunks", ignore_errors=True)
+    return result
+
+
+def _figure_sample(folder: Path, p: Plan) -> pd.DataFrame:
+    frames, have = [], 0
+    for k in range(len(p.chunks())):
+        if have >= store.FIGURE_REPLICATIONS:
+            break
+        frame = pd.read_parquet(_part(folder, k))
+        frames.append(frame[frame["replication"] < store.FIGURE_REPLICATIONS])
+        have += len(p.chunks()[k])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _concat_parquet(paths: list[Path], target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    writer = None
+    try:
+        for path in paths:
+            table = pq.read_table(path)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, target)
+
+
+def _concat_csv(paths: list[Path], target: Path) -> None:
+    import pyarrow.csv as pacsv
+
+    tmp = target.with_name(f".{target.name}.tmp")
+    writer = None
+    try:
+        for path in paths:
+            table = pq.read_table(path)
+            if writer is None:
+                writer = pacsv.CSVWriter(tmp, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, target)
+
+
+def run_stored(folder: Path, *, workers: int = 1, scheduler: Optional[str] = None,
+               on_progress: Optional[Callable[[int, int], None]] = None):
+    """Execute what is left of the folder's plan and assemble it (or, if it is already
+    complete, read its summary back)."""
+    folder = Path(folder)
+    if is_complete(folder):
+        return None
+    execute(folder, workers=workers, scheduler=scheduler, on_progress=on_progress)
+    return assemble(folder)

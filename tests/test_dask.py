@@ -1,0 +1,58 @@
+"""Chunks sent to a Dask cluster give bit-identical results to the local pool."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim
+
+distributed = pytest.importorskip("distributed")
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "scenarios" / "three_councils.yaml"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as c:
+        yield c
+
+
+def collabsim(*args):
+    exe = shutil.which("collabsim", path=str(Path(sys.executable).parent))
+    command = ([exe] if exe else [sys.executable, "-m", "sim.cli"]) + [str(a) for a in args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+@pytest.mark.parametrize("engine, chunk_size", [("vector", 333), ("mesa", 9)])
+def test_a_dask_cluster_gives_the_local_result_bit_for_bit(cluster, engine, chunk_size):
+    n = 2000 if engine == "vector" else 40
+    local = sim.run(SCENARIO, replications=n, seed=4, engine=engine, workers=1)
+    remote = sim.run(SCENARIO, replications=n, seed=4, engine=engine, chunk_size=chunk_size,
+                     scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(local.outcomes, remote.outcomes)
+    pd.testing.assert_frame_equal(local.timeseries, remote.timeseries)
+    assert local.summary == remote.summary
+
+
+def test_the_command_line_runs_on_a_cluster(cluster, tmp_path):
+    args = ("run", SCENARIO, "-n", 3000, "--seed", 4, "--chunk-size", 700, "--json")
+    remote = collabsim(*args, "--scheduler", cluster.scheduler_address, "--out", tmp_path / "r")
+    assert remote.returncode == 0, remote.stderr
+    local = collabsim(*args, "--workers", 2, "--out", tmp_path / "l")
+    assert local.returncode == 0, local.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "r" / "outcomes.parquet"),
+                                  pd.read_parquet(tmp_path / "l" / "outcomes.parquet"))
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+    proc = collabsim("run", SCENARIO, "-n", 10, "--scheduler", "tcp://127.0.0.1:9",
+                     "--out", tmp_path / "r")
+    assert proc.returncode == 2
+    assert "cannot reach the Dask scheduler" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,125 @@
+"""Runs are saved chunk by chunk and survive being killed: `--resume` finishes them with exactly
+the result of an uninterrupted run, whatever the workers or executor."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim import stored_run
+
+ROOT = Path(__file__).resolve().parent.parent
+TYPICAL = ROOT / "scenarios" / "typical.yaml"
+
+
+def command(*args):
+    exe = shutil.which("collabsim", path=str(Path(sys.executable).parent))
+    return ([exe] if exe else [sys.executable, "-m", "sim.cli"]) + [str(a) for a in args]
+
+
+def collabsim(*args):
+    return subprocess.run(command(*args), capture_output=True, text=True, timeout=600, cwd=ROOT)
+
+
+def tables(folder):
+    return (pd.read_parquet(folder / "outcomes.parquet"),
+            pd.read_parquet(folder / "timeseries").sort_values(["replication", "cycle"],
+                                                               ignore_index=True))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("whole") / "run"
+    proc = collabsim("run", TYPICAL, "-n", 30000, "--seed", 5, "--chunk-size", 1500,
+                     "--workers", 2, "--out", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def kill_part_way(out, workers, sig):
+    """Start a run, wait until some but not all chunks are saved, then send it `sig`."""
+    proc = subprocess.Popen(command("run", TYPICAL, "-n", 30000, "--seed", 5, "--chunk-size",
+                                    1500, "--workers", workers, "--out", out),
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        saved = list((out / "chunks").glob("outcomes-*.parquet")) if out.exists() else []
+        if len(saved) >= 3 or proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    os.killpg(proc.pid, sig)  # the whole process group: parent and pool workers
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(tmp_path, uninterrupted,
+                                                                  workers):
+    out = tmp_path / "run"
+    code, _ = kill_part_way(out, workers, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    plan = stored_run.load_plan(out)
+    saved = stored_run.done_chunks(out, plan)
+    assert 3 <= len(saved) < len(plan.chunks())
+    assert not (out / "manifest.json").exists(), "an unfinished folder has no manifest"
+    resumed = collabsim("run", "--resume", out, "--workers", 2, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    mine, theirs = tables(out), tables(uninterrupted)
+    pd.testing.assert_frame_equal(mine[0], theirs[0])
+    pd.testing.assert_frame_equal(mine[1], theirs[1])
+    assert json.loads(resumed.stdout)["p_deliver"] == \
+        json.loads((uninterrupted / "manifest.json").read_text())["summary"]["p_deliver"]
+    assert not list(out.rglob(".*tmp*")), "no temporary files are left behind"
+
+
+def test_ctrl_c_keeps_the_saved_chunks_and_says_how_to_resume(tmp_path, uninterrupted):
+    out = tmp_path / "run"
+    code, err = kill_part_way(out, 1, signal.SIGINT)
+    assert code == 130
+    assert f"collabsim run --resume {out}" in err
+    assert "Traceback" not in err
+    resumed = collabsim("run", "--resume", out, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    pd.testing.assert_frame_equal(tables(out)[0], tables(uninterrupted)[0])
+
+
+def test_resuming_a_finished_run_changes_nothing(uninterrupted):
+    before = (uninterrupted / "outcomes.parquet").stat().st_mtime_ns
+    proc = collabsim("run", "--resume", uninterrupted, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "already complete" in proc.stderr
+    assert (uninterrupted / "outcomes.parquet").stat().st_mtime_ns == before
+
+
+def test_resume_refuses_a_folder_that_is_not_a_run(tmp_path):
+    proc = collabsim("run", "--resume", tmp_path)
+    assert proc.returncode == 2
+    assert "not a run folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_resume_refuses_a_different_scenario(tmp_path, uninterrupted):
+    proc = collabsim("run", ROOT / "scenarios" / "three_councils.yaml", "--resume", uninterrupted)
+    assert proc.returncode == 2
+    assert "different scenario" in proc.stderr
+
+
+def test_the_stored_run_equals_the_in_memory_run(tmp_path):
+    import sim
+
+    folder = tmp_path / "stored"
+    stored_run.plan(folder, TYPICAL, 8, 700, chunk_size=300)
+    stored_run.run_stored(folder, workers=2)
+    memory = sim.run(TYPICAL, replications=700, seed=8)
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "outcomes.parquet"), memory.outcomes)
+    stored = pd.read_parquet(folder / "timeseries").sort_values(["replication", "cycle"],
+                                                                ignore_index=True)
+    pd.testing.assert_frame_equal(stored, memory.timeseries)
