@@ -9,6 +9,7 @@ same seeds both engines give the same trajectories, figure for figure (tests/tes
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,8 +50,23 @@ def draw(scenario: Scenario, seed: int, replications, sample: int = 0):
     k = count_uncertain(scenario)
     n, s, H = len(scenario.partner_specs()), len(scenario.shocks), scenario.horizon
     w = noise_mod.width(n, s)
-    block = replication_uniforms(seed, replications, k + H * w, sample)
+    block = replication_uniforms(seed, replications, k + H * w, sample,
+                                 out=_scratch((len(replications), k + H * w)))
     return resolve_batch(scenario, block[:, :k]), block[:, k:].reshape(len(replications), H, w)
+
+
+_local = threading.local()
+
+
+def _scratch(shape) -> np.ndarray:
+    """A per-thread buffer for the noise block, reused from chunk to chunk: a fresh array of
+    tens of MB per chunk costs as much in page faults as drawing the numbers. Valid until the
+    thread's next draw (simulate_inputs has finished with it by then)."""
+    size = int(np.prod(shape))
+    buffer = getattr(_local, "buffer", None)
+    if buffer is None or buffer.size < size:
+        buffer = _local.buffer = np.empty(size)
+    return buffer[:size].reshape(shape)
 
 
 def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> VectorRun:
@@ -105,7 +121,7 @@ def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray) -> VectorRun:
     pace, team_delivery, team_skill = np.zeros(R), np.zeros(R), np.zeros(R)
     dissolved = np.zeros(R, bool)
     dissolved_at = np.full(R, -1)
-    out = {k: np.zeros((R, H + 1)) for k in SERIES}
+    out = {k: np.zeros((H + 1, R)) for k in SERIES}  # a row per review: contiguous writes
     eye = np.eye(n, dtype=bool)
     gap = rules.cultural_gap(ambition, tr["control_concern"])  # changes with new leaderships
 
@@ -125,7 +141,7 @@ def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray) -> VectorRun:
             "dissolved": dissolved,
         }
         for k, v in values.items():
-            out[k][:, t] = v
+            out[k][t] = v
 
     collect(0)
     for t in range(1, H + 1):
@@ -252,6 +268,7 @@ def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray) -> VectorRun:
         dissolved = dissolved | newly
         dissolved_at = np.where(newly, t, dissolved_at)
         collect(t)
+    out = {k: v.T for k, v in out.items()}  # [R, H + 1]
     return VectorRun(out, exited_at, reason, dissolved_at, money, first.names, inputs,
                      np.arange(R), events)
 

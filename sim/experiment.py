@@ -48,9 +48,25 @@ class RunResult:
 
 
 ENGINES = ("vector", "mesa")
-#: Replications per chunk: enough to amortise the vector engine's per-review array work
-#: (about 40 MB of working memory per chunk), few enough for Mesa runs to report progress.
+#: Largest chunks: enough replications to amortise the vector engine's per-review array work,
+#: few enough for Mesa runs to report progress often.
 DEFAULT_CHUNK = {"vector": 10_000, "mesa": 50}
+#: Working memory a vector chunk is sized to (its noise block plus the pairwise state arrays).
+CHUNK_BYTES = 128 * 2**20
+
+
+def default_chunk_size(scenario: Scenario, engine: str) -> int:
+    """Replications per chunk: DEFAULT_CHUNK, cut for big partnerships so that one chunk's
+    working memory stays near CHUNK_BYTES (so memory is bounded whatever the partner count)."""
+    if engine != "vector":
+        return DEFAULT_CHUNK.get(engine, 1)
+    from sim.inputs import count_uncertain
+    from sim.noise import width
+
+    n = len(scenario.partner_specs())
+    per_replication = 8 * (count_uncertain(scenario) + scenario.horizon
+                           * width(n, len(scenario.shocks)) + 40 * n * n + 40 * scenario.horizon)
+    return int(max(1, min(DEFAULT_CHUNK["vector"], CHUNK_BYTES // per_replication)))
 
 
 def run_chunk(scenario: Scenario, seed: int, replications: range, sample: int = 0,
@@ -122,7 +138,7 @@ def run(
         seed: root seed; defaults to the scenario's own `seed`.
         on_progress: called as on_progress(done, total) as replications finish.
         workers: local processes to spread chunks over (1 = in this process).
-        chunk_size: replications per chunk (default DEFAULT_CHUNK[engine]).
+        chunk_size: replications per chunk (default: default_chunk_size).
         engine: "vector" (NumPy, fast) or "mesa" (the agent-based reference); for the same seed
             both give the same runs (to 1e-9 in every figure, identical events).
         scheduler: a Dask scheduler address; chunks then run on that cluster.
@@ -131,7 +147,7 @@ def run(
     from sim.executors import execute
 
     scenario = _as_scenario(scenario)
-    chunk_size = DEFAULT_CHUNK.get(engine, 1) if chunk_size is None else chunk_size
+    chunk_size = default_chunk_size(scenario, engine) if chunk_size is None else chunk_size
     check_settings(replications, engine, workers, chunk_size)
     seed = scenario.seed if seed is None else int(seed)
     chunks = chunks_of(replications, chunk_size)

@@ -163,13 +163,12 @@ def summarise(outcomes, seed: int, top_paths: int = 5) -> dict:
 
 
 def exits_by_cycle(outcomes, horizon: int) -> list[int]:
+    """How many partners left at each review, over all runs (from the exit logs)."""
     counts = [0] * (horizon + 1)
-    for log in outcomes["exit_log"]:
-        for item in filter(None, log.split("; ")):
-            cycle = int(item.split("@", 1)[1].split("(", 1)[0])
-            counts[cycle] += 1
+    for log in outcomes.loc[outcomes["exits"] > 0, "exit_log"].tolist():
+        for item in log.split("; "):
+            counts[int(item.split("@", 1)[1].split("(", 1)[0])] += 1
     return counts
-
 
 
 # --- the same table for a batch of the vectorised engine ---------------------------------------

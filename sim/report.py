@@ -67,9 +67,8 @@ def save_run(result: RunResult, folder: Path, scenario_path: str | None, command
     scenario_text = Path(scenario_path).read_text(encoding="utf-8-sig") if scenario_path else \
         result.scenario.model_dump_json(indent=2)
     with store.atomic_folder(folder) as tmp:
-        result.outcomes.to_parquet(tmp / "outcomes.parquet", index=False)
-        (tmp / "timeseries").mkdir()
-        result.timeseries.to_parquet(tmp / "timeseries" / "part-000000.parquet", index=False)
+        store.write_parquet(result.outcomes, tmp / "outcomes" / store.part_name(0))
+        store.write_parquet(result.timeseries, tmp / "timeseries" / store.part_name(0))
         if len(result.outcomes) <= store.CSV_ROW_LIMIT:
             result.outcomes.to_csv(tmp / "outcomes.csv", index=False)
         if len(result.timeseries) <= store.CSV_ROW_LIMIT:

@@ -106,18 +106,19 @@ def updated_trust(trust, observed, trust_shown, p: ModelParameters):
 def mean_over_others(pairwise, active):
     """Mean of each observer's row over the other active partners ([..., i, j] -> [..., i]).
     An observer with no active other gets 0."""
-    n = pairwise.shape[-1]
-    others = active[..., None, :] & ~np.eye(n, dtype=bool)
+    weight = np.asarray(active, dtype=float)
+    total = np.einsum("...ij,...j->...i", pairwise, weight) \
+        - np.einsum("...ii->...i", pairwise) * weight     # all active partners, less oneself
     count = others_active(active)
-    total = rowsum(np.where(others, pairwise, 0.0))
     return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
 
 def min_over_others(pairwise, active):
     """Lowest trust any active partner holds in another active partner ([..., i, j] -> [...])."""
     n = pairwise.shape[-1]
-    pair = active[..., :, None] & active[..., None, :] & ~np.eye(n, dtype=bool)
-    lowest = np.where(pair, pairwise, np.inf).reshape(pairwise.shape[:-2] + (n * n,)).min(axis=-1)
+    seen = np.where(active[..., None, :], pairwise, np.inf)       # held in active partners
+    seen.reshape(seen.shape[:-2] + (n * n,))[..., ::n + 1] = np.inf  # not in oneself
+    lowest = np.where(active, seen.min(axis=-1), np.inf).min(axis=-1)  # by active holders
     return np.where(np.isfinite(lowest), lowest, 0.0)
 
 
@@ -168,9 +169,9 @@ def lead_partner_pace(agree, active, trust, leads, fallback):
 def decision_pace(rule: str, agree, active, trust, leads):
     """The pace of hard decisions under the charter's decision rule: 'unanimity', 'majority'
     or 'lead_partner' (which falls back to majority for a service whose lead has left)."""
-    majority = majority_pace(agree, active)
     if rule == "unanimity":
         return unanimity_pace(agree, active)
+    majority = majority_pace(agree, active)
     if rule == "majority":
         return majority
     return lead_partner_pace(agree, active, trust, leads, np.asarray(majority))
@@ -334,11 +335,11 @@ def gives_notice(sat, count, patience, exit_penalty, p: ModelParameters):
 
 def mean_pair_trust(trust, active):
     """Mean trust over every ordered pair of distinct active partners ([..., i, j] -> [...])."""
-    n = trust.shape[-1]
-    pair = active[..., :, None] & active[..., None, :] & ~np.eye(n, dtype=bool)
+    weight = np.asarray(active, dtype=float)
+    total = np.einsum("...i,...i->...", np.einsum("...ij,...j->...i", trust, weight), weight) \
+        - np.einsum("...ii,...i->...", trust, weight)        # every active pair, less i = j
     m = active.sum(axis=-1)
     count = m * (m - 1)
-    total = rowsum(np.where(pair, trust, 0.0).reshape(trust.shape[:-2] + (n * n,)))
     return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
 

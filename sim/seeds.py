@@ -132,11 +132,16 @@ def _pcg64_states(seed: int, replications: np.ndarray, sample: int):
     return w64
 
 
-def replication_uniforms(seed: int, replications, count: int, sample: int = 0) -> np.ndarray:
+def replication_uniforms(seed: int, replications, count: int, sample: int = 0,
+                         out: np.ndarray | None = None) -> np.ndarray:
     """[len(replications), count] uniforms: row k is exactly
-    ``replication_rng(seed, replications[k], sample).random(count)``."""
+    ``replication_rng(seed, replications[k], sample).random(count)``. `out` may supply the
+    array to fill (of that shape)."""
     replications = np.asarray(replications, dtype=np.int64).reshape(-1)
-    out = np.empty((len(replications), count))
+    if out is None:
+        out = np.empty((len(replications), count))
+    elif out.shape != (len(replications), count):
+        raise ValueError(f"out has shape {out.shape}, need {(len(replications), count)}")
     if not len(replications):
         return out
     w64 = [w.tolist() for w in _pcg64_states(seed, replications, sample)]

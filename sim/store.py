@@ -1,8 +1,8 @@
 """Results folders: tables, figures, a summary and a manifest that says how to reproduce them.
 
-Layout: manifest.json, summary.md, outcomes.parquet (one row per replication),
-timeseries/part-*.parquet (one row per replication and review; read the folder with
-pandas.read_parquet), CSV copies of tables that fit a spreadsheet, and three figures.
+Layout: manifest.json, summary.md, outcomes/part-*.parquet (one row per replication),
+timeseries/part-*.parquet (one row per replication and review); read either folder whole with
+pandas.read_parquet. CSV copies of the tables that fit a spreadsheet, and three figures.
 
 A folder is complete exactly when it has manifest.json, which is always written last. An
 in-memory result is saved whole under a hidden temporary name and renamed into place
@@ -28,8 +28,8 @@ from pathlib import Path
 DEPENDENCIES = ("mesa", "numpy", "pandas", "pyarrow", "matplotlib", "pydantic", "PyYAML",
                 "SALib", "scipy", "typer", "rich")
 DEFAULT_ROOT = Path("results")
-#: CSV copies are written for tables a spreadsheet can open (Excel's limit is 1,048,576 rows).
-CSV_ROW_LIMIT = 1_000_000
+#: CSV copies are written for tables a spreadsheet opens comfortably; Parquet always.
+CSV_ROW_LIMIT = 100_000
 #: Time-series figures draw on the first this-many replications: replications are independent
 #: and identically distributed, so these are a random sample, and the figures stay cheap.
 FIGURE_REPLICATIONS = 20_000
@@ -82,6 +82,26 @@ def atomic_folder(final: Path):
 def write_json(path: Path, data) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def part_name(k: int) -> str:
+    """File name of part k of a table (zero-padded so that name order is chunk order)."""
+    return f"part-{k:08d}.parquet"
+
+
+def dictionary_columns(frame) -> list[str]:
+    """Columns worth dictionary-encoding in Parquet: everything but the floats, whose values are
+    all distinct (trying to encode them triples the time to write a table)."""
+    return [c for c, kind in zip(frame.columns, frame.dtypes) if kind.kind != "f"]
+
+
+def write_parquet(frame, path: Path) -> None:
+    """Write a table as Parquet under a temporary name, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    frame.to_parquet(tmp, index=False, use_dictionary=dictionary_columns(frame))
     os.replace(tmp, path)
 
 

@@ -5,13 +5,14 @@ The folder's life:
 1. `plan`: the folder is created with plan.json (scenario text, seed, replications, engine,
    chunk size): everything that fixes the result.
 2. `execute`: each finished chunk is written as timeseries/part-<k>.parquet, then
-   chunks/outcomes-<k>.parquet, each by write-then-rename; a chunk is done when its outcomes
+   outcomes/part-<k>.parquet, each by write-then-rename; a chunk is done when its outcomes
    file exists. The parent holds at most a few chunks at a time, so memory stays bounded however
    many replications are asked for. An interrupted run (Ctrl-C, a killed process, a lost
    machine) keeps its finished chunks; `execute` on the same folder runs only the rest.
-3. `assemble`: outcomes.parquet is streamed together from the chunk files, CSV copies are
-   written when a table fits a spreadsheet, the figures and summary.md are drawn, and
-   manifest.json is written last. A folder is complete exactly when it has manifest.json.
+3. `assemble`: CSV copies are streamed together from the parts when a table fits a
+   spreadsheet, the figures and summary.md are drawn, and manifest.json is written last. A
+   folder is complete exactly when it has manifest.json. Each table stays a folder of parts
+   (read it whole with pandas.read_parquet(folder / "outcomes")), so nothing is copied twice.
 
 Chunk boundaries come from the plan and every replication's seed from (root seed, index), so a
 resumed run ends with exactly the tables of an uninterrupted one.
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from sim import store
-from sim.experiment import DEFAULT_CHUNK, check_settings, chunks_of, run_chunk
+from sim.experiment import check_settings, chunks_of, default_chunk_size, run_chunk
 
 PLAN = "plan.json"
 #: Outcome columns the headline summary needs (the rest stay on disk).
@@ -68,11 +68,14 @@ def plan(folder: Path, scenario_path: str, seed: int, replications: int, engine:
          chunk_size: Optional[int] = None, command: str = "") -> Plan:
     """Create `folder` (which must not exist or be empty) for a new run and record its plan."""
     folder = Path(folder)
-    chunk_size = DEFAULT_CHUNK[engine] if chunk_size is None else chunk_size
-    check_settings(replications, engine, 1, chunk_size)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise RunFolderError(f"{folder}: already exists and is not an empty folder")
     text = Path(scenario_path).read_text(encoding="utf-8-sig")
+    if chunk_size is None:
+        from sim.loading import load_scenario_text
+
+        chunk_size = default_chunk_size(load_scenario_text(text, str(scenario_path)), engine)
+    check_settings(replications, engine, 1, chunk_size)
     p = Plan(str(scenario_path), text, int(seed), int(replications), engine, int(chunk_size),
              command)
     folder.mkdir(parents=True, exist_ok=True)
@@ -99,28 +102,21 @@ def is_complete(folder: Path) -> bool:
 
 
 def _part(folder: Path, k: int) -> Path:
-    return folder / "timeseries" / f"part-{k:06d}.parquet"
+    return folder / "timeseries" / store.part_name(k)
 
 
 def _outcomes_chunk(folder: Path, k: int) -> Path:
-    return folder / "chunks" / f"outcomes-{k:06d}.parquet"
+    return folder / "outcomes" / store.part_name(k)
 
 
 def done_chunks(folder: Path, p: Plan) -> set[int]:
     return {k for k in range(len(p.chunks())) if _outcomes_chunk(folder, k).is_file()}
 
 
-def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    frame.to_parquet(tmp, index=False, compression="zstd")
-    os.replace(tmp, path)
-
-
 def save_chunk(folder: Path, k: int, outcomes: pd.DataFrame, timeseries: pd.DataFrame) -> int:
     """Write chunk k's tables (the outcomes file last: it marks the chunk done)."""
-    _write_atomic(timeseries, _part(folder, k))
-    _write_atomic(outcomes, _outcomes_chunk(folder, k))
+    store.write_parquet(timeseries, _part(folder, k))
+    store.write_parquet(outcomes, _outcomes_chunk(folder, k))
     return len(outcomes)
 
 
@@ -144,7 +140,7 @@ def execute(folder: Path, *, workers: int = 1, scheduler: Optional[str] = None,
     done = sum(len(chunks[k]) for k in finished)
     if on_progress is not None:
         on_progress(done, p.replications)
-    for stale in [*folder.glob("timeseries/.*.tmp-*"), *folder.glob("chunks/.*.tmp-*")]:
+    for stale in [*folder.glob("timeseries/.*.tmp-*"), *folder.glob("outcomes/.*.tmp-*")]:
         stale.unlink(missing_ok=True)  # half-written by a process that was killed
     todo = [k for k in range(len(chunks)) if k not in finished]
     if scheduler is None:  # workers share this file system: they write their own chunks
@@ -176,13 +172,11 @@ def assemble(folder: Path):
         raise RunFolderError(f"{folder}: {len(missing)} chunks still to run")
     scenario = p.scenario()
     n_chunks = len(p.chunks())
-    _concat_parquet([_outcomes_chunk(folder, k) for k in range(n_chunks)],
-                    folder / "outcomes.parquet")
     if p.replications <= store.CSV_ROW_LIMIT:
         _concat_csv([_outcomes_chunk(folder, k) for k in range(n_chunks)], folder / "outcomes.csv")
     if p.replications * (scenario.horizon + 1) <= store.CSV_ROW_LIMIT:
         _concat_csv([_part(folder, k) for k in range(n_chunks)], folder / "timeseries.csv")
-    outcomes = pd.read_parquet(folder / "outcomes.parquet", columns=list(SUMMARY_COLUMNS))
+    outcomes = pd.read_parquet(folder / "outcomes", columns=list(SUMMARY_COLUMNS))
     summary = summarise(outcomes, p.seed)
     sample = _figure_sample(folder, p)
     result = RunResult(scenario, p.seed, outcomes, sample, summary)
@@ -195,7 +189,6 @@ def assemble(folder: Path):
                 "figure_replications": min(p.replications, store.FIGURE_REPLICATIONS)}
     store.write_json(folder / "manifest.json", store.manifest(
         "run", p.scenario_path, p.scenario_text, p.seed, settings, p.command, summary))
-    shutil.rmtree(folder / "chunks", ignore_errors=True)
     return result
 
 
@@ -208,21 +201,6 @@ def _figure_sample(folder: Path, p: Plan) -> pd.DataFrame:
         frames.append(frame[frame["replication"] < store.FIGURE_REPLICATIONS])
         have += len(p.chunks()[k])
     return pd.concat(frames, ignore_index=True)
-
-
-def _concat_parquet(paths: list[Path], target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    writer = None
-    try:
-        for path in paths:
-            table = pq.read_table(path)
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
-    os.replace(tmp, target)
 
 
 def _concat_csv(paths: list[Path], target: Path) -> None:

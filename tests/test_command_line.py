@@ -45,8 +45,8 @@ def test_json_summary_has_the_headline_figures(first_run):
 
 def test_results_folder_holds_tables_figures_summary_and_manifest(first_run):
     out, _ = first_run
-    for name in ("manifest.json", "outcomes.parquet", "outcomes.csv", "timeseries.csv",
-                 "timeseries/part-000000.parquet", "summary.md", "savings_fan.png", "trust.png",
+    for name in ("manifest.json", "outcomes/part-00000000.parquet", "outcomes.csv",
+                 "timeseries.csv", "timeseries/part-00000000.parquet", "summary.md", "savings_fan.png", "trust.png",
                  "outcomes.png"):
         assert (out / name).stat().st_size > 0, name
     for png in out.glob("*.png"):
@@ -58,11 +58,10 @@ def test_results_folder_holds_tables_figures_summary_and_manifest(first_run):
     assert manifest["versions"]["mesa"] and manifest["versions"]["numpy"]
     assert manifest["command"].startswith("collabsim run")
     assert "--seed 3" in manifest["command"] and "--replications 30" in manifest["command"]
-    outcomes = pd.read_parquet(out / "outcomes.parquet")
+    outcomes = pd.read_parquet(out / "outcomes")
     assert len(outcomes) == 30
     assert len(pd.read_csv(out / "timeseries.csv")) == 30 * 11
     assert len(pd.read_parquet(out / "timeseries")) == 30 * 11
-    assert not (out / "chunks").exists(), "chunk files are tidied away once assembled"
     assert "Delivers the business case" in (out / "summary.md").read_text()
 
 
@@ -72,8 +71,8 @@ def test_the_manifest_command_reproduces_the_results_exactly(first_run, tmp_path
     again = tmp_path / "again"
     proc = collabsim(*command, "--out", again, "--workers", 1)
     assert proc.returncode == 0, proc.stderr
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "outcomes.parquet"),
-                                  pd.read_parquet(again / "outcomes.parquet"))
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "outcomes"),
+                                  pd.read_parquet(again / "outcomes"))
     assert (out / "outcomes.csv").read_text() == (again / "outcomes.csv").read_text()
 
 

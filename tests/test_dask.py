@@ -46,8 +46,8 @@ def test_the_command_line_runs_on_a_cluster(cluster, tmp_path):
     assert remote.returncode == 0, remote.stderr
     local = collabsim(*args, "--workers", 2, "--out", tmp_path / "l")
     assert local.returncode == 0, local.stderr
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "r" / "outcomes.parquet"),
-                                  pd.read_parquet(tmp_path / "l" / "outcomes.parquet"))
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "r" / "outcomes"),
+                                  pd.read_parquet(tmp_path / "l" / "outcomes"))
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):

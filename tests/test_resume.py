@@ -29,7 +29,7 @@ def collabsim(*args):
 
 
 def tables(folder):
-    return (pd.read_parquet(folder / "outcomes.parquet"),
+    return (pd.read_parquet(folder / "outcomes"),
             pd.read_parquet(folder / "timeseries").sort_values(["replication", "cycle"],
                                                                ignore_index=True))
 
@@ -51,7 +51,7 @@ def kill_part_way(out, workers, sig):
                             start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        saved = list((out / "chunks").glob("outcomes-*.parquet")) if out.exists() else []
+        saved = list((out / "outcomes").glob("part-*.parquet")) if out.exists() else []
         if len(saved) >= 3 or proc.poll() is not None:
             break
         time.sleep(0.02)
@@ -93,11 +93,11 @@ def test_ctrl_c_keeps_the_saved_chunks_and_says_how_to_resume(tmp_path, uninterr
 
 
 def test_resuming_a_finished_run_changes_nothing(uninterrupted):
-    before = (uninterrupted / "outcomes.parquet").stat().st_mtime_ns
+    before = (uninterrupted / "manifest.json").stat().st_mtime_ns
     proc = collabsim("run", "--resume", uninterrupted, "--json")
     assert proc.returncode == 0, proc.stderr
     assert "already complete" in proc.stderr
-    assert (uninterrupted / "outcomes.parquet").stat().st_mtime_ns == before
+    assert (uninterrupted / "manifest.json").stat().st_mtime_ns == before
 
 
 def test_resume_refuses_a_folder_that_is_not_a_run(tmp_path):
@@ -119,7 +119,7 @@ def test_the_stored_run_equals_the_in_memory_run(tmp_path):
     stored_run.plan(folder, TYPICAL, 8, 700, chunk_size=300)
     stored_run.run_stored(folder, workers=2)
     memory = sim.run(TYPICAL, replications=700, seed=8)
-    pd.testing.assert_frame_equal(pd.read_parquet(folder / "outcomes.parquet"), memory.outcomes)
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "outcomes"), memory.outcomes)
     stored = pd.read_parquet(folder / "timeseries").sort_values(["replication", "cycle"],
                                                                 ignore_index=True)
     pd.testing.assert_frame_equal(stored, memory.timeseries)
