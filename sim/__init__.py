@@ -11,14 +11,30 @@ The Python API that the CLI and the notebooks use:
     model.step()
 """
 
-from sim.agents import PartnerOrganisation
-from sim.experiment import RunResult, run, run_model
-from sim.seeds import replication_rng
-from sim.loading import ScenarioError, load_scenario, scenario_from_dict
-from sim.model import PartnershipModel
-from sim.parameters import ModelParameters
-from sim.report import save_run
-from sim.scenario import Scenario
+import importlib
+
+#: Public names and the module each lives in. They are imported on first use, so a command that
+#: never builds a Mesa model (a vectorised run, `validate`) does not pay for importing Mesa.
+_EXPORTS = {
+    "PartnerOrganisation": "sim.agents", "RunResult": "sim.experiment", "run": "sim.experiment",
+    "run_model": "sim.experiment", "replication_rng": "sim.seeds",
+    "ScenarioError": "sim.loading", "load_scenario": "sim.loading",
+    "scenario_from_dict": "sim.loading", "PartnershipModel": "sim.model",
+    "ModelParameters": "sim.parameters", "save_run": "sim.report", "Scenario": "sim.scenario",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))
+
 
 __version__ = "0.1.0"
 

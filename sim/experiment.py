@@ -15,7 +15,7 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from sim.model import PartnershipModel, _as_scenario
+from sim.loading import as_scenario
 from sim.outcomes import run_outcome, summarise
 from sim.scenario import Scenario
 from sim.seeds import replication_seed
@@ -27,8 +27,11 @@ TIMESERIES_COLUMNS = (
 )
 
 
-def run_model(scenario: Scenario, seed: int, replication: int, sample: int = 0) -> PartnershipModel:
-    """Build and run one replication to its horizon; returns the finished Mesa model."""
+def run_model(scenario: Scenario, seed: int, replication: int, sample: int = 0):
+    """Build and run one replication to its horizon; returns the finished Mesa model
+    (a PartnershipModel; Mesa is imported only when a model is built)."""
+    from sim.model import PartnershipModel
+
     model = PartnershipModel(scenario=scenario, rng=replication_seed(seed, replication, sample))
     while model.running:
         model.step()
@@ -52,7 +55,7 @@ ENGINES = ("vector", "mesa")
 #: few enough for Mesa runs to report progress often.
 DEFAULT_CHUNK = {"vector": 10_000, "mesa": 50}
 #: Working memory a vector chunk is sized to (its noise block plus the pairwise state arrays).
-CHUNK_BYTES = 128 * 2**20
+CHUNK_BYTES = 64 * 2**20
 
 
 def default_chunk_size(scenario: Scenario, engine: str) -> int:
@@ -146,7 +149,7 @@ def run(
     """
     from sim.executors import execute
 
-    scenario = _as_scenario(scenario)
+    scenario = as_scenario(scenario)
     chunk_size = default_chunk_size(scenario, engine) if chunk_size is None else chunk_size
     check_settings(replications, engine, workers, chunk_size)
     seed = scenario.seed if seed is None else int(seed)

@@ -143,6 +143,17 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
     return scenario_from_dict(data, source=str(path))
 
 
+def as_scenario(scenario) -> Scenario:
+    """A Scenario from a Scenario, a mapping (validated) or a YAML path (loaded)."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, dict):
+        return scenario_from_dict(scenario)
+    if isinstance(scenario, (str, os.PathLike)):
+        return load_scenario(scenario)
+    raise TypeError(f"scenario must be a Scenario, a mapping or a path, not {type(scenario)}")
+
+
 def load_scenario_text(text: str, source: str = "<scenario>") -> Scenario:
     """Validate a scenario given as YAML text (e.g. the copy a results folder keeps)."""
     return scenario_from_dict(parse_yaml(text, source), source=source)

@@ -7,7 +7,6 @@ agents are activated never matters.
 
 from __future__ import annotations
 
-import os
 
 import mesa
 import numpy as np
@@ -15,20 +14,8 @@ import numpy as np
 from sim import noise as noise_mod
 from sim import rules
 from sim.agents import PartnerOrganisation
+from sim.loading import as_scenario
 from sim.inputs import TARGET_ALL, TARGET_ANY, PartnershipInputs, count_uncertain, resolve
-from sim.scenario import Scenario
-
-
-def _as_scenario(scenario) -> Scenario:
-    if isinstance(scenario, Scenario):
-        return scenario
-    from sim.loading import load_scenario, scenario_from_dict
-
-    if isinstance(scenario, dict):
-        return scenario_from_dict(scenario)
-    if isinstance(scenario, (str, os.PathLike)):
-        return load_scenario(scenario)
-    raise TypeError(f"scenario must be a Scenario, a mapping or a path, not {type(scenario)}")
 
 
 class PartnershipModel(mesa.Model):
@@ -42,7 +29,7 @@ class PartnershipModel(mesa.Model):
 
     def __init__(self, *, scenario, seed=None, rng=None):
         super().__init__(seed=seed, rng=rng)
-        self.scenario = _as_scenario(scenario)
+        self.scenario = as_scenario(scenario)
         # All randomness, in a fixed order: the uncertain inputs, then every cycle's noise.
         self.inputs: PartnershipInputs = resolve(
             self.scenario, self.rng.random(count_uncertain(self.scenario)))
