@@ -16,7 +16,6 @@ import numpy as np
 
 from sim import noise as noise_mod
 from sim import rules
-from sim.arrays import rowsum
 from sim.inputs import TARGET_ALL, TARGET_ANY, PartnershipInputs, count_uncertain, resolve_batch
 from sim.seeds import replication_uniforms
 from sim.scenario import Scenario
@@ -128,16 +127,16 @@ def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray) -> VectorRun:
     def collect(t):
         pairs_trust = rules.mean_pair_trust(trust, active)
         count = active.sum(axis=-1)
-        some = count > 0
+        weight = active.astype(float)
         values = {
             "maturity": maturity, "gross_savings_m": gross, "spend_m": spend,
             "cum_net_savings_m": cum, "pct_business_case": 100.0 * cum / target,
             "mean_trust": pairs_trust, "min_trust": rules.min_over_others(trust, active),
             "active_partners": count,
-            "fairness_imbalance": _masked_mean(np.abs(equity - 1.0), active, some),
-            "alignment": _masked_mean(alignment, active, some),
+            "fairness_imbalance": _masked_mean(np.abs(equity - 1.0), weight, count),
+            "alignment": _masked_mean(alignment, weight, count),
             "decision_pace": pace, "team_delivery": team_delivery, "team_skill": team_skill,
-            "mean_satisfaction": _masked_mean(satisfaction, active, some),
+            "mean_satisfaction": _masked_mean(satisfaction, weight, count),
             "dissolved": dissolved,
         }
         for k, v in values.items():
@@ -293,9 +292,10 @@ def _new_leadership_trust(trust, hit, propensity, magnitude):
     return trust
 
 
-def _masked_mean(values, active, some):
-    total = rowsum(np.where(active, values, 0.0))
-    return np.where(some, total / np.maximum(active.sum(axis=-1), 1), 0.0)
+def _masked_mean(values, weight, count):
+    """Mean over the active partners (weight = active as 0/1 floats; values are finite)."""
+    return np.where(count > 0, np.einsum("...j,...j->...", values, weight)
+                    / np.maximum(count, 1), 0.0)
 
 
 def _targets(target: int, active, u):
