@@ -101,8 +101,10 @@ def _p(result) -> tuple[float, int]:
     return s["p_deliver"], s["replications"]
 
 
-def evaluate(check: Check, replications: int, seed: int, workers: int) -> dict:
-    base = run(scenario_from_dict(_load(check.baseline)), replications, seed, workers=workers)
+def evaluate(check: Check, replications: int, seed: int, workers: int,
+             engine: str = "vector") -> dict:
+    base = run(scenario_from_dict(_load(check.baseline)), replications, seed, workers=workers,
+               engine=engine)
     p0, n = _p(base)
     row = {"check": check.name, "claim": check.claim, "baseline": check.baseline,
            "p_baseline": p0, "ci_baseline": base.summary["p_deliver_ci"],
@@ -120,7 +122,8 @@ def evaluate(check: Check, replications: int, seed: int, workers: int) -> dict:
         variant_dict = copy.deepcopy(_load(check.baseline))
         check.variant(variant_dict)
         label = "variant"
-    var = run(scenario_from_dict(variant_dict), replications, seed, workers=workers)
+    var = run(scenario_from_dict(variant_dict), replications, seed, workers=workers,
+              engine=engine)
     p1, _ = _p(var)
     diff = p1 - p0
     half = 1.96 * math.sqrt(p0 * (1 - p0) / n + p1 * (1 - p1) / n)
@@ -160,10 +163,12 @@ def main(argv=None) -> None:
     ap.add_argument("--replications", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=20261122)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--engine", choices=("vector", "mesa"), default="vector",
+                    help="vector (seconds) or mesa (minutes); the table is the same")
     ap.add_argument("--only", nargs="*", help="names of checks to run (default: all)")
     args = ap.parse_args(argv)
     chosen = [c for c in CHECKS if not args.only or c.name in args.only]
-    rows = [evaluate(c, args.replications, args.seed, args.workers) for c in chosen]
+    rows = [evaluate(c, args.replications, args.seed, args.workers, args.engine) for c in chosen]
     print(markdown(rows))
     typical = rows[0]
     print()
