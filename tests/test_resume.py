@@ -123,3 +123,22 @@ def test_the_stored_run_equals_the_in_memory_run(tmp_path):
     stored = pd.read_parquet(folder / "timeseries").sort_values(["replication", "cycle"],
                                                                 ignore_index=True)
     pd.testing.assert_frame_equal(stored, memory.timeseries)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("run", TYPICAL, "--engine", "netlogo"), "--engine netlogo"),
+    (("run",), "give a scenario file, or --resume"),
+    (("run", TYPICAL, "--chunk-size", 0), "--chunk-size"),
+])
+def test_bad_run_options_are_clear_errors(args, message):
+    proc = collabsim(*args)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_new_run_refuses_a_folder_that_is_in_use(tmp_path):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(stored_run.RunFolderError, match="not an empty folder"):
+        stored_run.plan(tmp_path / "busy", TYPICAL, 1, 10)
+    assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"
