@@ -222,10 +222,10 @@ def _concat_csv(paths: list[Path], target: Path) -> None:
 
 def run_stored(folder: Path, *, workers: int = 1, scheduler: Optional[str] = None,
                on_progress: Optional[Callable[[int, int], None]] = None):
-    """Execute what is left of the folder's plan and assemble it (or, if it is already
-    complete, read its summary back)."""
+    """Execute what is left of the folder's plan and assemble it; returns the summary (read
+    back from manifest.json if the folder was already complete)."""
     folder = Path(folder)
     if is_complete(folder):
-        return None
+        return json.loads((folder / "manifest.json").read_text())["summary"]
     execute(folder, workers=workers, scheduler=scheduler, on_progress=on_progress)
-    return assemble(folder)
+    return assemble(folder).summary
