@@ -113,16 +113,17 @@ def _generate_words(pool: list, n_words32: int) -> list:
     return out
 
 
-def _pcg64_states(seed: int, replications: np.ndarray, sample: int):
-    """(state, inc) of default_rng(replication_seed(seed, r, sample)).bit_generator per r."""
-    if sample < 0 or sample > _MASK32:
-        raise ValueError(f"sample index must lie in [0, 2**32), got {sample}")
+def _pcg64_states(seed: int, replications: np.ndarray, sample):
+    """(state, inc) of default_rng(replication_seed(seed, r, s)).bit_generator for each pair of
+    replication r and sample index s (`sample` an int, or an array like `replications`)."""
     r = np.asarray(replications, dtype=np.int64)
-    if r.size and (r.min() < 0 or r.max() > _MASK32):
-        raise ValueError("replication indices must lie in [0, 2**32)")
+    k = np.broadcast_to(np.asarray(sample, dtype=np.int64), r.shape)
+    for name, values in (("replication", r), ("sample", k)):
+        if values.size and (values.min() < 0 or values.max() > _MASK32):
+            raise ValueError(f"{name} indices must lie in [0, 2**32)")
     run = _int_words(int(seed))
     run += [0] * (_POOL - len(run))              # padded because a spawn key follows
-    entropy = run + [sample, r.astype(np.uint32)]
+    entropy = run + [k.astype(np.uint32), r.astype(np.uint32)]
     seed_words = _generate_words(_mix_entropy(entropy), 4)  # replication_seed, 4 x uint32
     # replication_seed = w64[0] << 64 | w64[1]; default_rng coerces it to little-endian words
     words = [np.broadcast_to(_u32(w), r.shape) for w in seed_words]
@@ -132,11 +133,11 @@ def _pcg64_states(seed: int, replications: np.ndarray, sample: int):
     return w64
 
 
-def replication_uniforms(seed: int, replications, count: int, sample: int = 0,
+def replication_uniforms(seed: int, replications, count: int, sample=0,
                          out: np.ndarray | None = None) -> np.ndarray:
     """[len(replications), count] uniforms: row k is exactly
-    ``replication_rng(seed, replications[k], sample).random(count)``. `out` may supply the
-    array to fill (of that shape)."""
+    ``replication_rng(seed, replications[k], sample[k]).random(count)`` (`sample` an int for
+    every row, or one per row). `out` may supply the array to fill (of that shape)."""
     replications = np.asarray(replications, dtype=np.int64).reshape(-1)
     if out is None:
         out = np.empty((len(replications), count))

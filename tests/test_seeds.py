@@ -27,6 +27,13 @@ def test_replication_seed_is_numpys_seed_sequence_spawn():
     assert replication_seed(3, 2, 1) == (int(words[0]) << 64) | int(words[1])
 
 
+def test_each_row_may_have_its_own_sample_index():
+    reps, samples = [0, 1, 0, 5], [0, 0, 3, 2**32 - 1]
+    block = replication_uniforms(9, reps, 6, np.array(samples))
+    for row, r, k in zip(block, reps, samples):
+        np.testing.assert_array_equal(row, replication_rng(9, r, k).random(6))
+
+
 def test_streams_differ_between_replications_and_design_points():
     block = replication_uniforms(1, range(50), 20)
     assert len({row.tobytes() for row in block}) == 50

@@ -1,0 +1,385 @@
+"""Global sensitivity analysis: which uncertain inputs decide whether a partnership succeeds.
+
+A factor is one of the scenario's uncertain inputs, or a group of them. Factors are sampled in
+quantile space: SALib draws a number u in [0, 1] for each, and the input takes the value its
+declared distribution has at quantile u (`--factor PATH=LOW:HIGH` declares a uniform range first).
+So the indices answer "across the whole range the scenario admits for each input".
+
+Design point p is evaluated over R replications of the vectorised engine. Replication r of
+point p draws its noise from the stream (root seed, sample p, replication r), so a sweep is
+reproducible and gives the same indices however its points are spread over workers or a Dask
+cluster. The sampling and the analysis are SALib's (ProblemSpec), not re-implemented.
+
+Inputs that are not factors (under `grid`, every uncertain input but the two mapped) keep being
+drawn from each replication's own stream, exactly as in `collabsim run`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+import pandas as pd
+
+from sim.inputs import BENEFITS, TRAITS, count_uncertain, uncertain_paths
+from sim.loading import as_scenario, scenario_from_dict
+from sim.scenario import Scenario
+
+METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn")
+#: What each point's replications are summarised to (the run summary's headline figures).
+OUTPUTS = {
+    "p_deliver": "probability of delivering the business case",
+    "median_savings_pct": "median net savings, % of the business case",
+    "mean_savings_pct": "mean net savings, % of the business case",
+    "p_dissolved": "probability the partnership dissolves",
+    "p_any_exit": "probability at least one partner leaves",
+    "p_thriving": "probability of thriving",
+    "mean_final_trust": "mean trust between partners at the end",
+    "mean_exits": "mean number of partners that leave",
+}
+#: The index each method ranks factors by, and its confidence column (None: no CI).
+RANK_BY = {"sobol": ("ST", "ST_conf"), "morris": ("mu_star", "mu_star_conf"),
+           "fast": ("ST", "ST_conf"), "rbd_fast": ("S1", "S1_conf"),
+           "delta": ("delta_raw", "delta_raw_conf"), "pawn": ("median", None)}
+#: Methods whose SALib analysis supports grouped factors; the others treat each input alone.
+GROUPED_METHODS = ("sobol", "morris")
+#: A sweep resolves its ranking when every ranking index's 95% CI half-width is at most this.
+ADEQUATE_HALF_WIDTH = 0.05
+
+
+class FactorError(ValueError):
+    """A --factor / --x / --y that names no numeric field, or a bad range."""
+
+
+# --- factors -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactorSpec:
+    """`PATH=LOW:HIGH`: make a numeric field uniform on [LOW, HIGH] and a factor."""
+
+    path: str
+    low: float
+    high: float
+
+    @classmethod
+    def parse(cls, text: str) -> "FactorSpec":
+        m = re.fullmatch(r"\s*([^=]+?)\s*=\s*([^:]+):([^:]+)\s*", text)
+        if not m:
+            raise FactorError(f"{text!r}: write PATH=LOW:HIGH, e.g. partners.*.resourcing=0.1:0.6")
+        try:
+            low, high = float(m.group(2)), float(m.group(3))
+        except ValueError:
+            raise FactorError(f"{text!r}: LOW and HIGH must be numbers") from None
+        if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+            raise FactorError(f"{text!r}: need finite LOW <= HIGH")
+        return cls(m.group(1), low, high)
+
+
+def _partners_of(data: dict, scenario: Scenario) -> list[dict]:
+    """The scenario's partners as explicit entries (a `population` is expanded)."""
+    if data.get("population") is not None:
+        data["partners"] = [p.model_dump(mode="json", exclude_none=True)
+                            for p in scenario.partner_specs()]
+        data.pop("population")
+    return data["partners"]
+
+
+def numeric_paths(scenario: Scenario) -> list[str]:
+    """Every path a factor may name (for suggestions)."""
+    names = [p.name for p in scenario.partner_specs()]
+    paths = [f"partners.{who}.{t}" for who in ["*", *names] for t in TRAITS]
+    paths += [f"partners.{who}.priorities.{b}" for who in ["*", *names] for b in BENEFITS]
+    paths += [f"charter.vision.{b}" for b in BENEFITS]
+    paths += [f"charter.{x}" for x in (
+        "business_case.target_net_savings_m", "business_case.savings_potential",
+        "business_case.implementation_cost_m", "business_case.ramp_up_cycles",
+        "penalties.threshold", "penalties.rate", "penalties.call_out", "exit.penalty",
+        "programme_team.dedicated", "programme_team.training", "programme_team.team_cost_m",
+        "programme_team.training_cost_m", "consensus")]
+    for i, s in enumerate(scenario.shocks):
+        paths += [f"shocks[{i}].magnitude"] + ([f"shocks[{i}].rate"] if not s.at_cycle else [])
+    return paths
+
+
+def with_factors(scenario, specs: list[FactorSpec]) -> tuple[Scenario, dict[str, str]]:
+    """The scenario with each spec's field made uniform on its range, and the group of each
+    path set through `partners.*` ({uncertain path: group name})."""
+    scenario = as_scenario(scenario)
+    if not specs:
+        return scenario, {}
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    partners = _partners_of(data, scenario)
+    known = numeric_paths(scenario)
+    groups = {}
+    for spec in specs:
+        if spec.path not in known:
+            close = difflib.get_close_matches(spec.path, known, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise FactorError(f"{spec.path}: not a numeric field of the scenario{hint}")
+        value = {"uniform": [spec.low, spec.high]}
+        parts = spec.path.split(".")
+        if parts[0] == "partners":
+            chosen = partners if parts[1] == "*" else [p for p in partners if p["name"] == parts[1]]
+            for entry in chosen:
+                target = entry.setdefault("priorities", {}) if parts[2] == "priorities" else entry
+                target[parts[-1]] = value
+                if parts[1] == "*":
+                    groups[".".join(["partners", entry["name"], *parts[2:]])] = spec.path
+        elif parts[0] == "charter":
+            node = data["charter"]
+            for key in parts[1:-1]:
+                node = node.setdefault(key, {})
+            node[parts[-1]] = value
+        else:
+            i = int(re.match(r"shocks\[(\d+)\]", parts[0]).group(1))
+            data["shocks"][i][parts[1]] = value
+    return scenario_from_dict(data, source=f"{scenario.name} with factors"), groups
+
+
+@dataclass
+class Factors:
+    """The uncertain inputs a design sets (columns of the input block) and their factors."""
+
+    scenario: Scenario
+    names: list[str]                  # one per uncertain input set by the design
+    columns: np.ndarray               # their positions among the scenario's uncertain inputs
+    groups: list[str]                 # the factor each belongs to (== names if ungrouped)
+    bounds: dict[str, tuple] = field(default_factory=dict)  # factor -> (low, high) in values
+
+    @property
+    def factor_names(self) -> list[str]:
+        return list(dict.fromkeys(self.groups))
+
+
+def sweep_factors(scenario, specs: list[FactorSpec] = ()) -> Factors:
+    """Every uncertain input of the scenario (after `specs`) is a factor; partners drawn from
+    one `population` are exchangeable, so each of their traits is one grouped factor."""
+    base = as_scenario(scenario)
+    scenario, groups = with_factors(base, list(specs))
+    names = uncertain_paths(scenario)
+    if not names:
+        raise FactorError(f"{scenario.name}: has no uncertain inputs to vary; add ranges to the "
+                          "scenario or give --factor PATH=LOW:HIGH")
+    if base.population is not None:
+        for n in names:
+            m = re.fullmatch(r"partners\.[^.]+\.(.+)", n)
+            if m and n not in groups:
+                groups[n] = f"partners.*.{m.group(1)}"
+    grouping = [groups.get(n, n) for n in names]
+    return Factors(scenario, names, np.arange(len(names)), grouping, _bounds(scenario, grouping))
+
+
+def _bounds(scenario: Scenario, grouping: list[str]) -> dict:
+    """Value range of each factor (for tables): the distribution's support."""
+    from sim.inputs import _uncertain_leaves
+    from sim.distributions import is_uncertain
+
+    leaves = [x for x in _uncertain_leaves(scenario) if is_uncertain(x)]
+    out = {}
+    for leaf, group in zip(leaves, grouping):
+        lo, hi = leaf.bounds()
+        old = out.get(group, (lo, hi))
+        out[group] = (min(old[0], lo), max(old[1], hi))
+    return out
+
+
+# --- evaluating design points ---------------------------------------------------------------
+
+
+def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: np.ndarray,
+                    first_point: int, replications: int, outputs: tuple[str, ...]) -> np.ndarray:
+    """Outputs [P, len(outputs)] of design points first_point.. (design rows in [0, 1], one
+    column per uncertain input in `columns`), each over `replications` runs. A top-level
+    function so executors can send it to workers."""
+    from sim.engine import simulate_inputs
+    from sim.inputs import resolve_batch
+    from sim.noise import width
+    from sim.outcomes import vector_outcomes
+    from sim.seeds import replication_uniforms
+
+    P = len(design)
+    k = count_uncertain(scenario)
+    n, H = len(scenario.partner_specs()), scenario.horizon
+    w = width(n, len(scenario.shocks))
+    points = np.repeat(np.arange(first_point, first_point + P), replications)
+    reps = np.tile(np.arange(replications), P)
+    block = replication_uniforms(seed, reps, k + H * w, points)
+    block[:, columns] = np.repeat(design, replications, axis=0)
+    run = simulate_inputs(resolve_batch(scenario, block[:, :k]),
+                          block[:, k:].reshape(len(block), H, w))
+    run.replications = reps
+    table = vector_outcomes(run)
+    table["point"] = points
+    by = table.groupby("point", sort=True)
+    columns_out = {
+        "p_deliver": lambda: by["delivered"].mean(),
+        "median_savings_pct": lambda: by["savings_pct"].median(),
+        "mean_savings_pct": lambda: by["savings_pct"].mean(),
+        "p_dissolved": lambda: by["dissolved"].mean(),
+        "p_any_exit": lambda: by["exits"].apply(lambda e: float((e > 0).mean())),
+        "p_thriving": lambda: by["status"].apply(lambda s: float((s == "thriving").mean())),
+        "mean_final_trust": lambda: by["final_mean_trust"].mean(),
+        "mean_exits": lambda: by["exits"].mean(),
+    }
+    return np.column_stack([np.asarray(columns_out[o](), dtype=float) for o in outputs])
+
+
+def evaluate_design(scenario: Scenario, seed: int, design: np.ndarray, columns, replications: int,
+                    outputs: tuple[str, ...], *, workers: int = 1, scheduler: str | None = None,
+                    on_progress: Optional[Callable[[int, int], None]] = None) -> np.ndarray:
+    """Every design point's outputs, in chunks spread over the executor."""
+    from sim.executors import execute
+    from sim.experiment import default_chunk_size
+
+    columns = np.asarray(columns)
+    per_chunk = max(1, default_chunk_size(scenario, "vector") // replications)
+    starts = range(0, len(design), per_chunk)
+    tasks = {a: (evaluate_points, (scenario, seed, design[a:a + per_chunk], columns, a,
+                                   replications, outputs)) for a in starts}
+    result = np.empty((len(design), len(outputs)))
+    done = 0
+    for a, values in execute(tasks, workers=workers, scheduler=scheduler):
+        result[a:a + len(values)] = values
+        done += len(values)
+        if on_progress is not None:
+            on_progress(done, len(design))
+    return result
+
+
+# --- the sweep -----------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    problem: object            # the SALib ProblemSpec, with samples, results and analysis
+    factors: Factors
+    method: str
+    outputs: tuple[str, ...]
+    indices: pd.DataFrame      # one row per (output, factor), ranked
+    design: pd.DataFrame       # every design point: factor quantiles, values and outputs
+    adequacy: dict             # per output: widest CI half-width, adequate?, suggested samples
+    settings: dict
+    notes: list = field(default_factory=list)  # what SALib printed or warned during analysis
+
+
+def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: int = 64,
+          outputs=("p_deliver",), factors: list = (), seed: Optional[int] = None,
+          second_order: bool = False, workers: int = 1, scheduler: Optional[str] = None,
+          on_progress: Optional[Callable[[int, int], None]] = None) -> SweepResult:
+    """Global sensitivity of `outputs` to the scenario's uncertain inputs, with SALib.
+
+    `samples` is SALib's N (Sobol: N (D + 2) points, or N (2D + 2) with second order; Morris: N
+    trajectories; FAST: N per factor; RBD-FAST, delta and PAWN: N Latin-hypercube points).
+    `factors` adds or overrides factors (FactorSpec or "PATH=LOW:HIGH")."""
+    from SALib import ProblemSpec
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    outputs = tuple(outputs)
+    unknown = [o for o in outputs if o not in OUTPUTS]
+    if unknown or not outputs:
+        raise ValueError(f"outputs must be among {', '.join(OUTPUTS)}, got {unknown or 'none'}")
+    if samples < 2 or replications < 1:
+        raise ValueError("samples must be at least 2 and replications at least 1")
+    if method == "fast" and samples <= 64:
+        raise ValueError("FAST needs samples > 64 (SALib: N > 4 M^2 with M = 4)")
+    specs = [f if isinstance(f, FactorSpec) else FactorSpec.parse(f) for f in factors]
+    fac = sweep_factors(scenario, specs)
+    if method not in GROUPED_METHODS:  # each input is its own factor
+        fac.groups = list(fac.names)
+        fac.bounds = _bounds(fac.scenario, fac.groups)
+    sc = fac.scenario
+    seed = sc.seed if seed is None else int(seed)
+    grouped = fac.groups != fac.names
+    problem = ProblemSpec({
+        "names": fac.names, "bounds": [[0.0, 1.0]] * len(fac.names), "outputs": list(outputs),
+        **({"groups": fac.groups} if grouped else {}),
+    })
+    sampler = {"sobol": lambda: problem.sample_sobol(samples, calc_second_order=second_order,
+                                                      seed=seed),
+               "morris": lambda: problem.sample_morris(samples, num_levels=4, seed=seed),
+               "fast": lambda: problem.sample_fast(samples, M=4, seed=seed)}
+    sampler.get(method, lambda: problem.sample_latin(samples, seed=seed))()
+    X = np.asarray(problem.samples)
+    Y = evaluate_design(sc, seed, X, fac.columns, replications, outputs, workers=workers,
+                        scheduler=scheduler, on_progress=on_progress)
+    problem.set_results(Y if len(outputs) > 1 else Y[:, 0])
+    analyse = {"sobol": lambda: problem.analyze_sobol(calc_second_order=second_order, seed=seed),
+               "morris": lambda: problem.analyze_morris(num_levels=4, seed=seed),
+               "fast": lambda: problem.analyze_fast(M=4, seed=seed),
+               "rbd_fast": lambda: problem.analyze_rbd_fast(seed=seed),
+               "delta": lambda: problem.analyze_delta(seed=seed, method="delta"),
+               "pawn": lambda: problem.analyze_pawn(seed=seed)}
+    notes = _quietly(analyse[method])
+    indices = _indices_table(problem, fac, method, outputs)
+    design = pd.DataFrame(X, columns=[f"u:{n}" for n in fac.names])
+    for o, col in zip(outputs, Y.T):
+        design[o] = col
+    design.insert(0, "point", np.arange(len(X)))
+    settings = {"method": method, "samples": samples, "points": len(X),
+                "replications": replications, "outputs": list(outputs), "seed": seed,
+                "second_order": second_order, "factors": [f"{s.path}={s.low}:{s.high}"
+                                                          for s in specs]}
+    return SweepResult(problem, fac, method, outputs, indices, design,
+                       _adequacy(indices, method, samples), settings, notes)
+
+
+def _quietly(analysis) -> list[str]:
+    """Run a SALib analysis, keeping what it prints or warns as notes (stdout is for results)."""
+    import contextlib
+    import io
+    import warnings
+
+    printed = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):
+        warnings.simplefilter("always")
+        analysis()
+    lines = [ln.strip() for ln in printed.getvalue().splitlines() if ln.strip()]
+    return list(dict.fromkeys(lines + [f"{w.category.__name__}: {w.message}" for w in caught]))
+
+
+def _indices_table(problem, fac: Factors, method: str, outputs) -> pd.DataFrame:
+    analysis = problem.analysis if len(outputs) > 1 else {outputs[0]: problem.analysis}
+    rank, _ = RANK_BY[method]
+    frames = []
+    for o in outputs:
+        res = analysis[o]
+        names = list(res.get("names", fac.factor_names))
+        cols = {k: np.asarray(v, dtype=float) for k, v in res.items()
+                if k not in ("names", "S2", "S2_conf") and np.ndim(v) == 1
+                and len(v) == len(names) and np.asarray(v).dtype.kind in "fiub"}
+        frame = pd.DataFrame({"output": o, "factor": names, **cols})
+        frame["range"] = [_fmt_range(fac.bounds.get(n)) for n in names]
+        frame = frame.sort_values(rank, ascending=False, kind="stable", ignore_index=True)
+        frame.insert(2, "rank", np.arange(1, len(frame) + 1))
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _fmt_range(bounds) -> str:
+    return "" if bounds is None else f"{bounds[0]:g} to {bounds[1]:g}"
+
+
+def _adequacy(indices: pd.DataFrame, method: str, samples: int) -> dict:
+    """Is the sample large enough to rank the factors? CI half-widths shrink as 1/sqrt(N)."""
+    rank, conf = RANK_BY[method]
+    out = {}
+    for o, frame in indices.groupby("output", sort=False):
+        if conf is None or conf not in frame:
+            out[o] = {"checked": False, "why": f"{method} gives no confidence intervals"}
+            continue
+        scale = 1.0
+        if method == "morris":  # mu* is in output units: judge it relative to the largest
+            scale = max(float(frame[rank].max()), 1e-12)
+        widest = float(np.nanmax(frame[conf])) / scale
+        ok = widest <= ADEQUATE_HALF_WIDTH
+        need = samples * (widest / ADEQUATE_HALF_WIDTH) ** 2
+        suggest = samples if ok else int(2 ** math.ceil(math.log2(max(need, samples + 1))))
+        out[o] = {"checked": True, "widest_half_width": widest, "adequate": ok,
+                  "suggested_samples": suggest, "relative": method == "morris"}
+    return out
