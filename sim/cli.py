@@ -179,6 +179,171 @@ def _print_summary(summary: dict, plan, folder: Path, as_json: bool) -> None:
     out.print(f"results: {folder}", markup=False, soft_wrap=True)
 
 
+def _progress(label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+        TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=err, disable=not err.is_terminal)
+
+
+def _analysis_errors(fn):
+    """Run a sweep or grid, turning bad factors, ranges and settings into exit-2 errors."""
+    from sim.loading import ScenarioError
+    from sim.sweep import FactorError
+
+    try:
+        return fn()
+    except ScenarioError as exc:
+        _fail(f"a --factor range is not valid for the scenario: {exc}")
+    except (FactorError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def _folder_for(out_dir: Optional[Path], kind: str, scenario: Path, seed: int) -> Path:
+    from sim import store
+
+    folder = out_dir if out_dir is not None else store.default_folder(
+        f"{kind}-{Path(scenario).stem}", seed)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        _fail(f"--out {folder}: already exists and is not an empty folder")
+    return folder
+
+
+@app.command()
+def sweep(
+    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    method: str = typer.Option("sobol", "--method", help="sobol, morris, fast, rbd_fast, "
+                               "delta or pawn (SALib)."),
+    samples: int = typer.Option(1024, "--samples", "-N", min=2, max=10_000_000,
+                                help="SALib's base sample size N."),
+    replications: int = typer.Option(64, "--replications", "-n", min=1, max=1_000_000,
+                                     help="Runs per design point."),
+    output: list[str] = typer.Option(["p_deliver"], "--output", "-o",
+                                     help="Outcome to analyse (repeat for several)."),
+    factor: list[str] = typer.Option([], "--factor", "-f", help="PATH=LOW:HIGH: add or "
+                                     "override a factor (repeatable; partners.*.X groups)."),
+    second_order: bool = typer.Option(False, "--second-order", help="Sobol second-order "
+                                      "indices too (N (2D + 2) points)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**63 - 1),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Results folder."),
+    workers: int = typer.Option(0, "--workers", min=0, max=1024,
+                                help="Local worker processes (0 = one per core)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address."),
+    as_json: bool = typer.Option(False, "--json", help="Print the indices as JSON."),
+) -> None:
+    """Global sensitivity: which uncertain inputs decide the outcome (SALib)."""
+    from sim import store
+    from sim.executors import default_workers
+    from sim.sensitivity_report import save_sweep
+    from sim.sweep import METHODS, RANK_BY, sweep as run_sweep
+
+    if method not in METHODS:
+        _fail(f"--method {method}: must be one of {', '.join(METHODS)}")
+    sc = _load(scenario)
+    seed = sc.seed if seed is None else seed
+    folder = _folder_for(out_dir, "sweep", scenario, seed)
+    with _progress("sweeping") as progress:
+        task = progress.add_task("sweep", total=None)
+        result = _analysis_errors(lambda: run_sweep(
+            sc, method, samples, replications, tuple(output), factor, seed, second_order,
+            workers or default_workers(), scheduler,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total)))
+    argv = ["collabsim", "sweep", str(scenario), "--method", method, "--samples", str(samples),
+            "--replications", str(replications), "--seed", str(seed)]
+    argv += sum((["--output", o] for o in output), []) + sum((["--factor", f] for f in factor), [])
+    argv += ["--second-order"] if second_order else []
+    save_sweep(result, folder, str(scenario), store.reproduce_command(argv))
+    for note in result.notes:
+        err.print(f"SALib: {note}", markup=False, soft_wrap=True)
+    if as_json:
+        print(json.dumps({"results": str(folder), "settings": result.settings,
+                          "adequacy": result.adequacy,
+                          "indices": json.loads(result.indices.to_json(orient="records"))}))
+        return
+    rank, conf = RANK_BY[method]
+    for o in result.outputs:
+        frame = result.indices[result.indices["output"] == o]
+        table = Table(title=f"{sc.name}: {method} indices for {o} ({len(result.design)} points "
+                      f"x {replications} runs)")
+        table.add_column("rank", justify="right")
+        table.add_column("factor", overflow="fold")
+        table.add_column("range")
+        shown = [c for c in ("S1", "ST", "mu_star", "sigma", "delta_raw", "median")
+                 if c in frame]
+        for c in shown:
+            table.add_column(c, justify="right")
+        for _, row in frame.iterrows():
+            cells = []
+            for c in shown:
+                ci = f"{c}_conf"
+                cells.append(f"{row[c]:.3f}" + (f" ± {row[ci]:.3f}" if ci in frame else ""))
+            table.add_row(str(row["rank"]), row["factor"], row["range"], *cells)
+        out.print(table)
+        a = result.adequacy[o]
+        if not a["checked"]:
+            out.print(f"sample size: not checked ({a['why']})", markup=False)
+        elif a["adequate"]:
+            out.print(f"sample size: large enough to rank the factors (widest 95% CI "
+                      f"± {a['widest_half_width']:.3f})", markup=False)
+        else:
+            out.print(f"[bold yellow]warning:[/] the 95% CIs are too wide to rank the factors "
+                      f"(widest ± {a['widest_half_width']:.3f}); try --samples "
+                      f"{a['suggested_samples']}", markup=True)
+    out.print(f"results: {folder}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def grid(
+    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    x: str = typer.Option(..., "--x", help="PATH=LOW:HIGH for the horizontal axis."),
+    y: str = typer.Option(..., "--y", help="PATH=LOW:HIGH for the vertical axis."),
+    steps: int = typer.Option(9, "--steps", min=2, max=201, help="Grid points per axis."),
+    replications: int = typer.Option(200, "--replications", "-n", min=1, max=1_000_000,
+                                     help="Runs per grid cell."),
+    output: list[str] = typer.Option(["p_deliver"], "--output", "-o",
+                                     help="Outcome to map (repeat for several)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**63 - 1),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Results folder."),
+    workers: int = typer.Option(0, "--workers", min=0, max=1024,
+                                help="Local worker processes (0 = one per core)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address."),
+    as_json: bool = typer.Option(False, "--json", help="Print the grid as JSON."),
+) -> None:
+    """Heat map of an outcome over two inputs (every other input stays uncertain)."""
+    from sim import store
+    from sim.executors import default_workers
+    from sim.grid import grid as run_grid
+    from sim.sensitivity_report import save_grid
+
+    sc = _load(scenario)
+    seed = sc.seed if seed is None else seed
+    folder = _folder_for(out_dir, "grid", scenario, seed)
+    with _progress("mapping") as progress:
+        task = progress.add_task("grid", total=steps * steps)
+        result = _analysis_errors(lambda: run_grid(
+            sc, x, y, steps, replications, tuple(output), seed, workers or default_workers(),
+            scheduler, on_progress=lambda done, total: progress.update(task, completed=done)))
+    argv = ["collabsim", "grid", str(scenario), "--x", x, "--y", y, "--steps", str(steps),
+            "--replications", str(replications), "--seed", str(seed)]
+    argv += sum((["--output", o] for o in output), [])
+    save_grid(result, folder, str(scenario), store.reproduce_command(argv))
+    if as_json:
+        print(json.dumps({"results": str(folder), "settings": result.settings,
+                          "grid": json.loads(result.table.to_json(orient="records"))}))
+        return
+    m = result.matrix()
+    table = Table(title=f"{sc.name}: {result.output} (rows {result.y.path}, columns "
+                  f"{result.x.path})")
+    table.add_column("y \\ x", justify="right")
+    for v in m.columns:
+        table.add_column(f"{v:.3g}", justify="right")
+    for yv, row in m.iloc[::-1].iterrows():
+        table.add_row(f"{yv:.3g}", *(f"{v:.2f}" for v in row))
+    out.print(table)
+    out.print(f"results: {folder}", markup=False, soft_wrap=True)
+
+
 def main() -> None:
     """Console entry point: usage errors exit 2 (click's convention), scenario errors too."""
     try:

@@ -1,0 +1,106 @@
+"""Two-factor maps: an outcome over a grid of two inputs (say resourcing x ambition), every other
+uncertain input still drawn from each replication's own stream. The picture a workshop wants.
+
+Also the model as a plain function of named inputs returning named outcomes, for exploratory
+modelling tools such as the EMA Workbench (docs/SENSITIVITY.md has a working example).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import pandas as pd
+
+from sim.inputs import uncertain_paths
+from sim.sweep import OUTPUTS, FactorError, FactorSpec, evaluate_design, with_factors
+
+
+@dataclass
+class GridResult:
+    x: FactorSpec
+    y: FactorSpec
+    output: str
+    table: pd.DataFrame          # one row per grid cell: x value, y value, every output
+    settings: dict
+
+    def matrix(self, output: Optional[str] = None) -> pd.DataFrame:
+        """The output as a matrix: rows y values (ascending), columns x values."""
+        return self.table.pivot(index="y", columns="x", values=output or self.output)
+
+
+def _columns_of(scenario, path: str, groups: dict) -> list[int]:
+    """Positions among the uncertain inputs that a factor path sets."""
+    names = uncertain_paths(scenario)
+    return [i for i, n in enumerate(names) if n == path or groups.get(n) == path]
+
+
+def fixed_design(scenario, specs: list[FactorSpec], values: np.ndarray):
+    """The scenario with `specs` made uncertain, the input columns they set, and the design
+    [points, columns] in quantile space that puts each spec at the given values [points, specs]."""
+    sc, groups = with_factors(scenario, specs)
+    cols, design = [], []
+    for j, spec in enumerate(specs):
+        where = _columns_of(sc, spec.path, groups)
+        span = spec.high - spec.low
+        u = np.zeros(len(values)) if span == 0 else (values[:, j] - spec.low) / span
+        cols += where
+        design += [u] * len(where)
+    return sc, np.array(cols), np.column_stack(design)
+
+
+def grid(scenario, x, y, steps: int = 9, replications: int = 200,
+         outputs=("p_deliver",), seed: Optional[int] = None, workers: int = 1,
+         scheduler: Optional[str] = None,
+         on_progress: Optional[Callable[[int, int], None]] = None) -> GridResult:
+    """Evaluate `outputs` on a steps x steps grid of `x` and `y` ("PATH=LOW:HIGH" or FactorSpec)."""
+    x, y = (f if isinstance(f, FactorSpec) else FactorSpec.parse(f) for f in (x, y))
+    if x.path == y.path:
+        raise FactorError(f"--x and --y are both {x.path}")
+    if steps < 2 or replications < 1:
+        raise ValueError("steps must be at least 2 and replications at least 1")
+    outputs = tuple(outputs)
+    bad = [o for o in outputs if o not in OUTPUTS]
+    if bad or not outputs:
+        raise ValueError(f"outputs must be among {', '.join(OUTPUTS)}, got {bad or 'none'}")
+    xs, ys = np.linspace(x.low, x.high, steps), np.linspace(y.low, y.high, steps)
+    gx, gy = np.meshgrid(xs, ys)
+    values = np.column_stack([gx.ravel(), gy.ravel()])
+    sc, columns, design = fixed_design(scenario, [x, y], values)
+    seed = sc.seed if seed is None else int(seed)
+    Y = evaluate_design(sc, seed, design, columns, replications, outputs, workers=workers,
+                        scheduler=scheduler, on_progress=on_progress)
+    table = pd.DataFrame({"x": values[:, 0], "y": values[:, 1]})
+    for o, col in zip(outputs, Y.T):
+        table[o] = col
+    settings = {"x": f"{x.path}={x.low:g}:{x.high:g}", "y": f"{y.path}={y.low:g}:{y.high:g}",
+                "steps": steps, "replications": replications, "outputs": list(outputs),
+                "seed": seed}
+    return GridResult(x, y, outputs[0], table, settings)
+
+
+def outcome_function(scenario, replications: int = 64, seed: Optional[int] = None,
+                     outputs=tuple(OUTPUTS)) -> Callable[..., dict]:
+    """The model as `f(**inputs) -> {output: value}`: keyword names are scenario paths
+    (e.g. `f(**{"partners.Northshire.ambition": 0.7})`); inputs not given keep their scenario
+    distributions. Every call uses the same replication streams (sample index 0), so two calls
+    differ only by their inputs (common random numbers)."""
+    from sim.loading import as_scenario
+
+    base = as_scenario(scenario)
+    seed = base.seed if seed is None else int(seed)
+    outputs = tuple(outputs)
+
+    def model(**inputs) -> dict:
+        specs = [FactorSpec(path, float(v), float(v)) for path, v in inputs.items()]
+        if specs:
+            sc, columns, design = fixed_design(base, specs, np.array([[float(v) for v in
+                                                                       inputs.values()]]))
+        else:
+            sc, columns, design = base, np.array([], dtype=int), np.zeros((1, 0))
+        row = evaluate_design(sc, seed, design, columns, replications, outputs)[0]
+        return {o: float(v) for o, v in zip(outputs, row)}
+
+    model.__name__ = f"collabsim_{base.name}".replace(" ", "_")
+    return model

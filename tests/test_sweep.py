@@ -1,0 +1,164 @@
+"""Sensitivity sweeps and two-factor maps: SALib's methods on the vectorised engine, factors
+addressed by path, reproducible whatever the workers, bad factors refused clearly."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.grid import grid, outcome_function
+from sim.sweep import METHODS, OUTPUTS, FactorError, FactorSpec, sweep, sweep_factors
+
+ROOT = Path(__file__).resolve().parent.parent
+COUNCILS = ROOT / "scenarios" / "three_councils.yaml"
+TYPICAL = ROOT / "scenarios" / "typical.yaml"
+
+
+def collabsim(*args):
+    exe = shutil.which("collabsim", path=str(Path(sys.executable).parent))
+    command = ([exe] if exe else [sys.executable, "-m", "sim.cli"]) + [str(a) for a in args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def sobol():
+    # three_councils has no penalties (call_out 0), so the penalty rate provably cannot matter
+    return sweep(COUNCILS, "sobol", samples=256, replications=32, seed=3,
+                 factors=["charter.penalties.rate=0:1"])
+
+
+def test_a_factor_the_outcome_ignores_has_total_index_near_zero(sobol):
+    frame = sobol.indices.set_index("factor")
+    assert sim.load_scenario(COUNCILS).charter.penalties.call_out == 0
+    ignored = frame.loc["charter.penalties.rate", "ST"]
+    top = frame["ST"].max()
+    assert ignored < 0.03 and ignored < top / 20
+    assert frame.index[0] == "charter.business_case.savings_potential"
+
+
+def test_the_sweep_does_not_depend_on_the_number_of_workers(sobol):
+    again = sweep(COUNCILS, "sobol", samples=256, replications=32, seed=3,
+                  factors=["charter.penalties.rate=0:1"], workers=2)
+    pd.testing.assert_frame_equal(sobol.design, again.design)
+    pd.testing.assert_frame_equal(sobol.indices, again.indices)
+
+
+def test_the_design_holds_every_point_and_its_outputs(sobol):
+    d = sobol.design
+    D = len(sobol.factors.names)
+    assert len(d) == 256 * (D + 2)
+    assert d["p_deliver"].between(0, 1).all()
+    assert sobol.problem.samples.shape == (len(d), D)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_ranks_the_factors(method):
+    n = 65 if method == "fast" else 32
+    result = sweep(COUNCILS, method, samples=n, replications=8, seed=1,
+                   outputs=("p_deliver", "mean_savings_pct"))
+    for output in ("p_deliver", "mean_savings_pct"):
+        frame = result.indices[result.indices["output"] == output]
+        assert set(frame["factor"]) == set(sweep_factors(COUNCILS).factor_names)
+        assert frame["rank"].tolist() == list(range(1, len(frame) + 1))
+    assert set(result.adequacy) == {"p_deliver", "mean_savings_pct"}
+
+
+def test_population_traits_and_star_paths_are_grouped_factors():
+    f = sweep_factors(TYPICAL)
+    assert "partners.*.ambition" in f.factor_names
+    assert not any(n.startswith("partners.Partner 1.") for n in f.factor_names)
+    g = sweep_factors(COUNCILS, [FactorSpec.parse("partners.*.skills=0.1:0.6")])
+    assert g.groups.count("partners.*.skills") == 3
+
+
+def test_a_sweep_with_too_few_samples_says_how_many_to_use():
+    result = sweep(COUNCILS, "sobol", samples=16, replications=4, seed=2)
+    a = result.adequacy["p_deliver"]
+    assert a["checked"] and not a["adequate"] and a["suggested_samples"] > 16
+
+
+@pytest.mark.parametrize("text, message", [
+    ("partners.Northshire.ambtion=0:1", "did you mean 'partners.Northshire.ambition'"),
+    ("charter.nonsense=0:1", "not a numeric field"),
+    ("partners.Northshire.ambition", "PATH=LOW:HIGH"),
+    ("partners.Northshire.ambition=0.9:0.1", "LOW <= HIGH"),
+    ("partners.Northshire.ambition=a:b", "numbers"),
+])
+def test_bad_factors_are_refused_with_the_reason(text, message):
+    with pytest.raises(FactorError, match=message):
+        sweep(COUNCILS, samples=8, replications=2, factors=[text])
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--factor", "partners.Northshire.ambtion=0:1"), "did you mean"),
+    (("--factor", "partners.Northshire.ambition=0:2"), "ambition"),
+    (("--method", "anova"), "--method anova"),
+    (("--output", "happiness"), "outputs must be among"),
+])
+def test_bad_sweeps_exit_2_without_a_traceback(tmp_path, args, message):
+    proc = collabsim("sweep", COUNCILS, "-N", 8, "-n", 2, "--out", tmp_path / "s", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_sweep_command_prints_json_and_saves_everything(tmp_path):
+    out = tmp_path / "s"
+    proc = collabsim("sweep", COUNCILS, "--method", "morris", "-N", 8, "-n", 4,
+                     "--factor", "partners.*.resourcing=0.1:0.6", "--out", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert {row["factor"] for row in data["indices"]} >= {"partners.*.resourcing"}
+    for name in ("indices.parquet", "indices.csv", "design.parquet", "indices-p_deliver.png",
+                 "manifest.json"):
+        assert (out / name).stat().st_size > 0, name
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "sweep" and "--factor" in manifest["command"]
+    assert len(pd.read_parquet(out / "design.parquet")) == data["settings"]["points"]
+
+
+def test_a_grid_maps_an_outcome_over_two_inputs():
+    result = grid(COUNCILS, "charter.programme_team.dedicated=0:1",
+                  "charter.programme_team.training=0:1", steps=2, replications=300, seed=4)
+    m = result.matrix()
+    assert m.shape == (2, 2) and m.to_numpy().min() >= 0 and m.to_numpy().max() <= 1
+    assert m.loc[1.0, 1.0] > m.loc[0.0, 0.0]  # a dedicated, trained team helps (VALIDATION)
+
+
+def test_the_grid_command_draws_the_heat_map(tmp_path):
+    proc = collabsim("grid", COUNCILS, "--x", "partners.*.resourcing=0.1:0.6",
+                     "--y", "partners.*.ambition=0.2:0.8", "--steps", 3, "-n", 20,
+                     "--out", tmp_path / "g")
+    assert proc.returncode == 0, proc.stderr
+    assert len(pd.read_csv(tmp_path / "g" / "grid.csv")) == 9
+    assert (tmp_path / "g" / "grid-p_deliver.png").read_bytes()[:4] == b"\x89PNG"
+    bad = collabsim("grid", COUNCILS, "--x", "partners.*.resourcing=0.1:0.6",
+                    "--y", "partners.*.resourcing=0.2:0.8", "--out", tmp_path / "h")
+    assert bad.returncode == 2 and "both" in bad.stderr
+
+
+def test_the_model_is_a_function_of_named_inputs():
+    f = outcome_function(COUNCILS, replications=64)
+    base = f()
+    assert set(base) == set(OUTPUTS)
+    assert f() == base, "calls share their replication streams"
+    low = f(**{"partners.Northshire.ambition": 0.0, "partners.Eastvale.ambition": 0.0})
+    assert low["p_deliver"] < base["p_deliver"]
+
+
+def test_ema_workbench_can_drive_the_model():
+    ema = pytest.importorskip("ema_workbench")
+    model = ema.Model("collabsim", function=outcome_function(COUNCILS, replications=16,
+                                                             outputs=("p_deliver",)))
+    model.uncertainties = [ema.RealParameter("partners.Northshire.ambition", 0.2, 0.8),
+                           ema.RealParameter("charter.programme_team.dedicated", 0.0, 1.0)]
+    model.outcomes = [ema.ScalarOutcome("p_deliver")]
+    experiments, outcomes = ema.perform_experiments(model, 5)
+    assert len(experiments) == 5
+    assert np.all((outcomes["p_deliver"] >= 0) & (outcomes["p_deliver"] <= 1))
