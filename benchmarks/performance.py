@@ -11,6 +11,11 @@ Prints Markdown tables:
 3. Whole `collabsim run` jobs (simulate, save every chunk, assemble the results folder) with 1,
    2 and N local workers, and one million replications, with wall time and the peak memory of
    the whole process tree (parent and workers, sampled every 50 ms).
+4. A 10-factor Sobol sweep with second-order indices, N = 1024 (22,528 design points) x 64
+   replications: three_councils.yaml with its implementation cost fixed, leaving 10 uncertain
+   inputs.
+
+    python benchmarks/performance.py --only sweep    # one section (engines, scaling, jobs, sweep)
 """
 
 from __future__ import annotations
@@ -160,9 +165,34 @@ def jobs(pool_n: int, million: int) -> None:
               f"{peak / 2**20:,.0f} MiB |")
 
 
+def sweep_benchmark(samples: int, replications: int) -> None:
+    from sim.sensitivity import sweep
+
+    data = yaml.safe_load((ROOT / "scenarios" / "three_councils.yaml").read_text())
+    data["charter"]["business_case"]["implementation_cost_m"] = 2.0
+    scenario = sim.scenario_from_dict(data)
+    workers = default_workers()
+    start = time.perf_counter()
+    result = sweep(scenario, "sobol", samples=samples, replications=replications,
+                   second_order=True, workers=workers)
+    wall = time.perf_counter() - start
+    points = len(result.design)
+    print(f"\n## 4. Sobol sweep, {len(result.factors.factor_names)} factors, second order "
+          f"({workers} workers)\n")
+    print("| N | design points | replications each | simulated runs | wall seconds | "
+          "runs per second |\n|---:|---:|---:|---:|---:|---:|")
+    print(f"| {samples:,} | {points:,} | {replications} | {points * replications:,} | "
+          f"{wall:.1f} | {points * replications / wall:,.0f} |")
+    a = result.adequacy["p_deliver"]
+    print(f"\nwidest 95% CI half-width of ST: {a['widest_half_width']:.3f} "
+          f"({'adequate' if a['adequate'] else 'not adequate'} by the 0.05 rule)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    ap.add_argument("--only", choices=("engines", "scaling", "jobs", "sweep"),
+                    help="run one section")
     args = ap.parse_args()
     q = args.quick
     print(f"machine: {platform.machine()}, {os.cpu_count()} logical cores "
@@ -170,11 +200,17 @@ def main() -> None:
           f"{platform.python_version()}, numpy {np.__version__}, mesa "
           f"{__import__('mesa').__version__}")
     print(f"command: python benchmarks/performance.py{' --quick' if q else ''}")
-    engines(mesa_n=50 if q else 300, vector_n=5_000 if q else 50_000)
-    scaling(reps=[1_000, 10_000] if q else [1_000, 10_000, 100_000, 1_000_000],
-            partners=[2, 10] if q else [2, 5, 10, 20, 50],
-            horizons=[20] if q else [10, 20, 40], base_n=2_000 if q else 20_000)
-    jobs(pool_n=20_000 if q else 200_000, million=50_000 if q else 1_000_000)
+    run = (lambda name: args.only in (None, name))
+    if run("engines"):
+        engines(mesa_n=50 if q else 300, vector_n=5_000 if q else 50_000)
+    if run("scaling"):
+        scaling(reps=[1_000, 10_000] if q else [1_000, 10_000, 100_000, 1_000_000],
+                partners=[2, 10] if q else [2, 5, 10, 20, 50],
+                horizons=[20] if q else [10, 20, 40], base_n=2_000 if q else 20_000)
+    if run("jobs"):
+        jobs(pool_n=20_000 if q else 200_000, million=50_000 if q else 1_000_000)
+    if run("sweep"):
+        sweep_benchmark(samples=64 if q else 1024, replications=16 if q else 64)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ The Python API that the CLI and the notebooks use:
     result = sim.run(scenario, replications=1000, seed=7)
     result.summary["p_deliver"], result.outcomes, result.timeseries
 
+    indices = sim.sweep(scenario, "sobol", samples=1024, replications=64).indices
     model = sim.PartnershipModel(scenario=scenario, rng=1)   # one run, review by review
     model.step()
 """
@@ -21,6 +22,7 @@ _EXPORTS = {
     "ScenarioError": "sim.loading", "load_scenario": "sim.loading",
     "scenario_from_dict": "sim.loading", "PartnershipModel": "sim.model",
     "ModelParameters": "sim.parameters", "save_run": "sim.report", "Scenario": "sim.scenario",
+    "sweep": "sim.sensitivity", "grid": "sim.maps", "outcome_function": "sim.maps",
 }
 
 
@@ -41,5 +43,5 @@ __version__ = "0.1.0"
 __all__ = [
     "ModelParameters", "PartnerOrganisation", "PartnershipModel", "RunResult", "Scenario",
     "ScenarioError", "load_scenario", "replication_rng", "run", "run_model", "save_run",
-    "scenario_from_dict", "__version__",
+    "scenario_from_dict", "sweep", "grid", "outcome_function", "__version__",
 ]

@@ -190,7 +190,7 @@ def _progress(label: str):
 def _analysis_errors(fn):
     """Run a sweep or grid, turning bad factors, ranges and settings into exit-2 errors."""
     from sim.loading import ScenarioError
-    from sim.sweep import FactorError
+    from sim.sensitivity import FactorError
 
     try:
         return fn()
@@ -236,7 +236,7 @@ def sweep(
     from sim import store
     from sim.executors import default_workers
     from sim.sensitivity_report import save_sweep
-    from sim.sweep import METHODS, RANK_BY, sweep as run_sweep
+    from sim.sensitivity import METHODS, RANK_BY, sweep as run_sweep
 
     if method not in METHODS:
         _fail(f"--method {method}: must be one of {', '.join(METHODS)}")
@@ -313,7 +313,7 @@ def grid(
     """Heat map of an outcome over two inputs (every other input stays uncertain)."""
     from sim import store
     from sim.executors import default_workers
-    from sim.grid import grid as run_grid
+    from sim.maps import grid as run_grid
     from sim.sensitivity_report import save_grid
 
     sc = _load(scenario)

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sim import store  # noqa: E402
-from sim.sweep import OUTPUTS, RANK_BY, SweepResult  # noqa: E402
+from sim.sensitivity import OUTPUTS, RANK_BY, SweepResult  # noqa: E402
 
 
 def indices_figure(result: SweepResult, output: str):

@@ -46,3 +46,31 @@ def test_ci_runs_exactly_the_readmes_second_quick_start_command():
           if ln.strip() and not ln.startswith(("#", "set ", "cd "))]
     assert ci == [commands[1]]
     assert "collabsim run scenarios/" in commands[0] and "pip install -e ." in commands[0]
+
+
+def _python_block(text: str, after: str) -> str:
+    return text.split(after, 1)[1].split("```python", 1)[1].split("```", 1)[0]
+
+
+def test_the_ema_workbench_example_in_sensitivity_md_runs(monkeypatch):
+    import pytest
+
+    pytest.importorskip("ema_workbench")
+    monkeypatch.chdir(DOCS.parent)
+    code = _python_block((DOCS / "SENSITIVITY.md").read_text(),
+                         "## The model as a function")
+    namespace = {}
+    exec(compile(code, "SENSITIVITY.md", "exec"), namespace)  # noqa: S102 - our own docs
+    assert len(namespace["experiments"]) == 20
+    assert ((namespace["outcomes"]["p_deliver"] >= 0) & (namespace["outcomes"]["p_deliver"] <= 1)).all()
+
+
+def test_the_python_api_example_in_sensitivity_md_runs(monkeypatch):
+    monkeypatch.chdir(DOCS.parent)
+    code = _python_block((DOCS / "SENSITIVITY.md").read_text(), "## Python API")
+    code = code.replace("samples=1024, replications=64", "samples=16, replications=4") \
+        .replace("steps=9, replications=200", "steps=3, replications=10")
+    namespace = {}
+    exec(compile(code, "SENSITIVITY.md", "exec"), namespace)  # noqa: S102 - our own docs
+    assert namespace["heat"].matrix().shape == (3, 3)
+    assert len(namespace["result"].indices) > 0

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.grid import grid, outcome_function
-from sim.sweep import METHODS, OUTPUTS, FactorError, FactorSpec, sweep, sweep_factors
+from sim.maps import grid, outcome_function
+from sim.sensitivity import METHODS, OUTPUTS, FactorError, FactorSpec, sweep, sweep_factors
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNCILS = ROOT / "scenarios" / "three_councils.yaml"

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.inputs import uncertain_paths
-from sim.sweep import OUTPUTS, FactorError, FactorSpec, evaluate_design, with_factors
+from sim.sensitivity import OUTPUTS, FactorError, FactorSpec, evaluate_design, with_factors
 
 
 @dataclass
