@@ -265,6 +265,7 @@ class SweepResult:
     adequacy: dict             # per output: widest CI half-width, adequate?, suggested samples
     settings: dict
     notes: list = field(default_factory=list)  # what SALib printed or warned during analysis
+    second_order: Optional[pd.DataFrame] = None  # Sobol S2 for each pair of factors, if asked
 
 
 def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: int = 64,
@@ -325,8 +326,26 @@ def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: in
                 "replications": replications, "outputs": list(outputs), "seed": seed,
                 "second_order": second_order, "factors": [f"{s.path}={s.low}:{s.high}"
                                                           for s in specs]}
+    pairs = _second_order_table(problem, outputs) if method == "sobol" and second_order else None
     return SweepResult(problem, fac, method, outputs, indices, design,
-                       _adequacy(indices, method, samples), settings, notes)
+                       _adequacy(indices, method, samples), settings, notes, pairs)
+
+
+def _second_order_table(problem, outputs) -> pd.DataFrame:
+    """Sobol second-order indices, one row per output and pair of factors, largest first."""
+    analysis = problem.analysis if len(outputs) > 1 else {outputs[0]: problem.analysis}
+    rows = []
+    for o in outputs:
+        res = analysis[o]
+        names = list(res.get("names", problem["groups"] or problem["names"]))
+        names = list(dict.fromkeys(names))
+        S2, conf = np.asarray(res["S2"]), np.asarray(res["S2_conf"])
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                rows.append({"output": o, "factor": names[i], "with": names[j],
+                             "S2": float(S2[i, j]), "S2_conf": float(conf[i, j])})
+    table = pd.DataFrame(rows)
+    return table.sort_values(["output", "S2"], ascending=[True, False], ignore_index=True)
 
 
 def _quietly(analysis) -> list[str]:

@@ -53,7 +53,10 @@ def save_sweep(result: SweepResult, folder: Path, scenario_path: str, command: s
     """indices and design tables (Parquet and CSV), one figure per output, manifest.json."""
     text = Path(scenario_path).read_text(encoding="utf-8-sig")
     with store.atomic_folder(folder) as tmp:
-        for name, frame in (("indices", result.indices), ("design", result.design)):
+        tables = [("indices", result.indices), ("design", result.design)]
+        if result.second_order is not None:
+            tables.append(("indices_second_order", result.second_order))
+        for name, frame in tables:
             store.write_parquet(frame, tmp / f"{name}.parquet")
             if len(frame) <= store.CSV_ROW_LIMIT:
                 frame.to_csv(tmp / f"{name}.csv", index=False)

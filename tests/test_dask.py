@@ -56,3 +56,13 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     assert proc.returncode == 2
     assert "cannot reach the Dask scheduler" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_sweep_on_the_cluster_gives_the_local_indices(cluster):
+    from sim.sensitivity import sweep
+
+    local = sweep(SCENARIO, "sobol", samples=32, replications=8, seed=6, workers=1)
+    remote = sweep(SCENARIO, "sobol", samples=32, replications=8, seed=6,
+                   scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(local.design, remote.design)
+    pd.testing.assert_frame_equal(local.indices, remote.indices)

@@ -162,3 +162,25 @@ def test_ema_workbench_can_drive_the_model():
     experiments, outcomes = ema.perform_experiments(model, 5)
     assert len(experiments) == 5
     assert np.all((outcomes["p_deliver"] >= 0) & (outcomes["p_deliver"] <= 1))
+
+
+def test_second_order_sobol_gives_every_pair_and_saves_it(tmp_path):
+    out = tmp_path / "s2"
+    proc = collabsim("sweep", COUNCILS, "-N", 16, "-n", 2, "--second-order", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    pairs = pd.read_csv(out / "indices_second_order.csv")
+    D = len(sweep_factors(COUNCILS).factor_names)
+    assert len(pairs) == D * (D - 1) // 2
+    assert {"factor", "with", "S2", "S2_conf"} <= set(pairs.columns)
+
+
+def test_a_scenario_without_uncertain_inputs_is_told_to_add_factors():
+    data = sim.load_scenario(COUNCILS).model_dump(mode="json", exclude_none=True)
+    for p in data["partners"]:
+        for k, v in list(p.items()):
+            if isinstance(v, dict) and k != "priorities":
+                p[k] = 0.5
+    bc = data["charter"]["business_case"]
+    bc["savings_potential"], bc["implementation_cost_m"] = 0.1, 2.0
+    with pytest.raises(FactorError, match="no uncertain inputs"):
+        sweep(sim.scenario_from_dict(data), samples=8, replications=2)
