@@ -284,12 +284,14 @@ def sweep(
         if not a["checked"]:
             out.print(f"sample size: not checked ({a['why']})", markup=False)
         elif a["adequate"]:
-            out.print(f"sample size: large enough to rank the factors (widest 95% CI "
+            out.print(f"sample size: large enough to rank the factors (every 95% CI within "
                       f"± {a['widest_half_width']:.3f})", markup=False)
         else:
-            out.print(f"[bold yellow]warning:[/] the 95% CIs are too wide to rank the factors "
-                      f"(widest ± {a['widest_half_width']:.3f}); try --samples "
-                      f"{a['suggested_samples']}", markup=True)
+            lead = "the leading factor is clear, but " if a["leader_clear"] else ""
+            out.print(f"[bold yellow]warning:[/] {lead}the 95% CIs are too wide to rank all the "
+                      f"factors (widest ± {a['widest_half_width']:.3f}, for "
+                      f"{a['widest_factor']}; ranking needs ± 0.05); try --samples "
+                      f"{a['suggested_samples']}", markup=True, soft_wrap=True)
     out.print(f"results: {folder}", markup=False, soft_wrap=True)
 
 

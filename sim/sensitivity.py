@@ -395,10 +395,15 @@ def _adequacy(indices: pd.DataFrame, method: str, samples: int) -> dict:
         scale = 1.0
         if method == "morris":  # mu* is in output units: judge it relative to the largest
             scale = max(float(frame[rank].max()), 1e-12)
-        widest = float(np.nanmax(frame[conf])) / scale
+        half = frame[conf].to_numpy(float) / scale
+        widest = float(np.nanmax(half))
         ok = widest <= ADEQUATE_HALF_WIDTH
         need = samples * (widest / ADEQUATE_HALF_WIDTH) ** 2
         suggest = samples if ok else int(2 ** math.ceil(math.log2(max(need, samples + 1))))
-        out[o] = {"checked": True, "widest_half_width": widest, "adequate": ok,
+        value = frame[rank].to_numpy(float) / scale
+        leader_clear = len(value) < 2 or bool(value[0] - half[0] > value[1] + half[1])
+        out[o] = {"checked": True, "widest_half_width": widest,
+                  "widest_factor": str(frame["factor"].iloc[int(np.nanargmax(half))]),
+                  "adequate": ok, "leader_clear": leader_clear,
                   "suggested_samples": suggest, "relative": method == "morris"}
     return out
