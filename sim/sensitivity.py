@@ -126,7 +126,10 @@ def with_factors(scenario, specs: list[FactorSpec]) -> tuple[Scenario, dict[str,
         if parts[0] == "partners":
             chosen = partners if parts[1] == "*" else [p for p in partners if p["name"] == parts[1]]
             for entry in chosen:
-                target = entry.setdefault("priorities", {}) if parts[2] == "priorities" else entry
+                if parts[2] == "priorities" and not entry.get("priorities"):
+                    # a partner without priorities holds the charter's vision: start from it
+                    entry["priorities"] = dict(data["charter"].get("vision") or {})
+                target = entry["priorities"] if parts[2] == "priorities" else entry
                 target[parts[-1]] = value
                 if parts[1] == "*":
                     groups[".".join(["partners", entry["name"], *parts[2:]])] = spec.path

@@ -184,3 +184,19 @@ def test_a_scenario_without_uncertain_inputs_is_told_to_add_factors():
     bc["savings_potential"], bc["implementation_cost_m"] = 0.1, 2.0
     with pytest.raises(FactorError, match="no uncertain inputs"):
         sweep(sim.scenario_from_dict(data), samples=8, replications=2)
+
+
+def test_a_priority_factor_keeps_the_rest_of_a_partners_weights():
+    from sim.sensitivity import with_factors
+
+    base = sim.load_scenario(TYPICAL)
+    sc, _ = with_factors(base, [FactorSpec.parse("partners.Partner 1.priorities.quality=0:2")])
+    before, after = base.partner_specs()[0].priorities, sc.partner_specs()[0].priorities
+    assert set(after) == set(before)
+    three = sim.load_scenario(ROOT / "scenarios" / "three_councils.yaml")
+    no_priorities = [p for p in three.partner_specs() if p.priorities is None]
+    if no_priorities:
+        who = no_priorities[0].name
+        sc, _ = with_factors(three, [FactorSpec.parse(f"partners.{who}.priorities.quality=0:2")])
+        mine = next(p for p in sc.partner_specs() if p.name == who).priorities
+        assert set(mine) >= set(three.charter.vision)
