@@ -47,7 +47,11 @@ def fixed_design(scenario, specs: list[FactorSpec], values: np.ndarray):
         u = np.zeros(len(values)) if span == 0 else (values[:, j] - spec.low) / span
         cols += where
         design += [u] * len(where)
-    return sc, np.array(cols), np.column_stack(design)
+    if len(set(cols)) < len(cols):
+        raise FactorError(f"{' and '.join(f.path for f in specs)} set the same input; "
+                          "choose inputs that do not overlap")
+    return sc, np.array(cols, dtype=int), np.column_stack(design) if design else \
+        np.zeros((len(values), 0))
 
 
 def grid(scenario, x, y, steps: int = 9, replications: int = 200,

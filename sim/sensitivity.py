@@ -115,25 +115,41 @@ def with_factors(scenario, specs: list[FactorSpec]) -> tuple[Scenario, dict[str,
     data = scenario.model_dump(mode="json", exclude_none=True)
     partners = _partners_of(data, scenario)
     known = numeric_paths(scenario)
+    uncertain = set(uncertain_paths(scenario))
+    names = sorted((p["name"] for p in partners), key=len, reverse=True)
     groups = {}
-    for spec in specs:
+    # charter fields first, so a partner that copies the vision copies the final one
+    for spec in sorted(specs, key=lambda f: not f.path.startswith("charter.")):
         if spec.path not in known:
             close = difflib.get_close_matches(spec.path, known, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise FactorError(f"{spec.path}: not a numeric field of the scenario{hint}")
         value = {"uniform": [spec.low, spec.high]}
-        parts = spec.path.split(".")
-        if parts[0] == "partners":
-            chosen = partners if parts[1] == "*" else [p for p in partners if p["name"] == parts[1]]
+        if spec.low == spec.high and spec.path not in uncertain:
+            value = spec.low  # pinning a fixed number must not add an input (same streams)
+        if spec.path.startswith("partners."):
+            rest = spec.path[len("partners."):]
+            who = "*" if rest.startswith("*.") else next(
+                n for n in names if rest.startswith(n + "."))  # names may contain dots
+            field_parts = rest[len(who) + 1:].split(".")
+            chosen = partners if who == "*" else [p for p in partners if p["name"] == who]
             for entry in chosen:
-                if parts[2] == "priorities" and not entry.get("priorities"):
-                    # a partner without priorities holds the charter's vision: start from it
-                    entry["priorities"] = dict(data["charter"].get("vision") or {})
-                target = entry["priorities"] if parts[2] == "priorities" else entry
-                target[parts[-1]] = value
-                if parts[1] == "*":
-                    groups[".".join(["partners", entry["name"], *parts[2:]])] = spec.path
-        elif parts[0] == "charter":
+                if field_parts[0] == "priorities" and not entry.get("priorities"):
+                    # a partner without priorities shares the charter's vision: copy it, which
+                    # is only faithful when the vision's weights are fixed numbers
+                    vision = data["charter"].get("vision") or {}
+                    if any(isinstance(v, (dict, list)) for v in vision.values()):
+                        raise FactorError(f"{spec.path}: {entry['name']} shares the charter's "
+                                          "uncertain vision; give it its own priorities in "
+                                          "the scenario first")
+                    entry["priorities"] = dict(vision)
+                target = entry["priorities"] if field_parts[0] == "priorities" else entry
+                target[field_parts[-1]] = value
+                if who == "*":
+                    groups[".".join(["partners", entry["name"], *field_parts])] = spec.path
+            continue
+        parts = spec.path.split(".")
+        if parts[0] == "charter":
             node = data["charter"]
             for key in parts[1:-1]:
                 node = node.setdefault(key, {})
@@ -164,6 +180,7 @@ def sweep_factors(scenario, specs: list[FactorSpec] = ()) -> Factors:
     one `population` are exchangeable, so each of their traits is one grouped factor."""
     base = as_scenario(scenario)
     scenario, groups = with_factors(base, list(specs))
+    named = {f.path for f in specs}     # factors the user named stay their own factor
     names = uncertain_paths(scenario)
     if not names:
         raise FactorError(f"{scenario.name}: has no uncertain inputs to vary; add ranges to the "
@@ -171,7 +188,7 @@ def sweep_factors(scenario, specs: list[FactorSpec] = ()) -> Factors:
     if base.population is not None:
         for n in names:
             m = re.fullmatch(r"partners\.[^.]+\.(.+)", n)
-            if m and n not in groups:
+            if m and n not in groups and n not in named:
                 groups[n] = f"partners.*.{m.group(1)}"
     grouping = [groups.get(n, n) for n in names]
     return Factors(scenario, names, np.arange(len(names)), grouping, _bounds(scenario, grouping))
@@ -304,29 +321,55 @@ def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: in
         "names": fac.names, "bounds": [[0.0, 1.0]] * len(fac.names), "outputs": list(outputs),
         **({"groups": fac.groups} if grouped else {}),
     })
+    # SALib treats seed 0 as "no seed" (and seeds NumPy's global generator): give it a
+    # non-zero 32-bit seed derived from the root seed, and restore the global state after
+    salib_seed = seed % (2**32 - 1) + 1
+    global_state = np.random.get_state()
+    try:
+        return _sweep(problem, fac, specs, method, samples, replications, outputs, seed,
+                      salib_seed, second_order, workers, scheduler, on_progress)
+    finally:
+        np.random.set_state(global_state)
+
+
+def _sweep(problem, fac, specs, method, samples, replications, outputs, seed, salib_seed,
+           second_order, workers, scheduler, on_progress) -> SweepResult:
+    sc = fac.scenario
+    s_seed = salib_seed
     sampler = {"sobol": lambda: problem.sample_sobol(samples, calc_second_order=second_order,
-                                                      seed=seed),
-               "morris": lambda: problem.sample_morris(samples, num_levels=4, seed=seed),
-               "fast": lambda: problem.sample_fast(samples, M=4, seed=seed)}
-    sampler.get(method, lambda: problem.sample_latin(samples, seed=seed))()
+                                                      seed=s_seed),
+               "morris": lambda: problem.sample_morris(samples, num_levels=4, seed=s_seed),
+               "fast": lambda: problem.sample_fast(samples, M=4, seed=s_seed)}
+    sampler.get(method, lambda: problem.sample_latin(samples, seed=s_seed))()
     X = np.asarray(problem.samples)
     Y = evaluate_design(sc, seed, X, fac.columns, replications, outputs, workers=workers,
                         scheduler=scheduler, on_progress=on_progress)
-    problem.set_results(Y if len(outputs) > 1 else Y[:, 0])
-    analyse = {"sobol": lambda: problem.analyze_sobol(calc_second_order=second_order, seed=seed),
-               "morris": lambda: problem.analyze_morris(num_levels=4, seed=seed),
-               "fast": lambda: problem.analyze_fast(M=4, seed=seed),
-               "rbd_fast": lambda: problem.analyze_rbd_fast(seed=seed),
-               "delta": lambda: problem.analyze_delta(seed=seed, method="delta"),
-               "pawn": lambda: problem.analyze_pawn(seed=seed)}
-    notes = _quietly(analyse[method])
+    all_outputs = outputs
+    varies = [j for j in range(len(outputs))
+              if np.all(np.isfinite(Y[:, j])) and np.ptp(Y[:, j]) > 0]
+    constant = [f"{outputs[j]} is the same ({Y[0, j]:g}) at every design point: nothing to "
+                "analyse" for j in range(len(outputs)) if j not in varies]
+    if not varies:
+        raise ValueError("; ".join(constant))
+    outputs = tuple(outputs[j] for j in varies)
+    problem["outputs"] = list(outputs)
+    problem.set_results(Y[:, varies] if len(outputs) > 1 else Y[:, varies[0]])
+    analyse = {"sobol": lambda: problem.analyze_sobol(calc_second_order=second_order,
+                                                      seed=s_seed),
+               "morris": lambda: problem.analyze_morris(num_levels=4, seed=s_seed),
+               "fast": lambda: problem.analyze_fast(M=4, seed=s_seed),
+               "rbd_fast": lambda: problem.analyze_rbd_fast(seed=s_seed),
+               "delta": lambda: problem.analyze_delta(seed=s_seed, method="delta"),
+               "pawn": lambda: problem.analyze_pawn(seed=s_seed)}
+    notes = constant + _quietly(analyse[method])
     indices = _indices_table(problem, fac, method, outputs)
     design = pd.DataFrame(X, columns=[f"u:{n}" for n in fac.names])
-    for o, col in zip(outputs, Y.T):
+    for o, col in zip(all_outputs, Y.T):
         design[o] = col
     design.insert(0, "point", np.arange(len(X)))
     settings = {"method": method, "samples": samples, "points": len(X),
-                "replications": replications, "outputs": list(outputs), "seed": seed,
+                "replications": replications, "outputs": list(all_outputs),
+                "analysed_outputs": list(outputs), "seed": seed,
                 "second_order": second_order, "factors": [f"{s.path}={s.low}:{s.high}"
                                                           for s in specs]}
     pairs = _second_order_table(problem, outputs) if method == "sobol" and second_order else None
@@ -399,6 +442,9 @@ def _adequacy(indices: pd.DataFrame, method: str, samples: int) -> dict:
         if method == "morris":  # mu* is in output units: judge it relative to the largest
             scale = max(float(frame[rank].max()), 1e-12)
         half = frame[conf].to_numpy(float) / scale
+        if not np.isfinite(half).any():
+            out[o] = {"checked": False, "why": "SALib gave no finite confidence intervals"}
+            continue
         widest = float(np.nanmax(half))
         ok = widest <= ADEQUATE_HALF_WIDTH
         need = samples * (widest / ADEQUATE_HALF_WIDTH) ** 2

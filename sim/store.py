@@ -102,6 +102,8 @@ def write_parquet(frame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     frame.to_parquet(tmp, index=False, use_dictionary=dictionary_columns(frame))
+    with open(tmp, "rb") as handle:  # on disk before it can count as done (power cuts)
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 

@@ -200,3 +200,48 @@ def test_a_priority_factor_keeps_the_rest_of_a_partners_weights():
         sc, _ = with_factors(three, [FactorSpec.parse(f"partners.{who}.priorities.quality=0:2")])
         mine = next(p for p in sc.partner_specs() if p.name == who).priorities
         assert set(mine) >= set(three.charter.vision)
+
+
+def test_seed_zero_sweeps_are_reproducible_bootstrap_included():
+    a = sweep(COUNCILS, "sobol", samples=16, replications=4, seed=0)
+    b = sweep(COUNCILS, "sobol", samples=16, replications=4, seed=0)
+    pd.testing.assert_frame_equal(a.indices, b.indices)
+
+
+def test_a_constant_output_is_reported_not_analysed():
+    result = sweep(COUNCILS, "rbd_fast", samples=32, replications=4, seed=1,
+                   outputs=("p_deliver", "p_dissolved"))
+    assert result.outputs == ("p_deliver",)
+    assert "p_dissolved" in result.design and any("p_dissolved" in n for n in result.notes)
+    with pytest.raises(ValueError, match="nothing to analyse"):
+        sweep(COUNCILS, "sobol", samples=8, replications=2, outputs=("p_dissolved",))
+
+
+def test_a_partner_named_with_a_dot_can_be_a_factor():
+    data = sim.load_scenario(COUNCILS).model_dump(mode="json", exclude_none=True)
+    data["partners"][0]["name"] = "St. Helens"
+    for s in data["charter"].get("services", []):
+        if s.get("lead") == "Northshire":
+            s["lead"] = "St. Helens"
+    from sim.sensitivity import with_factors
+    sc, _ = with_factors(sim.scenario_from_dict(data),
+                         [FactorSpec.parse("partners.St. Helens.ambition=0.9:1.0")])
+    assert sc.partner_specs()[0].ambition.bounds() == (0.9, 1.0)
+
+
+def test_a_named_partner_factor_is_not_folded_into_its_population_group():
+    f = sweep_factors(TYPICAL, [FactorSpec.parse("partners.Partner 1.ambition=0.7:0.9")])
+    assert "partners.Partner 1.ambition" in f.factor_names
+    assert f.bounds["partners.Partner 1.ambition"] == (0.7, 0.9)
+
+
+def test_overlapping_grid_axes_are_refused():
+    with pytest.raises(FactorError, match="same input"):
+        grid(COUNCILS, "partners.Eastvale.ambition=0:1", "partners.*.ambition=0:1", steps=2,
+             replications=2)
+
+
+def test_pinning_a_fixed_input_to_its_own_value_changes_nothing():
+    f = outcome_function(COUNCILS, replications=64)
+    skills = sim.load_scenario(COUNCILS).partner_specs()[0].skills
+    assert f(**{"partners.Northshire.skills": skills}) == f()
