@@ -128,14 +128,9 @@ def run(
 
 
 def _execute(folder: Path, plan, workers: int, scheduler: Optional[str]) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
-        TimeElapsedColumn, TimeRemainingColumn
-
     from sim import stored_run
 
-    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=err,
-                  disable=not err.is_terminal, transient=False) as progress:
+    with _progress("simulating") as progress:
         task = progress.add_task("run", total=plan.replications)
         try:
             stored_run.execute(folder, workers=workers, scheduler=scheduler,
@@ -149,7 +144,7 @@ def _execute(folder: Path, plan, workers: int, scheduler: Optional[str]) -> None
                       soft_wrap=True)
             raise typer.Exit(130) from None
         except OSError as exc:
-            if "scheduler" in str(exc).lower() or scheduler is not None:
+            if scheduler is not None:
                 _fail(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})")
             raise
     stored_run.assemble(folder)

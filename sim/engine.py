@@ -41,16 +41,21 @@ class VectorRun:
     shock_events: list = field(default_factory=list)
 
 
-def draw(scenario: Scenario, seed: int, replications, sample: int = 0):
+def draw(scenario: Scenario, seed: int, replications, sample=0, columns=None, values=None):
     """Each replication's inputs and cycle noise, from its own stream in the Mesa model's order
-    (the uncertain inputs, then every cycle's uniforms): (batch inputs, noise [R, H, width])."""
-    replications = np.asarray(list(replications) if not isinstance(replications, np.ndarray)
-                              else replications, dtype=np.int64)
+    (the uncertain inputs, then every cycle's uniforms): (batch inputs, noise [R, H, width]).
+
+    `sample` is one design-point index or one per replication. A design sets some inputs
+    itself: `values` [R, len(columns)] replace the uniforms of the uncertain inputs at
+    `columns` (quantiles of their distributions) before the inputs are resolved."""
+    replications = np.asarray(replications, dtype=np.int64).reshape(-1)
     k = count_uncertain(scenario)
     n, s, H = len(scenario.partner_specs()), len(scenario.shocks), scenario.horizon
     w = noise_mod.width(n, s)
     block = replication_uniforms(seed, replications, k + H * w, sample,
                                  out=_scratch((len(replications), k + H * w)))
+    if columns is not None:
+        block[:, columns] = values
     return resolve_batch(scenario, block[:, :k]), block[:, k:].reshape(len(replications), H, w)
 
 

@@ -25,7 +25,7 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from sim.inputs import BENEFITS, TRAITS, count_uncertain, uncertain_paths
+from sim.inputs import BENEFITS, TRAITS, uncertain_paths
 from sim.loading import as_scenario, scenario_from_dict
 from sim.scenario import Scenario
 
@@ -216,22 +216,14 @@ def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: 
     """Outputs [P, len(outputs)] of design points first_point.. (design rows in [0, 1], one
     column per uncertain input in `columns`), each over `replications` runs. A top-level
     function so executors can send it to workers."""
-    from sim.engine import simulate_inputs
-    from sim.inputs import resolve_batch
-    from sim.noise import width
+    from sim.engine import draw, simulate_inputs
     from sim.outcomes import vector_outcomes
-    from sim.seeds import replication_uniforms
 
     P = len(design)
-    k = count_uncertain(scenario)
-    n, H = len(scenario.partner_specs()), scenario.horizon
-    w = width(n, len(scenario.shocks))
     points = np.repeat(np.arange(first_point, first_point + P), replications)
     reps = np.tile(np.arange(replications), P)
-    block = replication_uniforms(seed, reps, k + H * w, points)
-    block[:, columns] = np.repeat(design, replications, axis=0)
-    run = simulate_inputs(resolve_batch(scenario, block[:, :k]),
-                          block[:, k:].reshape(len(block), H, w))
+    run = simulate_inputs(*draw(scenario, seed, reps, points, columns,
+                                np.repeat(design, replications, axis=0)))
     run.replications = reps
     table = vector_outcomes(run)
     table["point"] = points
