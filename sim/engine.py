@@ -165,19 +165,25 @@ def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray) -> VectorRun:
                 if happens.any():
                     events.append((t, sh.kind, happens))
                 continue
+            is_join = sh.kind == "partner_join"
             hit = np.zeros((R, n), bool)
             rows = np.flatnonzero(happens)
-            hit[rows] = _targets(sh.target, active[rows], cn.shock_target[rows, k])
-            if len(rows) and hit.any():
-                events.append((t, sh.kind, hit))
+            pool = ~active & (exited_at < 0) if is_join else active  # who it can hit
+            hit[rows] = _targets(sh.target, pool[rows], cn.shock_target[rows, k])
             u = cn.shock_value[:, k]
             mc = m[:, None]
+            if sh.kind in ("partner_exit", "partner_join"):
+                hit &= u < mc  # the exit or join goes ahead with chance m
+            if len(rows) and hit.any():
+                events.append((t, sh.kind, hit))
             if sh.kind == "budget_cut":
                 resourcing = np.where(hit, rules.cut(resourcing, mc), resourcing)
             elif sh.kind == "staff_loss":
                 skills = np.where(hit, rules.cut(skills, mc), skills)
             elif sh.kind == "lapse":
                 engaged = np.where(hit, u >= mc, engaged)
+            elif is_join:
+                active = active | hit
             elif sh.kind == "partner_exit":
                 active = active & ~hit
                 leaving, on_notice = leaving & ~hit, on_notice & ~hit
@@ -303,16 +309,17 @@ def _masked_mean(values, weight, count):
                     / np.maximum(count, 1), 0.0)
 
 
-def _targets(target: int, active, u):
-    """Which partners a shock hits: [R, n] mask (see PartnershipModel.shock_targets)."""
-    R, n = active.shape
+def _targets(target: int, pool, u):
+    """Which partners a shock hits, among those it can hit (`pool`, [R, n]): [R, n] mask (see
+    PartnershipModel.shock_targets)."""
+    R, n = pool.shape
     if target == TARGET_ALL:
-        return active.copy()
+        return pool.copy()
     if target == TARGET_ANY:
-        count = active.sum(axis=-1)
+        count = pool.sum(axis=-1)
         pick = np.minimum((u * count).astype(int), np.maximum(count - 1, 0))
-        order = np.cumsum(active, axis=-1) - 1     # rank among active partners
-        return active & (order == pick[:, None]) & (count > 0)[:, None]
+        order = np.cumsum(pool, axis=-1) - 1     # rank within the pool
+        return pool & (order == pick[:, None]) & (count > 0)[:, None]
     hit = np.zeros((R, n), bool)
-    hit[:, target] = active[:, target]
+    hit[:, target] = pool[:, target]
     return hit

@@ -21,6 +21,8 @@ TRAITS = (
 )
 SHOCK_CODES = {k: i for i, k in enumerate(DEFAULT_MAGNITUDE)}
 TARGET_ALL, TARGET_ANY = -1, -2
+#: joins_at of a prospective partner (`joins_at: null`): no review is ever that late.
+NEVER = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,8 @@ def resolve_batch(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs
                          f"{u.i} uncertain inputs")
     return PartnershipInputs(
         names=names, traits=traits, priorities=priorities,
-        joins_at=np.array([p.joins_at for p in specs], dtype=int), vision=vision,
+        joins_at=np.array([NEVER if p.joins_at is None else p.joins_at for p in specs],
+                          dtype=int), vision=vision,
         decision_rule=c.decision_rule, cost_sharing=c.cost_sharing,
         benefit_sharing=c.benefit_sharing, notice_cycles=c.exit.notice_cycles,
         service_leads=leads, lead_share=lead_share, shocks=tuple(shocks),

@@ -133,7 +133,7 @@ class PartnershipModel(mesa.Model):
 
     def admit_joiners(self) -> None:
         for a in self.partners:
-            if a.joins_at == self.cycle and a.exited_at is None:
+            if a.joins_at == self.cycle and a.exited_at is None and not a.active:
                 a.active = True
                 self.events.append((self.cycle, "joined", a.name))
 
@@ -149,8 +149,11 @@ class PartnershipModel(mesa.Model):
                 self.maturity = float(rules.cut(self.maturity, shock.magnitude))
                 self.events.append((self.cycle, shock.kind, "all"))
                 continue
-            for a in self.shock_targets(shock.target, noise.shock_target[k]):
+            joining = shock.kind == "partner_join"
+            for a in self.shock_targets(shock.target, noise.shock_target[k], joining):
                 m, u = shock.magnitude, noise.shock_value[k, a.slot]
+                if shock.kind in ("partner_exit", "partner_join") and not u < m:
+                    continue  # the exit or join falls through (it goes ahead with chance m)
                 self.events.append((self.cycle, shock.kind, a.name))
                 if shock.kind == "budget_cut":
                     a.resourcing = float(rules.cut(a.resourcing, m))
@@ -160,6 +163,8 @@ class PartnershipModel(mesa.Model):
                     a.engaged = bool(u >= m)  # lapses with chance m; may re-engage this review
                 elif shock.kind == "partner_exit":
                     a.leave(self.cycle, reason="forced")
+                elif shock.kind == "partner_join":
+                    a.active = True
                 elif shock.kind == "leadership_change":
                     a.ambition = float(rules.new_leadership_ambition(u, p))
                     a.engaged = False  # the new leadership reviews what it inherited
@@ -170,14 +175,18 @@ class PartnershipModel(mesa.Model):
                             other.trust[a.slot] = rules.trust_in_new_leadership(
                                 other.trust[a.slot], m)
 
-    def shock_targets(self, target: int, u: float) -> list[PartnerOrganisation]:
-        active = [a for a in self.partners if a.active]
+    def shock_targets(self, target: int, u: float, joining: bool = False
+                      ) -> list[PartnerOrganisation]:
+        """Who a shock hits: among the active partners, or for a join among those not yet in
+        (and never gone)."""
+        active = [a for a in self.partners
+                  if ((not a.active and a.exited_at is None) if joining else a.active)]
         if target == TARGET_ALL:
             return active
         if target == TARGET_ANY:
             return [active[min(int(u * len(active)), len(active) - 1)]] if active else []
         chosen = self.partners[target]
-        return [chosen] if chosen.active else []
+        return [chosen] if chosen in active else []
 
     def take_hard_decisions(self, active, trust, mean_trust) -> None:
         """Hard decisions at the pace the decision rule allows; the programme matures."""

@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from sim.scenario import SHOCK_KINDS
+
 THRIVING_TRUST = 0.5
 STUMBLING_PCT = 50.0
 STATUSES = ("thriving", "stumbling", "crumbling", "dissolved")
@@ -80,8 +82,7 @@ def run_outcome(model) -> dict:
     }
 
 
-_SHOCK_KINDS = {"leadership_change", "budget_cut", "staff_loss", "supplier_failure",
-                "partner_exit", "lapse"}
+_SHOCK_KINDS = set(SHOCK_KINDS)
 
 
 def _last_live(values, model) -> float:

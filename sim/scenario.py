@@ -36,10 +36,17 @@ Unit = uncertain(0.0, 1.0)
 
 SHOCK_KINDS = (
     "leadership_change", "budget_cut", "staff_loss", "supplier_failure", "partner_exit", "lapse",
+    "partner_join",
 )
+ShockKind = Literal[
+    "leadership_change", "budget_cut", "staff_loss", "supplier_failure", "partner_exit", "lapse",
+    "partner_join",
+]
+#: What `magnitude` means when a shock specification leaves it out. For partner_exit, lapse and
+#: partner_join it is the chance that the event goes ahead when the shock strikes.
 DEFAULT_MAGNITUDE = {
     "leadership_change": 0.3, "budget_cut": 0.3, "staff_loss": 0.3,
-    "supplier_failure": 0.2, "partner_exit": 1.0, "lapse": 1.0,
+    "supplier_failure": 0.2, "partner_exit": 1.0, "lapse": 1.0, "partner_join": 1.0,
 }
 
 
@@ -101,9 +108,10 @@ class Partner(PartnerTraits):
     """A named partner organisation."""
 
     name: str = Field(min_length=1, max_length=80, description="Unique name of the organisation.")
-    joins_at: int = Field(
+    joins_at: Optional[int] = Field(
         0, ge=0, le=10_000,
-        description="Review cycle at which it joins (0 = founding partner).",
+        description="Review cycle at which it joins (0 = founding partner); null = a prospective "
+        "partner that joins only if a `partner_join` shock brings it in.",
     )
 
 
@@ -222,13 +230,11 @@ class Charter(_Strict):
 class Shock(_Strict):
     """Something that happens to the partnership: scheduled (at_cycle) or random (rate)."""
 
-    kind: Literal[
-        "leadership_change", "budget_cut", "staff_loss", "supplier_failure", "partner_exit", "lapse"
-    ] = Field(description="What happens; see docs/ODD.md for each effect.")
+    kind: ShockKind = Field(description="What happens; see docs/ODD.md for each effect.")
     partner: str = Field(
         "any",
         description="Who it hits: a partner's name, 'all', or 'any' (one active partner at "
-        "random).",
+        "random). A partner_join shock picks among the partners not yet in.",
     )
     at_cycle: Optional[int] = Field(None, ge=1, le=10_000, description="Review it happens at.")
     rate: Optional[Unit] = Field(None, description="Chance per review that it happens.")
@@ -274,7 +280,7 @@ class Scenario(_Strict):
         founders = 0
         if self.partners is not None:
             for i, p in enumerate(self.partners):
-                if p.joins_at > self.horizon:
+                if p.joins_at is not None and p.joins_at > self.horizon:
                     raise _FieldError(
                         ("partners", i, "joins_at"),
                         f"{p.joins_at} is after the horizon ({self.horizon})",
@@ -302,6 +308,8 @@ class Scenario(_Strict):
                     f"unknown partner {shock.partner!r}{_suggest(shock.partner, names)}; "
                     "use a partner's name, 'all' or 'any'",
                 )
+            if shock.kind == "partner_join":
+                _check_join(self, i, shock)
             if shock.at_cycle is not None and shock.at_cycle > self.horizon:
                 raise _FieldError(
                     ("shocks", i, "at_cycle"),
@@ -321,6 +329,20 @@ class Scenario(_Strict):
             return list(self.partners)
         traits = self.population.traits.model_dump()
         return [Partner(name=n, **traits) for n in self.partner_names()]
+
+
+def _check_join(scenario: Scenario, i: int, shock: Shock) -> None:
+    """A join needs someone to join: a partner with a later `joins_at`, or a prospective one."""
+    later = [p.name for p in scenario.partners or [] if p.joins_at != 0]
+    if shock.partner in ("all", "any"):
+        if not later:
+            raise _FieldError(("shocks", i, "kind"),
+                              "partner_join needs a partner that is not a founder: give one "
+                              "`joins_at: null` (prospective) or a later `joins_at`")
+    elif shock.partner not in later:
+        raise _FieldError(("shocks", i, "partner"),
+                          f"{shock.partner} is a founding partner and cannot join; give it "
+                          "`joins_at: null` (prospective) or a later `joins_at`")
 
 
 class _FieldError(ValueError):

@@ -159,7 +159,9 @@ def render() -> str:
         "budget_cut": "resourcing cut by the magnitude from that review on",
         "staff_loss": "skills cut by the magnitude (loss of key staff)",
         "supplier_failure": "programme maturity set back by the magnitude (whole partnership)",
-        "partner_exit": "the partner leaves at once (no exit penalty)",
+        "partner_exit": "the partner leaves at once (no exit penalty), with chance = magnitude",
+        "partner_join": "a partner not yet in (`joins_at: null` or a later `joins_at`) joins "
+                        "at once, with chance = magnitude; `any` picks one of them",
         "lapse": "the partner's interest lapses with chance = magnitude (it may re-engage in "
                  "the same review with chance = its commitment)",
     }

@@ -21,7 +21,7 @@ def scenarios(draw, max_partners: int = 6):
     for i, name in enumerate(names):
         partner = {"name": name, "size": draw(st.floats(0.1, 20.0)),
                    **{t: draw(unit) for t in TRAITS}, "patience": draw(st.integers(0, 5)),
-                   "joins_at": 0 if i < 2 else draw(st.sampled_from([0, 0, 1, horizon]))}
+                   "joins_at": 0 if i < 2 else draw(st.sampled_from([0, 0, 1, horizon, None]))}
         if draw(st.booleans()):
             partner["priorities"] = draw(st.dictionaries(
                 st.sampled_from(["savings", "quality", "continuity", "collaboration"]),
@@ -34,9 +34,11 @@ def scenarios(draw, max_partners: int = 6):
                 for k in range(draw(st.integers(0, 3)))]
     rules = ["unanimity", "majority"] + (["lead_partner"] if services else [])
     shocks = []
+    later = [p["name"] for p in partners if p["joins_at"] != 0]  # who a partner_join can bring
     for _ in range(draw(st.integers(0, 5))):
-        shock = {"kind": draw(st.sampled_from(SHOCK_KINDS)),
-                 "partner": draw(st.sampled_from(names + ["all", "any"]))}
+        kind = draw(st.sampled_from([k for k in SHOCK_KINDS if later or k != "partner_join"]))
+        who = later if kind == "partner_join" else names
+        shock = {"kind": kind, "partner": draw(st.sampled_from(who + ["all", "any"]))}
         if draw(st.booleans()):
             shock["magnitude"] = draw(unit)
         if draw(st.booleans()):

@@ -117,7 +117,9 @@ def check_invariants(scenario, seed):
         assert np.isfinite(trust).all() and trust.min() >= 0.0 and trust.max() <= 1.0
         # nobody revises its trust in a partner that is not taking part (yet, or any more),
         # unless a new leadership starts afresh
-        away = ~active_before & ~active & (model.array("joins_at") != cycle)
+        brought = {who for c, k, who in model.events if c == cycle and k == "partner_join"}
+        arrives = np.array([a.joins_at == cycle or a.name in brought for a in model.partners])
+        away = ~active_before & ~active & ~arrives
         renewed = {who for c, k, who in model.events if c == cycle and k == "leadership_change"}
         same = np.array([a.name not in renewed for a in model.partners])
         assert np.array_equal(trust[np.ix_(same, away)], trust_before[np.ix_(same, away)])
@@ -137,11 +139,10 @@ def check_invariants(scenario, seed):
                 assert a.exited_at == cycle and not a.active
                 exited_at[a.slot] = a.exited_at
 
-        # partners only ever appear by joining at their own cycle
+        # partners only ever appear by joining at their own cycle or by a partner_join shock
         joined = active & ~active_before
-        assert all(model.partners[i].joins_at == cycle for i in np.flatnonzero(joined))
-        joiners = sum(1 for a in model.partners if a.joins_at == cycle)
-        assert active.sum() <= active_before.sum() + joiners
+        assert arrives[joined].all()
+        assert active.sum() <= active_before.sum() + arrives.sum()
 
         # dissolution iff fewer than two partners remain, and then nothing flows
         assert model.dissolved == (active.sum() < 2)
@@ -401,6 +402,56 @@ def test_a_shock_on_any_partner_hits_exactly_one_active_partner():
         {"kind": "budget_cut", "partner": "any", "rate": 1.0}]), 6)
     per_cycle = pd.Series([c for c, k, _ in model.events if k == "budget_cut"]).value_counts()
     assert (per_cycle == 1).all() and len(per_cycle) == model.horizon
+
+
+def _with_prospect(joins_at=None, **shock):
+    """Three founders and P3, who joins only when a partner_join shock brings it in."""
+    base = partnership(n=4).model_dump()["partners"]
+    base[3]["joins_at"] = joins_at
+    return partnership(partners=base, shocks=[{"kind": "partner_join", **shock}])
+
+
+def test_a_partner_join_brings_a_prospective_partner_in_at_its_cycle():
+    model = sim.PartnershipModel(scenario=_with_prospect(partner="P3", at_cycle=3), rng=2)
+    for cycle in range(1, 9):
+        model.step()
+        assert model.partners[3].active == (cycle >= 3)
+        assert model.active.sum() == (4 if cycle >= 3 else 3)
+    assert (3, "partner_join", "P3") in model.events
+    never = run_to_end(_with_prospect(partner="P3", at_cycle=3, magnitude=0.0), 2)
+    assert not never.partners[3].active and never.partners[3].exited_at is None
+
+
+def test_a_partner_join_brings_forward_a_scheduled_joiner_once():
+    model = run_to_end(_with_prospect(joins_at=6, partner="any", at_cycle=2), 2)
+    assert [e for e in model.events if e[2] == "P3"] == [(2, "partner_join", "P3")]
+
+
+def test_a_random_join_picks_among_partners_not_yet_in_and_never_brings_back_a_leaver():
+    base = partnership(n=4).model_dump()["partners"]
+    base[3]["joins_at"] = None
+    model = run_to_end(partnership(partners=base, shocks=[
+        {"kind": "partner_exit", "partner": "P0", "at_cycle": 1},
+        {"kind": "partner_join", "partner": "any", "rate": 1.0}]), 4)
+    joins = [(c, who) for c, k, who in model.events if k == "partner_join"]
+    assert joins == [(1, "P3")]          # P0 has left for good; P3 joins once
+    assert not model.partners[0].active and model.partners[3].active
+
+
+def test_a_partner_exit_with_magnitude_zero_never_happens():
+    model = run_to_end(partnership(shocks=[
+        {"kind": "partner_exit", "partner": "P1", "rate": 1.0, "magnitude": 0.0}]), 1)
+    assert model.partners[1].exited_at is None
+    assert not any(k == "partner_exit" for _, k, _ in model.events)
+
+
+@pytest.mark.parametrize("shock, field", [
+    ({"kind": "partner_join", "partner": "P1", "at_cycle": 2}, "shocks[0].partner"),
+    ({"kind": "partner_join", "partner": "any", "at_cycle": 2}, "shocks[0].kind"),
+])
+def test_a_join_needs_someone_who_is_not_yet_a_partner(shock, field):
+    with pytest.raises(sim.ScenarioError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        sim.scenario_from_dict({**partnership().model_dump(mode="json"), "shocks": [shock]})
 
 
 # --- Mesa's batch_run --------------------------------------------------------------------------

@@ -60,10 +60,13 @@ def test_invariants_hold_for_every_valid_scenario(data, seed):
             if a.exited_at is not None:
                 exited.setdefault(a.slot, a.exited_at)
                 assert not a.active and a.exited_at == exited[a.slot]
-        # partners only appear by joining at their joins_at cycle
+        # partners only appear by joining at their joins_at cycle, or by a partner_join shock
         new = model.active & ~previous_active
+        brought = {who for c, kind, who in model.events
+                   if c == model.cycle and kind == "partner_join"}
         for slot in np.nonzero(new)[0]:
-            assert model.partners[slot].joins_at == model.cycle
+            a = model.partners[slot]
+            assert a.joins_at == model.cycle or a.name in brought
         previous_active = model.active.copy()
         assert model.dissolved == (model.dissolved_at is not None)
         if model.dissolved:
