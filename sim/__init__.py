@@ -8,6 +8,9 @@ The Python API that the CLI and the notebooks use:
     result.summary["p_deliver"], result.outcomes, result.timeseries
 
     indices = sim.sweep(scenario, "sobol", samples=1024, replications=64).indices
+    sim.breaking_point(scenario, ["budget_cut:partner=Northshire"]).message
+    sim.compare([scenario, "scenarios/strong_charter.yaml"]).message
+    sim.discover(scenario).boxes
     model = sim.PartnershipModel(scenario=scenario, rng=1)   # one run, review by review
     model.step()
 """
@@ -23,6 +26,9 @@ _EXPORTS = {
     "scenario_from_dict": "sim.loading", "PartnershipModel": "sim.model",
     "ModelParameters": "sim.parameters", "save_run": "sim.report", "Scenario": "sim.scenario",
     "sweep": "sim.sensitivity", "grid": "sim.maps", "outcome_function": "sim.maps",
+    "breaking_point": "sim.stress", "shock_timing": "sim.stress",
+    "compare": "sim.comparison", "load_charter": "sim.comparison",
+    "discover": "sim.discovery", "write_report": "sim.html_report",
 }
 
 
@@ -43,5 +49,6 @@ __version__ = "0.1.0"
 __all__ = [
     "ModelParameters", "PartnerOrganisation", "PartnershipModel", "RunResult", "Scenario",
     "ScenarioError", "load_scenario", "replication_rng", "run", "run_model", "save_run",
-    "scenario_from_dict", "sweep", "grid", "outcome_function", "__version__",
+    "scenario_from_dict", "sweep", "grid", "outcome_function", "breaking_point", "shock_timing",
+    "compare", "load_charter", "discover", "write_report", "__version__",
 ]

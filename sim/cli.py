@@ -12,35 +12,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    help="Stress-test a proposed partnership before it launches.",
-)
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
-
-BAD_INPUT = 2
-
-
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
-    raise typer.Exit(BAD_INPUT)
-
-
-def _load(path: Path):
-    from sim.loading import ScenarioError, load_scenario
-
-    try:
-        return load_scenario(path)
-    except ScenarioError as exc:
-        err.print("[bold red]error:[/] ", end="", markup=True)
-        err.print(str(exc), markup=False, soft_wrap=True)
-        raise typer.Exit(BAD_INPUT) from None
+from sim.cli_common import app, err, fail, load_or_exit, new_results_folder, out, progress_bar
 
 
 @app.command()
@@ -51,7 +25,7 @@ def validate(
     """Check a scenario file and describe what it sets up."""
     from sim.business_case import describe
 
-    sc = _load(scenario)
+    sc = load_or_exit(scenario)
     info = describe(sc)
     if as_json:
         print(json.dumps({"valid": True, "file": str(scenario), **info}))
@@ -83,6 +57,10 @@ def run(
                                             "(tcp://HOST:8786): run the chunks on that cluster."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Finish an interrupted run "
                                           "in this results folder."),
+    shock: list[str] = typer.Option([], "--shock", "-s", help="Add a shock to the scenario: "
+                                    "KIND or KIND:key=value,... (keys partner, at_cycle, rate, "
+                                    "magnitude; default: any partner at review 2). "
+                                    "Repeatable."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
 ) -> None:
     """Monte Carlo stress test: how likely is this partnership to deliver its business case?
@@ -95,30 +73,32 @@ def run(
     from sim.experiment import ENGINES
 
     if engine not in ENGINES:
-        _fail(f"--engine {engine}: must be one of {', '.join(ENGINES)}")
+        fail(f"--engine {engine}: must be one of {', '.join(ENGINES)}")
     if resume is not None:
         folder = resume
         try:
             plan = stored_run.load_plan(folder)
         except stored_run.RunFolderError as exc:
-            _fail(str(exc))
-        if scenario is not None and _load(scenario) != plan.scenario():
-            _fail(f"--resume {folder}: that run is of a different scenario than {scenario}")
+            fail(str(exc))
+        if scenario is not None and load_or_exit(scenario) != plan.scenario():
+            fail(f"--resume {folder}: that run is of a different scenario than {scenario}")
         if stored_run.is_complete(folder):
             err.print(f"{folder}: already complete", markup=False)
     else:
         if scenario is None:
-            _fail("give a scenario file, or --resume FOLDER to finish an interrupted run")
-        sc = _load(scenario)
+            fail("give a scenario file, or --resume FOLDER to finish an interrupted run")
+        sc = load_or_exit(scenario)
         seed = sc.seed if seed is None else seed
+        text = _with_cli_shocks(sc, shock) if shock else None
         folder = out_dir if out_dir is not None else store.default_folder(str(scenario), seed)
         argv = ["collabsim", "run", str(scenario), "--replications", str(replications),
                 "--seed", str(seed)] + (["--engine", engine] if engine != "vector" else [])
+        argv += sum((["--shock", s] for s in shock), [])
         try:
             plan = stored_run.plan(folder, str(scenario), seed, replications, engine, chunk_size,
-                                   store.reproduce_command(argv))
+                                   store.reproduce_command(argv), scenario_text=text)
         except (stored_run.RunFolderError, OSError) as exc:
-            _fail(f"--out {folder}: {exc}" if not isinstance(exc, stored_run.RunFolderError)
+            fail(f"--out {folder}: {exc}" if not isinstance(exc, stored_run.RunFolderError)
                   else str(exc))
     if not stored_run.is_complete(folder):
         _execute(folder, plan, workers or default_workers(), scheduler)
@@ -127,10 +107,24 @@ def run(
     _print_summary(summary, plan, folder, as_json)
 
 
+def _with_cli_shocks(sc, shocks: list[str]) -> str:
+    """The scenario with --shock additions, as the YAML text the run folder records."""
+    import yaml
+
+    from sim.loading import ScenarioError, scenario_data
+    from sim.stress import StressError, parse_shock, with_shocks
+
+    try:
+        added = with_shocks(sc, [parse_shock(s, at_cycle=2) for s in shocks])
+    except (StressError, ScenarioError) as exc:
+        fail(str(exc))
+    return yaml.safe_dump(scenario_data(added), sort_keys=False, allow_unicode=True)
+
+
 def _execute(folder: Path, plan, workers: int, scheduler: Optional[str]) -> None:
     from sim import stored_run
 
-    with _progress("simulating") as progress:
+    with progress_bar("simulating") as progress:
         task = progress.add_task("run", total=plan.replications)
         try:
             stored_run.execute(folder, workers=workers, scheduler=scheduler,
@@ -145,7 +139,7 @@ def _execute(folder: Path, plan, workers: int, scheduler: Optional[str]) -> None
             raise typer.Exit(130) from None
         except OSError as exc:
             if scheduler is not None:
-                _fail(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})")
+                fail(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})")
             raise
     stored_run.assemble(folder)
 
@@ -174,14 +168,6 @@ def _print_summary(summary: dict, plan, folder: Path, as_json: bool) -> None:
     out.print(f"results: {folder}", markup=False, soft_wrap=True)
 
 
-def _progress(label: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
-        TimeElapsedColumn, TimeRemainingColumn
-
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=err, disable=not err.is_terminal)
-
-
 def _analysis_errors(fn):
     """Run a sweep or grid, turning bad factors, ranges and settings into exit-2 errors."""
     from sim.loading import ScenarioError
@@ -190,19 +176,9 @@ def _analysis_errors(fn):
     try:
         return fn()
     except ScenarioError as exc:
-        _fail(f"a --factor range is not valid for the scenario: {exc}")
+        fail(f"a --factor range is not valid for the scenario: {exc}")
     except (FactorError, ValueError) as exc:
-        _fail(str(exc))
-
-
-def _folder_for(out_dir: Optional[Path], kind: str, scenario: Path, seed: int) -> Path:
-    from sim import store
-
-    folder = out_dir if out_dir is not None else store.default_folder(
-        f"{kind}-{Path(scenario).stem}", seed)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        _fail(f"--out {folder}: already exists and is not an empty folder")
-    return folder
+        fail(str(exc))
 
 
 @app.command()
@@ -234,11 +210,11 @@ def sweep(
     from sim.sensitivity import METHODS, RANK_BY, sweep as run_sweep
 
     if method not in METHODS:
-        _fail(f"--method {method}: must be one of {', '.join(METHODS)}")
-    sc = _load(scenario)
+        fail(f"--method {method}: must be one of {', '.join(METHODS)}")
+    sc = load_or_exit(scenario)
     seed = sc.seed if seed is None else seed
-    folder = _folder_for(out_dir, "sweep", scenario, seed)
-    with _progress("sweeping") as progress:
+    folder = new_results_folder(out_dir, "sweep", scenario, seed)
+    with progress_bar("sweeping") as progress:
         task = progress.add_task("sweep", total=None)
         result = _analysis_errors(lambda: run_sweep(
             sc, method, samples, replications, tuple(output), factor, seed, second_order,
@@ -313,10 +289,10 @@ def grid(
     from sim.maps import grid as run_grid
     from sim.sensitivity_report import save_grid
 
-    sc = _load(scenario)
+    sc = load_or_exit(scenario)
     seed = sc.seed if seed is None else seed
-    folder = _folder_for(out_dir, "grid", scenario, seed)
-    with _progress("mapping") as progress:
+    folder = new_results_folder(out_dir, "grid", scenario, seed)
+    with progress_bar("mapping") as progress:
         task = progress.add_task("grid", total=steps * steps)
         result = _analysis_errors(lambda: run_grid(
             sc, x, y, steps, replications, tuple(output), seed, workers or default_workers(),
@@ -339,6 +315,9 @@ def grid(
         table.add_row(f"{yv:.3g}", *(f"{v:.2f}" for v in row))
     out.print(table)
     out.print(f"results: {folder}", markup=False, soft_wrap=True)
+
+
+from sim import cli_workflows  # noqa: E402,F401 - registers stress, compare, discover, report
 
 
 def main() -> None:

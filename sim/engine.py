@@ -16,7 +16,8 @@ import numpy as np
 
 from sim import noise as noise_mod
 from sim import rules
-from sim.inputs import TARGET_ALL, TARGET_ANY, PartnershipInputs, count_uncertain, resolve_batch
+from sim.inputs import (TARGET_ALL, TARGET_ANY, PartnershipInputs, count_uncertain, resolve_batch,
+                        uncertain_paths)
 from sim.seeds import replication_uniforms
 from sim.scenario import Scenario
 
@@ -41,22 +42,34 @@ class VectorRun:
     shock_events: list = field(default_factory=list)
 
 
-def draw(scenario: Scenario, seed: int, replications, sample=0, columns=None, values=None):
+def draw(scenario: Scenario, seed: int, replications, sample=0, columns=None, values=None,
+         conditions=None):
     """Each replication's inputs and cycle noise, from its own stream in the Mesa model's order
     (the uncertain inputs, then every cycle's uniforms): (batch inputs, noise [R, H, width]).
 
     `sample` is one design-point index or one per replication. A design sets some inputs
     itself: `values` [R, len(columns)] replace the uniforms of the uncertain inputs at
-    `columns` (quantiles of their distributions) before the inputs are resolved."""
+    `columns` (quantiles of their distributions) before the inputs are resolved.
+
+    `conditions` pairs variants of a scenario (common random numbers): it names the uncertain
+    inputs (uncertain_paths) that the stream's input block is laid out for, a superset of the
+    scenario's own. Each input takes the uniform of its name, so an input shared by two
+    variants gets the same quantile in both; with the scenario's own list, this is the
+    plain draw."""
     replications = np.asarray(replications, dtype=np.int64).reshape(-1)
     k = count_uncertain(scenario)
     n, s, H = len(scenario.partner_specs()), len(scenario.shocks), scenario.horizon
     w = noise_mod.width(n, s)
-    block = replication_uniforms(seed, replications, k + H * w, sample,
-                                 out=_scratch((len(replications), k + H * w)))
+    head = k if conditions is None else len(conditions)
+    block = replication_uniforms(seed, replications, head + H * w, sample,
+                                 out=_scratch((len(replications), head + H * w)))
     if columns is not None:
         block[:, columns] = values
-    return resolve_batch(scenario, block[:, :k]), block[:, k:].reshape(len(replications), H, w)
+    inputs = block[:, :k]
+    if conditions is not None:
+        position = {name: i for i, name in enumerate(conditions)}
+        inputs = block[:, [position[name] for name in uncertain_paths(scenario)]]
+    return resolve_batch(scenario, inputs), block[:, head:].reshape(len(replications), H, w)
 
 
 _local = threading.local()

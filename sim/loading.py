@@ -154,6 +154,17 @@ def as_scenario(scenario) -> Scenario:
     raise TypeError(f"scenario must be a Scenario, a mapping or a path, not {type(scenario)}")
 
 
+def scenario_data(scenario: Scenario) -> dict:
+    """The scenario as a plain mapping that validates back to it, with unset optional fields
+    left out (so code that edits it sees only what was given), but a prospective partner's
+    `joins_at: null` kept, since leaving it out would make it a founder."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    for entry, partner in zip(data.get("partners") or [], scenario.partners or []):
+        if partner.joins_at is None:
+            entry["joins_at"] = None
+    return data
+
+
 def load_scenario_text(text: str, source: str = "<scenario>") -> Scenario:
     """Validate a scenario given as YAML text (e.g. the copy a results folder keeps)."""
     return scenario_from_dict(parse_yaml(text, source), source=source)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sim.inputs import BENEFITS, TRAITS, uncertain_paths
-from sim.loading import as_scenario, scenario_from_dict
+from sim.loading import as_scenario, scenario_data, scenario_from_dict
 from sim.scenario import Scenario
 
 METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn")
@@ -112,7 +112,7 @@ def with_factors(scenario, specs: list[FactorSpec]) -> tuple[Scenario, dict[str,
     scenario = as_scenario(scenario)
     if not specs:
         return scenario, {}
-    data = scenario.model_dump(mode="json", exclude_none=True)
+    data = scenario_data(scenario)
     partners = _partners_of(data, scenario)
     known = numeric_paths(scenario)
     uncertain = set(uncertain_paths(scenario))

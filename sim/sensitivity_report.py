@@ -51,25 +51,19 @@ def indices_figure(result: SweepResult, output: str):
 
 def save_sweep(result: SweepResult, folder: Path, scenario_path: str, command: str) -> Path:
     """indices and design tables (Parquet and CSV), one figure per output, manifest.json."""
-    text = Path(scenario_path).read_text(encoding="utf-8-sig")
-    with store.atomic_folder(folder) as tmp:
-        tables = [("indices", result.indices), ("design", result.design)]
-        if result.second_order is not None:
-            tables.append(("indices_second_order", result.second_order))
-        for name, frame in tables:
-            store.write_parquet(frame, tmp / f"{name}.parquet")
-            if len(frame) <= store.CSV_ROW_LIMIT:
-                frame.to_csv(tmp / f"{name}.csv", index=False)
-        for o in result.outputs:
-            fig = indices_figure(result, o)
-            fig.savefig(tmp / f"indices-{o}.png", dpi=110)
-            plt.close(fig)
-        store.write_json(tmp / "manifest.json", store.manifest(
-            "sweep", scenario_path, text, result.settings["seed"], result.settings, command,
-            {"adequacy": result.adequacy, "notes": result.notes,
-             "top": {o: result.indices[result.indices["output"] == o].head(5)
-                     .to_dict(orient="records") for o in result.outputs}}))
-    return folder
+    tables = {"indices": result.indices, "design": result.design}
+    if result.second_order is not None:
+        tables["indices_second_order"] = result.second_order
+    top = {o: result.indices[result.indices["output"] == o].head(5) for o in result.outputs}
+    headline = [[f"{o}: top factors", ", ".join(
+        f"{r['factor']} ({RANK_BY[result.method][0]} {r[RANK_BY[result.method][0]]:.3f})"
+        for _, r in frame.head(3).iterrows())] for o, frame in top.items()]
+    return store.save_results(
+        folder, "sweep", scenario_path=scenario_path, seed=result.settings["seed"],
+        settings=result.settings, command=command, tables=tables,
+        figures={f"indices-{o}": indices_figure(result, o) for o in result.outputs},
+        summary={"adequacy": result.adequacy, "notes": result.notes, "headline": headline,
+                 "top": {o: frame.to_dict(orient="records") for o, frame in top.items()}})
 
 
 def grid_figure(result, output: str):
@@ -91,14 +85,15 @@ def grid_figure(result, output: str):
 
 
 def save_grid(result, folder: Path, scenario_path: str, command: str) -> Path:
-    text = Path(scenario_path).read_text(encoding="utf-8-sig")
-    with store.atomic_folder(folder) as tmp:
-        store.write_parquet(result.table, tmp / "grid.parquet")
-        result.table.to_csv(tmp / "grid.csv", index=False)
-        for o in result.settings["outputs"]:
-            fig = grid_figure(result, o)
-            fig.savefig(tmp / f"grid-{o}.png", dpi=110)
-            plt.close(fig)
-        store.write_json(tmp / "manifest.json", store.manifest(
-            "grid", scenario_path, text, result.settings["seed"], result.settings, command, {}))
-    return folder
+    """The grid table, one heat map per output, manifest.json."""
+    headline = []
+    for o in result.settings["outputs"]:
+        best, worst = result.table[o].idxmax(), result.table[o].idxmin()
+        headline.append([o, f"from {result.table[o][worst]:.3g} (x {result.table['x'][worst]:.3g}, "
+                         f"y {result.table['y'][worst]:.3g}) to {result.table[o][best]:.3g} (x "
+                         f"{result.table['x'][best]:.3g}, y {result.table['y'][best]:.3g})"])
+    return store.save_results(
+        folder, "grid", scenario_path=scenario_path, seed=result.settings["seed"],
+        settings=result.settings, command=command, tables={"grid": result.table},
+        figures={f"grid-{o}": grid_figure(result, o) for o in result.settings["outputs"]},
+        summary={"headline": headline})

@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 DEPENDENCIES = ("mesa", "numpy", "pandas", "pyarrow", "matplotlib", "pydantic", "PyYAML",
-                "SALib", "scipy", "typer", "rich")
+                "SALib", "scipy", "typer", "rich", "ema_workbench")
 DEFAULT_ROOT = Path("results")
 #: CSV copies are written for tables a spreadsheet opens comfortably; Parquet always.
 CSV_ROW_LIMIT = 100_000
@@ -131,3 +131,27 @@ def manifest(kind: str, scenario_path: str | None, scenario_text: str | None, se
         "platform": platform.platform(),
         "summary": summary,
     }
+
+
+def save_results(folder: Path, kind: str, *, scenario_path: str | None, seed: int,
+                 settings: dict, command: str, summary: dict, tables: dict | None = None,
+                 figures: dict | None = None, extra_files: dict | None = None) -> Path:
+    """A complete results folder, written atomically: each table as Parquet (and CSV when it
+    is small enough to open in a spreadsheet), each matplotlib figure as PNG, then
+    manifest.json. Figures are closed once saved."""
+    import matplotlib.pyplot as plt
+
+    text = Path(scenario_path).read_text(encoding="utf-8-sig") if scenario_path else None
+    with atomic_folder(folder) as tmp:
+        for name, frame in (tables or {}).items():
+            write_parquet(frame, tmp / f"{name}.parquet")
+            if len(frame) <= CSV_ROW_LIMIT:
+                frame.to_csv(tmp / f"{name}.csv", index=False)
+        for name, fig in (figures or {}).items():
+            fig.savefig(tmp / f"{name}.png", dpi=110)
+            plt.close(fig)
+        for name, content in (extra_files or {}).items():
+            (tmp / name).write_text(content, encoding="utf-8")
+        write_json(tmp / "manifest.json", manifest(kind, scenario_path, text, seed, settings,
+                                                   command, summary))
+    return Path(folder)

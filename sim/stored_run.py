@@ -65,12 +65,15 @@ class Plan:
 
 
 def plan(folder: Path, scenario_path: str, seed: int, replications: int, engine: str = "vector",
-         chunk_size: Optional[int] = None, command: str = "") -> Plan:
-    """Create `folder` (which must not exist or be empty) for a new run and record its plan."""
+         chunk_size: Optional[int] = None, command: str = "",
+         scenario_text: Optional[str] = None) -> Plan:
+    """Create `folder` (which must not exist or be empty) for a new run and record its plan.
+    `scenario_text` replaces the file's text when the run changes the scenario (--shock)."""
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise RunFolderError(f"{folder}: already exists and is not an empty folder")
-    text = Path(scenario_path).read_text(encoding="utf-8-sig")
+    text = scenario_text if scenario_text is not None else \
+        Path(scenario_path).read_text(encoding="utf-8-sig")
     if chunk_size is None:
         from sim.loading import load_scenario_text
 

@@ -74,3 +74,35 @@ def test_the_python_api_example_in_sensitivity_md_runs(monkeypatch):
     exec(compile(code, "SENSITIVITY.md", "exec"), namespace)  # noqa: S102 - our own docs
     assert namespace["heat"].matrix().shape == (3, 3)
     assert len(namespace["result"].indices) > 0
+
+
+def test_the_python_api_example_in_stress_md_runs(monkeypatch, capsys):
+    monkeypatch.chdir(DOCS.parent)
+    code = _python_block((DOCS / "STRESS.md").read_text(), "## Python API")
+    namespace = {}
+    exec(compile(code, "STRESS.md", "exec"), namespace)  # noqa: S102 - our own docs
+    printed = capsys.readouterr().out
+    assert "P(deliver) falls below 50% at magnitude" in printed
+    assert "hurt more" in printed or "no detectable difference" in printed
+    assert namespace["found"].boxes
+
+
+def test_every_command_is_in_the_readme():
+    from sim.cli import app
+
+    readme = (DOCS.parent / "README.md").read_text()
+    names = [c.name or c.callback.__name__ for c in app.registered_commands]
+    assert set(names) >= {"run", "sweep", "grid", "stress", "compare", "discover", "report"}
+    assert [n for n in names if f"collabsim {n}" not in readme] == []
+
+
+def test_no_public_name_is_shadowed_by_a_module_of_the_same_name():
+    # importing sim.X sets the attribute X on the package, hiding a function exported as sim.X
+    import importlib
+
+    import sim
+
+    for name, module in sim._EXPORTS.items():
+        importlib.import_module(module)
+        assert not (DOCS.parent / "sim" / f"{name}.py").exists(), name
+        assert getattr(sim, name) is getattr(importlib.import_module(module), name), name

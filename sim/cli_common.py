@@ -1,0 +1,55 @@
+"""What every `collabsim` command shares: the app, its consoles, and the exit-2 convention for
+bad input (one clear message, never a traceback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Stress-test a proposed partnership before it launches.",
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+BAD_INPUT = 2
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    raise typer.Exit(BAD_INPUT)
+
+
+def load_or_exit(path: Path):
+    from sim.loading import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        err.print("[bold red]error:[/] ", end="", markup=True)
+        err.print(str(exc), markup=False, soft_wrap=True)
+        raise typer.Exit(BAD_INPUT) from None
+
+
+def progress_bar(label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+        TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=err, disable=not err.is_terminal)
+
+
+def new_results_folder(out_dir: Optional[Path], kind: str, scenario: Path, seed: int) -> Path:
+    from sim import store
+
+    folder = out_dir if out_dir is not None else store.default_folder(
+        f"{kind}-{Path(scenario).stem}", seed)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        fail(f"--out {folder}: already exists and is not an empty folder")
+    return folder

@@ -1,0 +1,114 @@
+"""`collabsim report`: one self-contained HTML page for every kind of results folder."""
+
+import base64
+import json
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from sim.html_report import REPORT, ReportError, build_report
+
+ROOT = Path(__file__).resolve().parent.parent
+THREE = ROOT / "scenarios" / "three_councils.yaml"
+STRONG = ROOT / "scenarios" / "strong_charter.yaml"
+
+COMMANDS = {
+    "run": ["run", THREE, "-n", "200"],
+    "sweep": ["sweep", THREE, "--method", "morris", "-N", "8", "-n", "4"],
+    "grid": ["grid", THREE, "--x", "partners.Northshire.ambition=0:1",
+             "--y", "charter.consensus=0:1", "--steps", "3", "-n", "10"],
+    "stress": ["stress", STRONG, "--shock", "supplier_failure", "--partner", "all", "-n", "200"],
+    "timing": ["stress", THREE, "--shock", "budget_cut", "--timing", "-n", "100"],
+    "compare": ["compare", THREE, STRONG, "-n", "200"],
+    "discover": ["discover", THREE, "-n", "400"],
+}
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    out = {}
+    for kind, args in COMMANDS.items():
+        done = cli(*args, "--out", root / kind)
+        assert done.returncode == 0, (kind, done.stderr)
+        out[kind] = root / kind
+    return out
+
+
+class Page(HTMLParser):
+    """Collects what a browser would fetch or show."""
+
+    def __init__(self):
+        super().__init__()
+        self.images, self.links, self.scripts, self.tags, self.text = [], [], 0, [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append(tag)
+        if tag == "img":
+            self.images.append(attrs)
+        if tag == "script":
+            self.scripts += 1
+        for key in ("href", "src"):
+            if key in attrs and tag != "img":
+                self.links.append(attrs[key])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.mark.parametrize("kind", list(COMMANDS))
+def test_the_report_embeds_every_figure_and_says_how_to_reproduce(folders, kind, tmp_path):
+    folder = folders[kind]
+    done = cli("report", folder, "--json")
+    assert done.returncode == 0, done.stderr
+    path = Path(json.loads(done.stdout)["report"])
+    assert path == folder / REPORT
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    assert page.tags[:1] == ["html"] and "body" in page.tags and page.scripts == 0
+    pngs = sorted(p.name for p in folder.glob("*.png"))
+    assert pngs and len(page.images) == len(pngs)
+    for img in page.images:
+        assert img["src"].startswith("data:image/png;base64,")
+        assert base64.b64decode(img["src"].split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(i["alt"] + ".png" for i in page.images) == pngs
+    assert not [link for link in page.links if "://" in link]   # nothing fetched
+    text = " ".join(page.text)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["command"] in text and "Headline" in text
+    assert "Three councils" in text
+    # the page stands alone: moved elsewhere, with the folder gone, it is the same page
+    copy = tmp_path / "copy.html"
+    shutil.copy(path, copy)
+    assert copy.read_text() == path.read_text()
+
+
+def test_the_run_report_has_the_headline_figures(folders):
+    text = build_report(folders["run"])
+    assert "Delivers the business case" in text and "Most common failure paths" in text
+
+
+def test_a_folder_that_is_not_complete_is_refused(tmp_path):
+    with pytest.raises(ReportError, match="no manifest.json"):
+        build_report(tmp_path)
+    done = cli("report", tmp_path / "nowhere")
+    assert done.returncode == 2 and "no such results folder" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_report_can_be_written_elsewhere(folders, tmp_path):
+    target = tmp_path / "meeting" / "partners.html"
+    done = cli("report", folders["compare"], "--out", target)
+    assert done.returncode == 0 and target.exists()
+    assert "Charter comparison" in target.read_text()

@@ -1,0 +1,178 @@
+"""Breaking points and shock timing: the search finds known crossings, says honestly when there
+is none, and the curve is paired (common random numbers) and reproducible."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.stress import (StressError, breaking_point, first_crossing, parse_shock, shock_timing,
+                        with_shocks)
+
+ROOT = Path(__file__).resolve().parent.parent
+THREE = ROOT / "scenarios" / "three_councils.yaml"
+
+
+def steady_pair():
+    """Two strong partners and an easy business case: almost every run delivers, unless the
+    forced exit at review 1 (which goes ahead with chance = magnitude) dissolves the pair."""
+    partner = {"size": 3.0, "ambition": 0.9, "resourcing": 0.9, "skills": 0.9,
+               "trustworthiness": 0.95, "trust_propensity": 0.8, "commitment": 0.95,
+               "volatility": 0.0, "control_concern": 0.2, "patience": 10}
+    return sim.scenario_from_dict({
+        "name": "steady pair", "horizon": 8, "seed": 11,
+        "partners": [{"name": "A", **partner}, {"name": "B", **partner}],
+        "charter": {"business_case": {"target_net_savings_m": 0.1, "savings_potential": 0.1,
+                                      "ramp_up_cycles": 2}},
+    })
+
+
+def test_the_search_finds_a_known_crossing_with_few_evaluations():
+    # delivered iff the exit's uniform u >= m, so P(deliver)(m) = p0 (1 - m): crossing at
+    # 1 - threshold / p0
+    result = breaking_point(steady_pair(), ["partner_exit:partner=B,at_cycle=1"],
+                            replications=4000, tolerance=0.01)
+    p0 = result.baseline["p_deliver"]
+    assert p0 > 0.95
+    expected = 1 - 0.5 / p0
+    assert result.status == "crossing"
+    assert result.crossing == pytest.approx(expected, abs=0.02)
+    lo, hi = result.crossing_ci
+    assert lo <= expected <= hi and hi - lo < 0.06
+    # a scan of 5 points and a bisection to 0.01, not a fine grid
+    assert len(result.curve) <= 5 + 5
+    assert (result.curve["stage"] == "bisection").sum() >= 3
+    assert result.curve["p_deliver"].is_monotonic_decreasing
+
+
+def test_no_breaking_point_within_range_is_said_plainly():
+    result = breaking_point(steady_pair(), ["partner_exit:partner=B,at_cycle=1"],
+                            low=0.0, high=0.2, replications=1000)
+    assert result.status == "none_in_range" and result.crossing is None
+    assert "no breaking point within magnitude 0 to 0.2" in result.message
+    assert len(result.curve) == 5
+
+
+def test_a_partnership_already_below_the_threshold_has_nothing_to_break():
+    result = breaking_point(THREE, ["budget_cut:partner=Northshire"], threshold=0.9,
+                            replications=500)
+    assert result.status == "below_from_the_start" and result.crossing is None
+    assert "already below 90%" in result.message
+
+
+def test_the_curve_is_paired_and_reproducible_whatever_the_workers():
+    shocks = ["budget_cut:partner=Northshire,at_cycle=2"]
+    one = breaking_point(THREE, shocks, replications=600, workers=1)
+    two = breaking_point(THREE, shocks, replications=600, workers=2)
+    pd.testing.assert_frame_equal(one.curve, two.curve)
+    # a budget cut of size 0 changes nothing, and the same runs are used: exactly the baseline
+    zero = one.curve[one.curve["magnitude"] == 0.0].iloc[0]
+    assert zero["p_deliver"] == one.baseline["p_deliver"]
+    # and the baseline is exactly `collabsim run` of the scenario with the same seed
+    run = sim.run(with_shocks(sim.load_scenario(THREE), [{"kind": "budget_cut", "rate": 0.0}]),
+                  replications=600, seed=one.settings["seed"])
+    assert run.summary["p_deliver"] == one.baseline["p_deliver"]
+
+
+def test_combined_shocks_share_the_varied_value_and_rate_can_vary():
+    result = breaking_point(THREE, ["budget_cut:partner=all,magnitude=0.5",
+                                    "staff_loss:partner=all,magnitude=0.5"], vary="rate",
+                            replications=300, threshold=0.2)
+    assert list(result.curve.columns[:1]) == ["rate"]
+    assert len(result.settings["shocks"]) == 2
+    assert result.curve["p_deliver"].iloc[0] > result.curve["p_deliver"].iloc[-1]
+
+
+def test_first_crossing_interpolates_and_reports_none_honestly():
+    values = np.array([0.0, 0.5, 1.0])
+    P = np.array([[0.9, 0.6, 0.2],    # crosses 0.5 between 0.5 and 1.0, a quarter of the way
+                  [0.9, 0.8, 0.7],    # never below
+                  [0.4, 0.3, 0.2]])   # below from the start
+    x = first_crossing(values, P, 0.5)
+    assert x[0] == pytest.approx(0.625)
+    assert np.isnan(x[1]) and np.isnan(x[2])
+
+
+def test_timing_compares_each_review_with_the_shock_absent():
+    result = shock_timing(THREE, ["budget_cut:partner=Northshire,magnitude=0.8"], replications=2000)
+    t = result.table
+    assert t["at_cycle"].tolist() == list(range(1, 11))
+    assert np.allclose(t["harm"], result.baseline["p_deliver"] - t["p_deliver"], atol=1e-12)
+    assert result.early_late["difference"] > 0 and result.early_late["ci_low"] > 0
+    assert result.message.startswith("early shocks hurt more")
+
+
+def test_shock_texts_are_parsed_and_checked():
+    assert parse_shock("budget_cut:partner=Northshire,at_cycle=3,magnitude=0.4") == {
+        "kind": "budget_cut", "partner": "Northshire", "at_cycle": 3, "magnitude": 0.4}
+    assert parse_shock("lapse", partner="all", at_cycle=2) == {
+        "kind": "lapse", "partner": "all", "at_cycle": 2}
+    assert parse_shock("lapse:rate=0.1", at_cycle=2) == {"kind": "lapse", "rate": 0.1}
+    with pytest.raises(StressError, match="did you mean 'budget_cut'"):
+        parse_shock("budget_cuts")
+    with pytest.raises(StressError, match="not partner=NAME"):
+        parse_shock("budget_cut:who=Northshire")
+    with pytest.raises(StressError, match="at_cycle=soon is not a number"):
+        parse_shock("budget_cut:at_cycle=soon")
+    with pytest.raises(StressError, match="Westshire"):
+        breaking_point(THREE, ["budget_cut:partner=Westshire"], replications=100)
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_stress_command_saves_the_curve_and_prints_json(tmp_path):
+    folder = tmp_path / "bp"
+    done = cli("stress", THREE, "--shock", "supplier_failure", "--partner", "all",
+               "--threshold", "0.3", "-n", "500", "--out", folder, "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["status"] == "crossing" and 0 < data["crossing"] < 1
+    assert {"manifest.json", "curve.csv", "curve.parquet", "breaking_point.png"} <= \
+        {p.name for p in folder.iterdir()}
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["kind"] == "stress" and "--threshold 0.3" in manifest["command"]
+    again = cli(*manifest["command"].split()[1:], "--out", tmp_path / "again", "--json",
+                cwd=ROOT)
+    assert json.loads(again.stdout)["crossing"] == data["crossing"]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--shock", "earthquake"], "unknown shock kind 'earthquake'"),
+    (["--shock", "budget_cut", "--partner", "Northshir"], "did you mean 'Northshire'"),
+    (["--shock", "budget_cut", "--range", "0.8:0.2"], "need 0 <= low < high <= 1"),
+    (["--shock", "budget_cut", "--range", "a:b"], "give LOW:HIGH"),
+    (["--shock", "budget_cut", "--vary", "size"], "must be magnitude or rate"),
+    (["--shock", "budget_cut", "--at-cycle", "11"], "after the horizon"),
+    (["--shock", "budget_cut", "--replications", "0"], "--replications"),
+])
+def test_bad_stress_commands_exit_2_without_a_traceback(tmp_path, args, fragment):
+    done = cli("stress", THREE, *args, "--out", tmp_path / "x")
+    assert done.returncode == 2
+    assert fragment in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_run_takes_shocks_on_the_command_line(tmp_path):
+    folder = tmp_path / "run"
+    done = cli("run", THREE, "-n", "300", "--shock", "supplier_failure:partner=all,magnitude=0.6",
+               "--out", folder, "--json")
+    assert done.returncode == 0, done.stderr
+    shocked = json.loads(done.stdout)["p_deliver"]
+    plain = sim.run(THREE, replications=300).summary["p_deliver"]
+    assert shocked < plain
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert "--shock supplier_failure:partner=all,magnitude=0.6" in manifest["command"]
+    recorded = sim.loading.load_scenario_text(manifest["scenario"])
+    assert recorded.shocks[-1].kind == "supplier_failure" and recorded.shocks[-1].at_cycle == 2
+    bad = cli("run", THREE, "-n", "10", "--shock", "budget_cut:partner=Nobody",
+              "--out", tmp_path / "bad")
+    assert bad.returncode == 2 and "--shock: shocks[2].partner" in bad.stderr
+    assert not (tmp_path / "bad").exists()
