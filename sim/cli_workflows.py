@@ -181,15 +181,14 @@ def compare(
                           "clauses": json.loads(result.clauses.to_json(orient="records"))}))
         return
     table = Table(title=f"Charter comparison: {replications} paired runs each, seed {seed}")
-    for col in ("rank", "variant", "P(deliver) [95% CI]", "median savings", "mean exits",
-                "not the best", "mean regret", "worst-5% regret"):
+    for col in ("#", "variant", "P(deliver) [95% CI]", "median net savings", "not the best",
+                "mean regret"):
         table.add_column(col, overflow="fold")
     for _, r in result.table.iterrows():
         table.add_row(str(r["rank"]), r["variant"],
                       f"{r['p_deliver']:.1%} [{r['ci_low']:.1%}, {r['ci_high']:.1%}]",
-                      f"£{r['median_net_savings_m']:.2f}m ({r['median_savings_pct']:.0f}% of "
-                      "its case)", f"{r['mean_exits']:.2f}", f"{r['p_regret']:.0%} of runs",
-                      f"£{r['mean_regret_m']:.2f}m", f"£{r['p95_regret_m']:.2f}m")
+                      f"£{r['median_net_savings_m']:.2f}m", f"{r['p_regret']:.0%} of runs",
+                      f"£{r['mean_regret_m']:.2f}m")
     out.print(table)
     out.print(result.message, markup=False, soft_wrap=True)
     if not result.clauses.empty:

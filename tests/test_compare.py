@@ -118,3 +118,15 @@ def test_bad_compare_commands_exit_2(tmp_path, args, fragment):
     done = cli("compare", *args, "--out", tmp_path / "x")
     assert done.returncode == 2 and fragment in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
+
+
+def test_the_shipped_charter_file_applies_to_the_three_councils():
+    path = ROOT / "scenarios" / "charters" / "dedicated_team.yaml"
+    base = sim.load_scenario(THREE)
+    variant = load_charter(path, base)
+    assert variant.charter.programme_team.dedicated == 0.7
+    assert variant.charter.business_case == base.charter.business_case
+    result = compare([base, variant], replications=300)
+    assert set(result.clauses["setting"]) == {
+        "charter.programme_team.dedicated", "charter.programme_team.training",
+        "charter.programme_team.team_cost_m", "charter.programme_team.training_cost_m"}
