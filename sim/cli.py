@@ -317,11 +317,14 @@ def grid(
     out.print(f"results: {folder}", markup=False, soft_wrap=True)
 
 
-from sim import cli_workflows  # noqa: E402,F401 - registers stress, compare, discover, report
+from sim import cli_app, cli_workflows  # noqa: E402,F401 - register app, stress, compare, ...
 
 
 def main() -> None:
     """Console entry point: usage errors exit 2 (click's convention), scenario errors too."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # figures go to files; never open a window
     try:
         app()
     except KeyboardInterrupt:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from sim.outcomes import STATUSES  # noqa: E402
+from sim.outcomes import STATUSES
 
 STATUS_COLOURS = {"thriving": "#2a9d8f", "stumbling": "#e9c46a", "crumbling": "#f4a261",
                   "dissolved": "#e76f51"}

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sim import store  # noqa: E402
-from sim.sensitivity import OUTPUTS, RANK_BY, SweepResult  # noqa: E402
+from sim import store
+from sim.sensitivity import OUTPUTS, RANK_BY, SweepResult
 
 
 def indices_figure(result: SweepResult, output: str):

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sim import store  # noqa: E402
-from sim.comparison import Comparison  # noqa: E402
-from sim.discovery import FAILURES, Discovery  # noqa: E402
-from sim.stress import BreakingPoint, Timing  # noqa: E402
+from sim import store
+from sim.comparison import Comparison
+from sim.discovery import FAILURES, Discovery
+from sim.stress import BreakingPoint, Timing
 
 INK, BAND, MARK, ALERT = "#264653", "#8ab17d", "#e9c46a", "#e76f51"
 

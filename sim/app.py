@@ -1,0 +1,281 @@
+"""The interactive teaching app: a Mesa SolaraViz page for one partnership, review by review.
+
+Sliders set each partner's traits and the main charter clauses, and can schedule one shock;
+Reset builds the partnership with them, Step runs one six-month review, play runs on. The page
+shows savings against the business case, trust over time, the trust network and each partner's
+satisfaction, and an Info tab in the shape of NetLogo's model library (WHAT IS IT, HOW IT
+WORKS, THINGS TO NOTICE, THINGS TO TRY, EXTENDING THE MODEL).
+
+The scenario's uncertain inputs are pinned at their point estimates (the mode of a three-point
+estimate, the median otherwise), so what students change is what changes; the seed slider
+changes only the luck of each review (lapses, delivery noise, misreadings, random shocks).
+
+Started by `collabsim app [SCENARIO]` (which serves this module's `Page` with Solara); in a
+notebook, `sim.app.partnership_page(scenario)` displays the same page.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+import solara
+
+from sim.distributions import Beta, OneOf, Triangular, Uniform
+from sim.loading import as_scenario, scenario_data, scenario_from_dict
+from sim.model import PartnershipModel
+from sim.scenario import SHOCK_KINDS, Scenario
+
+#: Traits with a slider for each partner.
+SLIDER_TRAITS = ("ambition", "resourcing", "skills", "trustworthiness", "commitment",
+                 "volatility")
+#: Partners beyond this many keep the scenario's traits (the sidebar would grow too long).
+MAX_PARTNERS_WITH_SLIDERS = 8
+DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "three_councils.yaml"
+#: The environment variable through which `collabsim app` tells the page which scenario to show.
+SCENARIO_ENV = "COLLABSIM_APP_SCENARIO"
+NO_SHOCK = "none"
+
+INFO = """
+## WHAT IS IT?
+
+A partnership between organisations (a shared service between councils, say) living out the
+charter its partners signed, one six-month review at a time. Up to 70% of such partnerships are
+said not to deliver their business case, through timid leadership, under-resourced and
+untrained teams, eroding trust and misaligned goals. This page lets you watch how that happens,
+and what holds a partnership together.
+
+## HOW IT WORKS
+
+At every review each partner gives effort (its **resourcing** and **commitment**, less what it
+holds back when it distrusts the others) and delivers part of what it promised (its
+**trustworthiness**, with some luck). The hard decisions (redundancies, relocations) are taken
+at the pace the **decision rule** and the partners' **ambition** allow, and the programme
+matures; **skills** turn effort into progress. Savings and costs are shared by the charter's
+rules. Each partner then watches what the others delivered and updates its **trust**: slowly up
+after a kept promise, quickly down after a broken one. A partner whose **satisfaction** (benefit
+against plan, fairness, shared vision and values, trust, control kept) stays below its outside
+option for longer than its patience gives notice and leaves. Below two partners, the
+partnership dissolves. Every rule is in docs/ODD.md, with its source.
+
+## THINGS TO NOTICE
+
+* Trust is slow to build and quick to lose: watch the trust network after a partner's interest
+  lapses (the *hokey-cokey partner*).
+* Savings start negative: the implementation cost comes first, and the business case is met
+  only if the programme matures in time.
+* Who loses trust first after a shock is not always the partner that was hit.
+* A partner's satisfaction can fall while the savings grow, when the rewards do not follow the
+  effort (shared rewards) or the vision drifts from its own reasons for joining.
+
+## THINGS TO TRY
+
+* Schedule a **budget_cut** on **Northshire** at review **4** with magnitude **0.6** (its
+  resourcing falls to 0.4 of what it was), press Reset and run: watch who loses trust first,
+  and how far savings fall behind the business case.
+* Set every partner's **volatility** to 0.4: a partnership of hokey-cokey partners. Then raise
+  the **consensus** to 0.8 and see whether a bought-in start holds it together.
+* Put the **dedicated** programme team and **training** to 0.8 and compare the savings curve.
+  Then try a **leadership_change** on any partner at review 2.
+* Switch the **decision rule** from unanimity to majority with one partner's **ambition** at
+  0.1: does the timid leader still hold everyone back?
+* Keep everything and change only the **seed**: the same partnership, different luck. How much
+  of the outcome is luck? (`collabsim run` answers that with thousands of runs.)
+
+## EXTENDING THE MODEL
+
+* Let partners learn: raise skills a little every review a programme is active.
+* Give each partner its own outside option, or let the outside option change with the economy.
+* Add a shock of your own in `sim/rules.py` and `PartnershipModel.apply_shocks` (and the
+  vectorised engine in `sim/engine.py`; tests/test_engine.py keeps the two in step).
+* Compare the odds behind what you see here: `collabsim stress` and `collabsim compare` run the
+  same model thousands of times.
+"""
+
+
+# --- the partnership the sliders describe ---------------------------------------------------------
+
+
+def _central(value):
+    """A distribution's point estimate (as sim.inputs.central_uniforms picks it); a number as is."""
+    if isinstance(value, dict) and len(value) == 1:
+        kind, args = next(iter(value.items()))
+        cls = {"uniform": Uniform, "triangular": Triangular, "beta": Beta,
+               "one_of": OneOf}.get(kind)
+        if cls is not None:
+            dist = cls.model_validate(value)
+            return float(dist.ppf(dist.central_u()))
+    if isinstance(value, dict):
+        return {k: _central(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_central(v) for v in value]
+    return value
+
+
+def pinned(scenario) -> Scenario:
+    """The scenario with every uncertain input at its point estimate and a population expanded
+    into named partners."""
+    sc = as_scenario(scenario)
+    data = scenario_data(sc)
+    if data.get("population") is not None:
+        data["partners"] = [p.model_dump(mode="json", exclude_none=True)
+                            for p in sc.partner_specs()]
+        data.pop("population")
+    return scenario_from_dict(_central(data), source=sc.name)
+
+
+def slider_name(partner: str, trait: str) -> str:
+    return f"{partner}: {trait}"
+
+
+def model_params(scenario) -> dict:
+    """SolaraViz model_params: the pinned scenario (fixed), and a slider or choice for each
+    partner's main traits, the main charter clauses, one shock and the seed."""
+    sc = pinned(scenario)
+    params: dict = {"scenario": sc}
+    params["seed"] = {"type": "SliderInt", "value": 1, "min": 0, "max": 999, "step": 1,
+                      "label": "seed (the luck of each review)"}
+    c = sc.charter
+    params["decision_rule"] = {"type": "Select", "value": c.decision_rule,
+                               "values": ["unanimity", "majority"] +
+                               (["lead_partner"] if c.services else []),
+                               "label": "decision rule"}
+    params["benefit_sharing"] = {"type": "Select", "value": c.benefit_sharing,
+                                 "values": ["equal", "by_size", "by_contribution"],
+                                 "label": "benefit sharing"}
+    for name, value, label in (
+            ("dedicated", c.programme_team.dedicated, "dedicated programme team"),
+            ("training", c.programme_team.training, "training"),
+            ("consensus", c.consensus, "consensus before signing"),
+            ("call_out", c.penalties.call_out, "breaches called out (chance per review)"),
+            ("exit_penalty", c.exit.penalty, "exit penalty (x annual cost base)")):
+        params[name] = {"type": "SliderFloat", "value": float(value), "min": 0.0,
+                        "max": 1.0, "step": 0.05, "label": label}
+    names = sc.partner_names()
+    params["shock"] = {"type": "Select", "value": NO_SHOCK, "values": [NO_SHOCK, *SHOCK_KINDS],
+                       "label": "shock"}
+    params["shock_partner"] = {"type": "Select", "value": names[0],
+                               "values": [*names, "all", "any"], "label": "shock hits"}
+    params["shock_cycle"] = {"type": "SliderInt", "value": min(4, sc.horizon), "min": 1,
+                             "max": sc.horizon, "step": 1, "label": "shock at review"}
+    params["shock_magnitude"] = {"type": "SliderFloat", "value": 0.5, "min": 0.0, "max": 1.0,
+                                 "step": 0.05, "label": "shock magnitude"}
+    for partner in sc.partners[:MAX_PARTNERS_WITH_SLIDERS]:
+        for trait in SLIDER_TRAITS:
+            params[slider_name(partner.name, trait)] = {
+                "type": "SliderFloat", "value": float(getattr(partner, trait)), "min": 0.0,
+                "max": 1.0, "step": 0.05, "label": slider_name(partner.name, trait)}
+    return params
+
+
+def scenario_with(scenario: Scenario, *, decision_rule=None, benefit_sharing=None,
+                  dedicated=None, training=None, consensus=None, call_out=None,
+                  exit_penalty=None, shock=NO_SHOCK, shock_partner="any", shock_cycle=1,
+                  shock_magnitude=0.5, **traits) -> Scenario:
+    """The scenario with the sliders' values; trait sliders are named 'PARTNER: trait'."""
+    data = scenario_data(scenario)
+    c = data["charter"]
+    for key, value in (("decision_rule", decision_rule), ("benefit_sharing", benefit_sharing),
+                       ("consensus", consensus)):
+        if value is not None:
+            c[key] = value
+    for section, key, value in (("programme_team", "dedicated", dedicated),
+                                ("programme_team", "training", training),
+                                ("penalties", "call_out", call_out),
+                                ("exit", "penalty", exit_penalty)):
+        if value is not None:
+            c.setdefault(section, {})[key] = value
+    by_name = {p["name"]: p for p in data["partners"]}
+    for key, value in traits.items():
+        partner, _, trait = key.rpartition(": ")
+        if partner not in by_name or trait not in SLIDER_TRAITS:
+            raise ValueError(f"unknown slider {key!r}")
+        by_name[partner][trait] = value
+    if shock != NO_SHOCK:
+        data["shocks"] = data.get("shocks", []) + [{
+            "kind": shock, "partner": shock_partner, "at_cycle": int(shock_cycle),
+            "magnitude": float(shock_magnitude)}]
+    return scenario_from_dict(data, source="the app's sliders")
+
+
+class TeachingModel(PartnershipModel):
+    """The partnership model built from a pinned scenario and the app's slider values (keyword
+    arguments only, as SolaraViz re-creates the model with them on Reset; Mesa's check of the
+    parameters accepts a catch-all only under the name `kwargs`)."""
+
+    def __init__(self, *, scenario=None, seed=1, **kwargs):
+        base = pinned(scenario if scenario is not None else DEFAULT_SCENARIO)
+        super().__init__(scenario=scenario_with(base, **kwargs), rng=int(seed))
+
+
+# --- the page -------------------------------------------------------------------------------------
+
+
+def _figure_component(draw):
+    def component(model):
+        return solara.FigureMatplotlib(draw(model), format="png")
+
+    component.__name__ = draw.__name__
+    return component
+
+
+def _markdown(text: str):
+    """Markdown as plain HTML (solara.Markdown would fetch a maths renderer from a CDN, which
+    a classroom without internet cannot reach)."""
+    import markdown
+
+    return solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(text, extensions=["tables"]),
+                       style={"padding": "0 1em", "font-size": "0.95em"})
+
+
+def _status(model):
+    """Where the run stands, and each partner as it is now (the sliders' values, changed by any
+    shock since): what the sliders do not show."""
+    happened = "; ".join(f"review {c}: {what} ({who})" for c, what, who in model.events[-6:])
+    rows = ["| partner | " + " | ".join(SLIDER_TRAITS) + " | engaged | satisfaction |",
+            "|---" * (len(SLIDER_TRAITS) + 3) + "|"]
+    for a in model.partners:
+        state = "yes" if a.engaged else "lapsed"
+        if not a.active:
+            state = f"left at {a.exited_at}" if a.exited_at is not None else "not yet in"
+        rows.append(f"| {html.escape(a.name)} | " + " | ".join(
+            f"{getattr(a, t):.2f}" for t in SLIDER_TRAITS) + f" | {state} | "
+            f"{a.satisfaction:.2f} |")
+    return _markdown(
+        f"**{html.escape(model.scenario.name)}**: review {model.cycle} of {model.horizon}, "
+        f"{int(model.active.sum())} partners in, savings {model.pct_business_case:.0f}% of the "
+        f"business case{', dissolved' if model.dissolved else ''}.\n\n"
+        + "\n".join(rows) + "\n\n"
+        f"{('Events: ' + html.escape(happened)) if happened else 'No shocks or exits yet.'}\n\n"
+        "*Sliders take effect on Reset. The Info tab (Page 1) explains the model and "
+        "suggests things to try.*")
+
+
+def _info(model):
+    return _markdown(INFO)
+
+
+def partnership_page(scenario=None):
+    """The SolaraViz page for a scenario (a path, mapping or Scenario; default three_councils).
+    Displayed in a notebook, or served by `collabsim app`."""
+    from mesa.visualization import SolaraViz
+
+    from sim import teaching_plots as tp
+
+    params = model_params(scenario if scenario is not None else DEFAULT_SCENARIO)
+    start = {k: v["value"] if isinstance(v, dict) and "type" in v else v
+             for k, v in params.items()}
+    model = TeachingModel(**start)
+    components = [(_status, 0)] + [
+        (_figure_component(draw), 0) for draw in (
+            tp.savings_against_business_case, tp.trust_over_time, tp.trust_network,
+            tp.satisfaction_over_time)] + [(_info, 1)]
+    return SolaraViz(model, components=components, model_params=params,
+                     name=f"collabsim: {params['scenario'].name}", play_interval=400)
+
+
+@solara.component
+def Page():  # noqa: N802 - the name `solara run` looks for
+    """The page `collabsim app` serves: the scenario named by COLLABSIM_APP_SCENARIO."""
+    return partnership_page(os.environ.get(SCENARIO_ENV) or DEFAULT_SCENARIO)

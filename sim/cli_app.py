@@ -1,0 +1,42 @@
+"""`collabsim app`: serve the interactive teaching page (sim.app) with Solara."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from sim.cli_common import app, err, fail, load_or_exit
+
+
+@app.command("app")
+def serve_app(
+    scenario: Optional[Path] = typer.Argument(None, help="Scenario YAML file (default: "
+                                              "scenarios/three_councils.yaml)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535,
+                             help="Port to listen on (0: any free port)."),
+) -> None:
+    """Interactive teaching app: sliders for each partner's traits and the charter, step through
+    the reviews, and watch savings, trust, the trust network and satisfaction (Mesa SolaraViz).
+    Open the address it prints in a browser; Ctrl-C stops it."""
+    from sim.app import DEFAULT_SCENARIO, SCENARIO_ENV
+
+    path = Path(scenario) if scenario is not None else DEFAULT_SCENARIO
+    load_or_exit(path)  # a bad scenario fails here, with exit 2, not in the browser
+    env = {**os.environ, SCENARIO_ENV: str(path.resolve())}
+    command = [sys.executable, "-m", "solara", "run", "sim.app", "--host", host, "--port",
+               str(port), "--production", "--no-open", "--log-level", "warning"]
+    err.print(f"collabsim app: {path} on http://{host}:{port}/ (Ctrl-C stops it)",
+              markup=False)
+    try:
+        code = subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    except OSError as exc:
+        fail(f"cannot start the app server: {exc}")
+    raise typer.Exit(code)
