@@ -22,7 +22,7 @@ from pathlib import Path
 
 import solara
 
-from sim.distributions import Beta, OneOf, Triangular, Uniform
+from sim.distributions import DISTRIBUTION_KINDS
 from sim.loading import as_scenario, scenario_data, scenario_from_dict
 from sim.model import PartnershipModel
 from sim.scenario import SHOCK_KINDS, Scenario
@@ -99,13 +99,9 @@ partnership dissolves. Every rule is in docs/ODD.md, with its source.
 
 def _central(value):
     """A distribution's point estimate (as sim.inputs.central_uniforms picks it); a number as is."""
-    if isinstance(value, dict) and len(value) == 1:
-        kind, args = next(iter(value.items()))
-        cls = {"uniform": Uniform, "triangular": Triangular, "beta": Beta,
-               "one_of": OneOf}.get(kind)
-        if cls is not None:
-            dist = cls.model_validate(value)
-            return float(dist.ppf(dist.central_u()))
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in DISTRIBUTION_KINDS:
+        dist = DISTRIBUTION_KINDS[next(iter(value))].model_validate(value)
+        return float(dist.ppf(dist.central_u()))
     if isinstance(value, dict):
         return {k: _central(v) for k, v in value.items()}
     if isinstance(value, list):

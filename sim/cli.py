@@ -14,7 +14,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli_common import app, err, fail, load_or_exit, new_results_folder, out, progress_bar
+from sim.cli_common import (analysis_errors, app, err, fail, load_or_exit, new_results_folder,
+                             out, progress_bar)
 
 
 @app.command()
@@ -76,6 +77,9 @@ def run(
         fail(f"--engine {engine}: must be one of {', '.join(ENGINES)}")
     if resume is not None:
         folder = resume
+        if shock:
+            fail("--shock: the run folder already records its shocks; resume with just "
+                 f"--resume {folder}")
         try:
             plan = stored_run.load_plan(folder)
         except stored_run.RunFolderError as exc:
@@ -112,10 +116,10 @@ def _with_cli_shocks(sc, shocks: list[str]) -> str:
     import yaml
 
     from sim.loading import ScenarioError, scenario_data
-    from sim.stress import StressError, parse_shock, with_shocks
+    from sim.stress import DEFAULT_AT_CYCLE, StressError, parse_shock, with_shocks
 
     try:
-        added = with_shocks(sc, [parse_shock(s, at_cycle=2) for s in shocks])
+        added = with_shocks(sc, [parse_shock(s, at_cycle=DEFAULT_AT_CYCLE) for s in shocks])
     except (StressError, ScenarioError) as exc:
         fail(str(exc))
     return yaml.safe_dump(scenario_data(added), sort_keys=False, allow_unicode=True)
@@ -168,19 +172,6 @@ def _print_summary(summary: dict, plan, folder: Path, as_json: bool) -> None:
     out.print(f"results: {folder}", markup=False, soft_wrap=True)
 
 
-def _analysis_errors(fn):
-    """Run a sweep or grid, turning bad factors, ranges and settings into exit-2 errors."""
-    from sim.loading import ScenarioError
-    from sim.sensitivity import FactorError
-
-    try:
-        return fn()
-    except ScenarioError as exc:
-        fail(f"a --factor range is not valid for the scenario: {exc}")
-    except (FactorError, ValueError) as exc:
-        fail(str(exc))
-
-
 @app.command()
 def sweep(
     scenario: Path = typer.Argument(..., help="Scenario YAML file."),
@@ -216,10 +207,12 @@ def sweep(
     folder = new_results_folder(out_dir, "sweep", scenario, seed)
     with progress_bar("sweeping") as progress:
         task = progress.add_task("sweep", total=None)
-        result = _analysis_errors(lambda: run_sweep(
+        result = analysis_errors(lambda: run_sweep(
             sc, method, samples, replications, tuple(output), factor, seed, second_order,
             workers or default_workers(), scheduler,
-            on_progress=lambda done, total: progress.update(task, completed=done, total=total)))
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total)),
+            scheduler=scheduler, scenario_context="a --factor range is not valid for the "
+            "scenario: ")
     argv = ["collabsim", "sweep", str(scenario), "--method", method, "--samples", str(samples),
             "--replications", str(replications), "--seed", str(seed)]
     argv += sum((["--output", o] for o in output), []) + sum((["--factor", f] for f in factor), [])
@@ -294,9 +287,11 @@ def grid(
     folder = new_results_folder(out_dir, "grid", scenario, seed)
     with progress_bar("mapping") as progress:
         task = progress.add_task("grid", total=steps * steps)
-        result = _analysis_errors(lambda: run_grid(
+        result = analysis_errors(lambda: run_grid(
             sc, x, y, steps, replications, tuple(output), seed, workers or default_workers(),
-            scheduler, on_progress=lambda done, total: progress.update(task, completed=done)))
+            scheduler, on_progress=lambda done, total: progress.update(task, completed=done)),
+            scheduler=scheduler, scenario_context="an --x or --y range is not valid for the "
+            "scenario: ")
     argv = ["collabsim", "grid", str(scenario), "--x", x, "--y", y, "--steps", str(steps),
             "--replications", str(replications), "--seed", str(seed)]
     argv += sum((["--output", o] for o in output), [])

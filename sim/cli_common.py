@@ -22,7 +22,10 @@ BAD_INPUT = 2
 
 
 def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    """Print one error line and exit 2. The message may hold the user's own text, so it is
+    printed as it is (no markup or emoji codes)."""
+    err.print("[bold red]error:[/] ", end="", markup=True)
+    err.print(message, markup=False, emoji=False, soft_wrap=True)
     raise typer.Exit(BAD_INPUT)
 
 
@@ -32,9 +35,7 @@ def load_or_exit(path: Path):
     try:
         return load_scenario(path)
     except ScenarioError as exc:
-        err.print("[bold red]error:[/] ", end="", markup=True)
-        err.print(str(exc), markup=False, soft_wrap=True)
-        raise typer.Exit(BAD_INPUT) from None
+        fail(str(exc))
 
 
 def progress_bar(label: str):
@@ -53,3 +54,21 @@ def new_results_folder(out_dir: Optional[Path], kind: str, scenario: Path, seed:
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         fail(f"--out {folder}: already exists and is not an empty folder")
     return folder
+
+
+def analysis_errors(fn, *, scheduler: Optional[str] = None, scenario_context: str = ""):
+    """Run an analysis, turning what the user can fix into exit-2 errors: a scenario made
+    invalid by a factor, shock or charter; a bad setting (ValueError); an unreachable Dask
+    scheduler."""
+    from sim.loading import ScenarioError
+
+    try:
+        return fn()
+    except ScenarioError as exc:
+        fail(f"{scenario_context}{exc}")
+    except ValueError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        if scheduler is None:
+            raise
+        fail(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})")

@@ -13,26 +13,16 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli_common import app, err, fail, load_or_exit, new_results_folder, out, progress_bar
+from sim.cli_common import (analysis_errors, app, err, fail, load_or_exit, new_results_folder,
+                             out, progress_bar)
 
 
-def _workflow_errors(fn):
-    """Run an analysis, turning bad shocks, charters and settings into exit-2 errors."""
-    from sim.loading import ScenarioError
-
-    try:
-        return fn()
-    except ScenarioError as exc:
-        fail(str(exc))
-    except ValueError as exc:  # StressError and bad settings
-        fail(str(exc))
-
-
-def _run_with_progress(label: str, fn):
+def _run_with_progress(label: str, fn, scheduler: Optional[str]):
     with progress_bar(label) as progress:
         task = progress.add_task(label, total=None)
-        return _workflow_errors(lambda: fn(
-            lambda done, total: progress.update(task, completed=done, total=total)))
+        return analysis_errors(lambda: fn(
+            lambda done, total: progress.update(task, completed=done, total=total)),
+            scheduler=scheduler)
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -66,8 +56,9 @@ def stress(
                                     "combine shocks, which then share the varied value."),
     partner: str = typer.Option("any", "--partner", "-p", help="Who the shocks hit: a "
                                 "partner's name, all, or any (one at random)."),
-    at_cycle: int = typer.Option(2, "--at-cycle", min=1, max=10_000,
-                                 help="Review the shocks strike at (default 2, a year in)."),
+    at_cycle: Optional[int] = typer.Option(None, "--at-cycle", min=1, max=10_000,
+                                           help="Review the shocks strike at, when the "
+                                           "magnitude varies (default 2, a year in)."),
     vary: str = typer.Option("magnitude", "--vary", help="magnitude (how big) or rate (how "
                              "often: the shocks become random with that chance per review)."),
     value_range: str = typer.Option("0:1", "--range", help="LOW:HIGH of the varied value."),
@@ -98,31 +89,30 @@ def stress(
 
     sc = load_or_exit(scenario)
     seed = sc.seed if seed is None else seed
-    if vary not in stress_mod.VARY:
-        fail(f"--vary {vary}: must be magnitude or rate")
     low, high = _range(value_range)
-    fixed = {"partner": partner, "magnitude": magnitude if (timing or vary == "rate") else None}
-    shocks = _workflow_errors(lambda: [stress_mod.parse_shock(s, **fixed) for s in shock])
+    if timing and at_cycle is not None:
+        fail("--at-cycle: --timing strikes at each review in turn")
+    shocks = analysis_errors(lambda: [stress_mod.parse_shock(s, partner=partner) for s in shock])
     folder = new_results_folder(out_dir, "stress", scenario, seed)
     workers = workers or default_workers()
     argv = ["collabsim", "stress", str(scenario), *sum((["--shock", s] for s in shock), []),
             "--partner", partner, "--replications", str(replications), "--seed", str(seed)]
     argv += ["--magnitude", str(magnitude)] if magnitude is not None else []
+    argv += ["--at-cycle", str(at_cycle)] if at_cycle is not None else []
     if timing:
         result = _run_with_progress("timing", lambda report: stress_mod.shock_timing(
-            sc, shocks, replications=replications, seed=seed, workers=workers,
-            scheduler=scheduler, on_progress=report))
+            sc, shocks, magnitude=magnitude, replications=replications, seed=seed,
+            workers=workers, scheduler=scheduler, on_progress=report), scheduler)
         save_timing(result, folder, str(scenario), store.reproduce_command(argv + ["--timing"]))
         title = f"{sc.name}: when does the shock hurt most? ({replications} runs per review)"
     else:
-        shocks = [{"at_cycle": at_cycle, **s} if not {"at_cycle", "rate"} & s.keys() else s
-                  for s in shocks]
         result = _run_with_progress("stress", lambda report: stress_mod.breaking_point(
             sc, shocks, vary=vary, low=low, high=high, threshold=threshold,
-            replications=replications, tolerance=tolerance, seed=seed, workers=workers,
-            scheduler=scheduler, on_progress=report))
-        argv += ["--at-cycle", str(at_cycle), "--vary", vary, "--range", value_range,
-                 "--threshold", str(threshold), "--tolerance", str(tolerance)]
+            replications=replications, tolerance=tolerance, at_cycle=at_cycle,
+            magnitude=magnitude, seed=seed, workers=workers, scheduler=scheduler,
+            on_progress=report), scheduler)
+        argv += ["--vary", vary, "--range", value_range, "--threshold", str(threshold),
+                 "--tolerance", str(tolerance)]
         save_breaking_point(result, folder, str(scenario), store.reproduce_command(argv))
         title = f"{sc.name}: breaking point ({replications} runs per point)"
     summary = result.summary()
@@ -157,7 +147,7 @@ def compare(
     from sim.workflow_report import save_comparison
 
     variants = [load_or_exit(s) for s in scenarios]
-    variants += _workflow_errors(lambda: [load_charter(c, variants[0]) for c in charter])
+    variants += analysis_errors(lambda: [load_charter(c, variants[0]) for c in charter])
     if len(variants) < 2:
         fail("give two or more scenarios, or a scenario and --charter FILE")
     names = None
@@ -170,7 +160,7 @@ def compare(
     result = _run_with_progress("comparing", lambda report: run_compare(
         variants, names if names and len(set(names)) == len(names) else None,
         replications=replications, seed=seed, workers=workers or default_workers(),
-        scheduler=scheduler, on_progress=report))
+        scheduler=scheduler, on_progress=report), scheduler)
     argv = ["collabsim", "compare", *map(str, scenarios), *sum((["--charter", str(c)]
                                                                 for c in charter), []),
             "--replications", str(replications), "--seed", str(seed)]
@@ -213,8 +203,9 @@ def discover(
     failure: str = typer.Option("not_delivered", "--failure", help="not_delivered, dissolved "
                                 "or any_exit: which runs count as failures."),
     density: Optional[float] = typer.Option(None, "--density", min=0.0, max=1.0,
-                                            help="Share of failing runs a box must reach "
-                                            "(default: halfway from the overall rate to 1)."),
+                                            help="Least share of failing runs in a box "
+                                            "(default: the knee of PRIM's trade-off, at least "
+                                            "a quarter of the way from the overall rate to 1)."),
     boxes: int = typer.Option(2, "--boxes", min=1, max=10, help="Boxes to look for."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**63 - 1),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Results folder."),
@@ -238,7 +229,7 @@ def discover(
     result = _run_with_progress("discovering", lambda report: run_discover(
         sc, replications=replications, failure=failure, density=density, boxes=boxes,
         seed=seed, workers=workers or default_workers(), scheduler=scheduler,
-        on_progress=report))
+        on_progress=report), scheduler)
     argv = ["collabsim", "discover", str(scenario), "--replications", str(replications),
             "--failure", failure, "--boxes", str(boxes), "--seed", str(seed)]
     argv += ["--density", str(density)] if density is not None else []

@@ -16,7 +16,6 @@ With several comparisons against the best, p-values are Holm-adjusted.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +24,13 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
+from sim import store
+from sim.distributions import DISTRIBUTION_KINDS
 from sim.loading import ScenarioError, as_scenario, read_yaml, scenario_data, scenario_from_dict
-from sim.outcomes import wilson_interval
+from sim.outcomes import mean_interval, wilson_interval
 from sim.paired import fully_paired, paired_outcomes
 from sim.scenario import Scenario
 
-Z95 = 1.959963984540054
 ALPHA = 0.05
 
 
@@ -63,19 +63,14 @@ class Comparison:
     def summary(self) -> dict:
         best = self.table.iloc[0]
         return {"message": self.message, "best": best["variant"], "paired": self.paired,
-                "table": json_records(self.table), "differences": json_records(self.differences),
+                "table": store.json_records(self.table),
+                "differences": store.json_records(self.differences),
                 "headline": [["verdict", self.message],
                              *[[r["variant"], f"P(deliver) {r['p_deliver']:.1%} [95% CI "
                                 f"{r['ci_low']:.1%}, {r['ci_high']:.1%}], median net savings "
                                 f"£{r['median_net_savings_m']:.2f}m, not the best in "
                                 f"{r['p_regret']:.0%} of runs"] for _, r in
                                self.table.iterrows()]]}
-
-
-def json_records(frame: pd.DataFrame) -> list[dict]:
-    import json
-
-    return json.loads(frame.to_json(orient="records"))
 
 
 def compare(variants, names: Optional[list[str]] = None, *, replications: int = 4000,
@@ -153,12 +148,6 @@ def holm(pvalues: list[float]) -> list[float]:
     return adjusted.tolist()
 
 
-def _mean_ci(x: np.ndarray) -> tuple[float, float]:
-    m = float(x.mean())
-    half = Z95 * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else 0.0
-    return m - half, m + half
-
-
 def _against_best(names, best, delivered, money) -> pd.DataFrame:
     rows = []
     for i, name in enumerate(names):
@@ -167,9 +156,9 @@ def _against_best(names, best, delivered, money) -> pd.DataFrame:
         d = delivered[best].astype(float) - delivered[i].astype(float)
         only_best = int((delivered[best] & ~delivered[i]).sum())
         only_other = int((delivered[i] & ~delivered[best]).sum())
-        lo, hi = _mean_ci(d)
+        lo, hi = mean_interval(d)
         m = money[best] - money[i]
-        mlo, mhi = _mean_ci(m)
+        mlo, mhi = mean_interval(m)
         rows.append({"best": names[best], "variant": name, "p_deliver_difference": d.mean(),
                      "ci_low": lo, "ci_high": hi, "only_best_delivered": only_best,
                      "only_variant_delivered": only_other,
@@ -229,11 +218,8 @@ def _flatten(value, prefix: str, out: dict) -> None:
         out[prefix] = value
 
 
-DISTRIBUTION_KEYS = ("uniform", "triangular", "beta", "one_of")
-
-
 def _is_distribution(value: dict) -> bool:
-    return len(value) == 1 and next(iter(value)) in DISTRIBUTION_KEYS
+    return len(value) == 1 and next(iter(value)) in DISTRIBUTION_KINDS
 
 
 def differing_settings(variants: list[Scenario], names: list[str]) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
+from sim import store
 from sim.inputs import BENEFITS, uncertain_paths
 from sim.loading import as_scenario
 from sim.scenario import Scenario
@@ -174,7 +175,7 @@ def find_boxes(X: pd.DataFrame, failed: np.ndarray, *, density: Optional[float] 
     """PRIM boxes where `failed` concentrates (EMA Workbench). Constant conditions are left out.
 
     Which box on a peeling trajectory: with `density` given, the highest-coverage box at least
-    that dense; by default the knee of the trade-off, the box that maximises coverage x
+    that dense (never less than the MIN_LIFT floor below); by default the knee of the trade-off, the box that maximises coverage x
     normalised lift, coverage (d - b) / (1 - b) for density d and overall failure rate b (it
     prefers neither a loose box that holds every failure nor a tiny pure one). A box whose
     normalised lift is below MIN_LIFT is not reported: failure does not concentrate there.
@@ -187,7 +188,9 @@ def find_boxes(X: pd.DataFrame, failed: np.ndarray, *, density: Optional[float] 
     varying = [c for c in X.columns if X[c].nunique() > 1]
     X = X[varying].astype(float).reset_index(drop=True)
     base = float(failed.mean())
-    floor = base + MIN_LIFT * (1 - base) if density is None else float(density)
+    floor = base + MIN_LIFT * (1 - base)
+    if density is not None:
+        floor = max(floor, float(density))
     if not 0 < base < 1 or not varying:
         return [], floor
     found = []
@@ -251,18 +254,12 @@ class Discovery:
             "density_floor": self.density_floor, "message": self.message,
             "boxes": [{"box": b.number, "rule": b.rule(), "coverage": b.coverage,
                        "density": b.density, "mass": b.mass, "runs": b.runs,
-                       "limits": json_records(b.limits)} for b in self.boxes],
+                       "limits": store.json_records(b.limits)} for b in self.boxes],
             "headline": [["failure", f"{self.base_rate:.1%} of runs {FAILURES[self.failure]}"],
                          *[[f"box {b.number}", f"{b.rule()} (coverage {b.coverage:.0%}, "
                             f"density {b.density:.0%}, mass {b.mass:.0%})"]
                            for b in self.boxes]] or [["boxes", self.message]],
         }
-
-
-def json_records(frame: pd.DataFrame) -> list[dict]:
-    import json
-
-    return json.loads(frame.to_json(orient="records"))
 
 
 def discover(scenario, *, replications: int = 5000, failure: str = "not_delivered",
@@ -301,6 +298,9 @@ def discover(scenario, *, replications: int = 5000, failure: str = "not_delivere
         notes.append("the scenario has no uncertain inputs: only the shocks that struck can "
                      "explain failure")
     found, floor = find_boxes(X, failed, density=density, boxes=boxes)
+    if density is not None and floor > density:
+        notes.append(f"--density {density:g} is close to the overall rate ({failed.mean():.0%}); "
+                     f"boxes had to reach {floor:.0%} to count as a concentration of failures")
     base = float(failed.mean())
     what = FAILURES[failure]
     if base in (0.0, 1.0):

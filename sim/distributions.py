@@ -150,6 +150,8 @@ class OneOf(_Dist):
 
 
 Distribution = Union[Uniform, Triangular, Beta, OneOf]
+#: How each distribution is written in a scenario (its only key) and its class.
+DISTRIBUTION_KINDS = {"uniform": Uniform, "triangular": Triangular, "beta": Beta, "one_of": OneOf}
 
 
 def _list_to_one_of(value):

@@ -19,7 +19,7 @@ from sim import rules
 from sim.inputs import (TARGET_ALL, TARGET_ANY, PartnershipInputs, count_uncertain, resolve_batch,
                         uncertain_paths)
 from sim.seeds import replication_uniforms
-from sim.scenario import Scenario
+from sim.scenario import CHANCE_SHOCKS, Scenario
 
 SERIES = ("maturity", "gross_savings_m", "spend_m", "cum_net_savings_m", "pct_business_case",
           "mean_trust", "min_trust", "active_partners", "fairness_imbalance", "alignment",
@@ -42,8 +42,18 @@ class VectorRun:
     shock_events: list = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class StreamLayout:
+    """Where each uncertain input (by path) and the cycle noise sit in a replication's stream,
+    when variants of a scenario share streams (sim.paired)."""
+
+    positions: dict            # uncertain path -> column in the stream
+    noise_start: int           # first column of the cycle noise
+    length: int                # columns drawn per replication
+
+
 def draw(scenario: Scenario, seed: int, replications, sample=0, columns=None, values=None,
-         conditions=None):
+         layout: StreamLayout | None = None):
     """Each replication's inputs and cycle noise, from its own stream in the Mesa model's order
     (the uncertain inputs, then every cycle's uniforms): (batch inputs, noise [R, H, width]).
 
@@ -51,25 +61,23 @@ def draw(scenario: Scenario, seed: int, replications, sample=0, columns=None, va
     itself: `values` [R, len(columns)] replace the uniforms of the uncertain inputs at
     `columns` (quantiles of their distributions) before the inputs are resolved.
 
-    `conditions` pairs variants of a scenario (common random numbers): it names the uncertain
-    inputs (uncertain_paths) that the stream's input block is laid out for, a superset of the
-    scenario's own. Each input takes the uniform of its name, so an input shared by two
-    variants gets the same quantile in both; with the scenario's own list, this is the
-    plain draw."""
+    `layout` pairs variants of a scenario (common random numbers): each uncertain input takes
+    the column of its name, so an input shared by two variants gets the same quantile in
+    both, and the noise starts at the same column in every variant."""
     replications = np.asarray(replications, dtype=np.int64).reshape(-1)
     k = count_uncertain(scenario)
     n, s, H = len(scenario.partner_specs()), len(scenario.shocks), scenario.horizon
     w = noise_mod.width(n, s)
-    head = k if conditions is None else len(conditions)
-    block = replication_uniforms(seed, replications, head + H * w, sample,
-                                 out=_scratch((len(replications), head + H * w)))
+    start, length = (k, k + H * w) if layout is None else (layout.noise_start, layout.length)
+    block = replication_uniforms(seed, replications, length, sample,
+                                 out=_scratch((len(replications), length)))
     if columns is not None:
         block[:, columns] = values
     inputs = block[:, :k]
-    if conditions is not None:
-        position = {name: i for i, name in enumerate(conditions)}
-        inputs = block[:, [position[name] for name in uncertain_paths(scenario)]]
-    return resolve_batch(scenario, inputs), block[:, head:].reshape(len(replications), H, w)
+    if layout is not None:
+        inputs = block[:, [layout.positions[name] for name in uncertain_paths(scenario)]]
+    noise = block[:, start:start + H * w].reshape(len(replications), H, w)
+    return resolve_batch(scenario, inputs), noise
 
 
 _local = threading.local()
@@ -185,8 +193,8 @@ def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray) -> VectorRun:
             hit[rows] = _targets(sh.target, pool[rows], cn.shock_target[rows, k])
             u = cn.shock_value[:, k]
             mc = m[:, None]
-            if sh.kind in ("partner_exit", "partner_join"):
-                hit &= u < mc  # the exit or join goes ahead with chance m
+            if sh.kind in CHANCE_SHOCKS:
+                hit &= u < mc  # it goes ahead with chance m
             if len(rows) and hit.any():
                 events.append((t, sh.kind, hit))
             if sh.kind == "budget_cut":
@@ -194,7 +202,7 @@ def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray) -> VectorRun:
             elif sh.kind == "staff_loss":
                 skills = np.where(hit, rules.cut(skills, mc), skills)
             elif sh.kind == "lapse":
-                engaged = np.where(hit, u >= mc, engaged)
+                engaged = engaged & ~hit
             elif is_join:
                 active = active | hit
             elif sh.kind == "partner_exit":

@@ -61,6 +61,9 @@ def build_report(folder: str | os.PathLike) -> str:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ReportError(f"{manifest_path}: unreadable ({exc})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("summary") or {}, dict):
+        raise ReportError(f"{manifest_path}: not a collabsim manifest (expected a mapping with "
+                          "a summary mapping)")
     kind = manifest.get("kind", "results")
     name = _scenario_name(manifest)
     title = f"{TITLES.get(kind, kind)}: {name}"
@@ -84,8 +87,12 @@ def write_report(folder: str | os.PathLike, out: str | os.PathLike | None = None
     target = Path(out) if out is not None else Path(folder) / REPORT
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, target)
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return target
 
 
@@ -104,13 +111,17 @@ def _scenario_name(manifest: dict) -> str:
 
 
 def _headline(kind: str, summary: dict) -> list[str]:
+    lines, paths = summary.get("headline") or [], {}
     if kind == "run" and "p_deliver" in summary:
         from sim.report import headline_lines
 
-        lines = headline_lines(summary)
+        try:
+            lines = headline_lines(summary)
+        except (KeyError, TypeError, ValueError):   # a summary from another version
+            lines = [("P(deliver)", summary["p_deliver"])]
         paths = summary.get("failure_paths") or {}
-    else:
-        lines = summary.get("headline") or []
+    lines = [line for line in lines if isinstance(line, (list, tuple)) and len(line) == 2]
+    if not isinstance(paths, dict):
         paths = {}
     out = ["<h2>Headline</h2>"]
     if lines:
@@ -121,11 +132,16 @@ def _headline(kind: str, summary: dict) -> list[str]:
     if paths:
         out.append("<h3>Most common failure paths</h3><table><tr><th>path</th>"
                    "<th>share of runs</th></tr>" + "".join(
-                       f"<tr><td>{_e(k)}</td><td>{100 * v:.1f}%</td></tr>"
+                       f"<tr><td>{_e(k)}</td><td>{_share(v)}</td></tr>"
                        for k, v in paths.items()) + "</table>")
-    for note in summary.get("notes") or []:
+    notes = summary.get("notes") or []
+    for note in [notes] if isinstance(notes, str) else notes:
         out.append(f"<p class='note'>{_e(note)}</p>")
     return out
+
+
+def _share(value) -> str:
+    return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else _e(value)
 
 
 def _figures(folder: Path) -> list[str]:
@@ -143,7 +159,12 @@ def _figures(folder: Path) -> list[str]:
 def _tables(folder: Path) -> list[str]:
     out, listed = [], []
     for path in sorted(folder.glob("*.csv")):
-        frame = pd.read_csv(path)
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+                ValueError) as exc:
+            listed.append((f"{path.name} (not readable as a table: {exc})", None, None))
+            continue
         if len(frame) <= TABLE_ROWS:
             out.append(f"<h3>{_e(path.stem)}</h3>" + frame.to_html(
                 index=False, border=0, float_format=lambda x: f"{x:.4g}", na_rep=""))

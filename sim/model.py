@@ -16,6 +16,7 @@ from sim import rules
 from sim.agents import PartnerOrganisation
 from sim.loading import as_scenario
 from sim.inputs import TARGET_ALL, TARGET_ANY, PartnershipInputs, count_uncertain, resolve
+from sim.scenario import CHANCE_SHOCKS
 
 
 class PartnershipModel(mesa.Model):
@@ -152,15 +153,15 @@ class PartnershipModel(mesa.Model):
             joining = shock.kind == "partner_join"
             for a in self.shock_targets(shock.target, noise.shock_target[k], joining):
                 m, u = shock.magnitude, noise.shock_value[k, a.slot]
-                if shock.kind in ("partner_exit", "partner_join") and not u < m:
-                    continue  # the exit or join falls through (it goes ahead with chance m)
+                if shock.kind in CHANCE_SHOCKS and not u < m:
+                    continue  # it goes ahead with chance m; otherwise nothing happens
                 self.events.append((self.cycle, shock.kind, a.name))
                 if shock.kind == "budget_cut":
                     a.resourcing = float(rules.cut(a.resourcing, m))
                 elif shock.kind == "staff_loss":
                     a.skills = float(rules.cut(a.skills, m))
                 elif shock.kind == "lapse":
-                    a.engaged = bool(u >= m)  # lapses with chance m; may re-engage this review
+                    a.engaged = False  # the review's engagement draw may bring it back
                 elif shock.kind == "partner_exit":
                     a.leave(self.cycle, reason="forced")
                 elif shock.kind == "partner_join":

@@ -115,7 +115,20 @@ def _failure_path(model, exits, factors) -> str:
 # --- summaries over many runs -----------------------------------------------------------------
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+#: The standard normal quantile of a two-sided 95% interval.
+Z95 = 1.959963984540054
+
+
+def mean_interval(values) -> tuple[float, float]:
+    """Normal-approximation 95% interval of a mean over many independent runs (for paired
+    differences between variants, which are means of per-run differences)."""
+    x = np.asarray(values, dtype=float)
+    m = float(x.mean())
+    half = Z95 * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else 0.0
+    return m - half, m + half
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     """95% Wilson score interval for a proportion (sound near 0 and 1, unlike the Wald one)."""
     if n == 0:
         return (math.nan, math.nan)

@@ -27,13 +27,23 @@ KEPT = ("replication", "delivered", "status", "savings_pct", "net_savings_m", "d
         "exits", "final_mean_trust", "shocks")
 
 
-def conditions_of(variants: list[Scenario]) -> list[str]:
-    """The uncertain inputs of all variants, by name: the first variant's in its own order,
-    then any the others add."""
-    names: list[str] = []
-    for v in variants:
-        names += [p for p in uncertain_paths(v) if p not in names]
-    return names
+def layout_of(variants: list[Scenario]):
+    """The shared stream layout: the first variant's uncertain inputs, then the cycle noise
+    (as long as the longest variant's), then any inputs the other variants add. So the first
+    variant's stream is exactly what `collabsim run` draws for it."""
+    from sim import noise as noise_mod
+    from sim.engine import StreamLayout
+
+    first = uncertain_paths(variants[0])
+    positions = {name: i for i, name in enumerate(first)}
+    noise = max(v.horizon * noise_mod.width(len(v.partner_specs()), len(v.shocks))
+                for v in variants)
+    for v in variants[1:]:
+        for name in uncertain_paths(v):
+            if name not in positions:
+                positions[name] = noise + len(positions)
+    length = max([len(first) + noise, *[p + 1 for p in positions.values()]])
+    return StreamLayout(positions, len(first), length)
 
 
 def fully_paired(variants: list[Scenario]) -> bool:
@@ -43,15 +53,14 @@ def fully_paired(variants: list[Scenario]) -> bool:
     return len(shape) == 1
 
 
-def outcomes_chunk(scenario: Scenario, seed: int, replications: range,
-                   conditions: Optional[list[str]]) -> pd.DataFrame:
+def outcomes_chunk(scenario: Scenario, seed: int, replications: range, layout) -> pd.DataFrame:
     """The kept outcomes of some replications of one variant (a top-level function, so that
     executors can send it to workers)."""
     from sim.engine import draw, simulate_inputs
     from sim.outcomes import vector_outcomes
 
     reps = np.arange(replications.start, replications.stop)
-    run = simulate_inputs(*draw(scenario, seed, reps, conditions=conditions))
+    run = simulate_inputs(*draw(scenario, seed, reps, layout=layout))
     run.replications = reps
     return vector_outcomes(run).loc[:, list(KEPT)]
 
@@ -67,11 +76,11 @@ def paired_outcomes(variants: list[Scenario], seed: int, replications: int, *,
 
     if replications < 1:
         raise ValueError("replications must be at least 1")
-    conditions = conditions_of(variants)
+    layout = layout_of(variants)
     tasks, sizes = {}, {}
     for i, v in enumerate(variants):
         for k, chunk in enumerate(chunks_of(replications, default_chunk_size(v, "vector"))):
-            tasks[(i, k)] = (outcomes_chunk, (v, seed, chunk, conditions))
+            tasks[(i, k)] = (outcomes_chunk, (v, seed, chunk, layout))
             sizes[(i, k)] = len(chunk)
     parts: dict = {}
     done, total = 0, replications * len(variants)

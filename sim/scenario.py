@@ -38,12 +38,10 @@ SHOCK_KINDS = (
     "leadership_change", "budget_cut", "staff_loss", "supplier_failure", "partner_exit", "lapse",
     "partner_join",
 )
-ShockKind = Literal[
-    "leadership_change", "budget_cut", "staff_loss", "supplier_failure", "partner_exit", "lapse",
-    "partner_join",
-]
-#: What `magnitude` means when a shock specification leaves it out. For partner_exit, lapse and
-#: partner_join it is the chance that the event goes ahead when the shock strikes.
+ShockKind = Literal[SHOCK_KINDS]
+#: Shocks whose magnitude is the chance that the event goes ahead when the shock strikes.
+CHANCE_SHOCKS = ("partner_exit", "lapse", "partner_join")
+#: What `magnitude` means when a shock specification leaves it out.
 DEFAULT_MAGNITUDE = {
     "leadership_change": 0.3, "budget_cut": 0.3, "staff_loss": 0.3,
     "supplier_failure": 0.2, "partner_exit": 1.0, "lapse": 1.0, "partner_join": 1.0,

@@ -85,6 +85,11 @@ def write_json(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
+def json_records(frame) -> list[dict]:
+    """A table as a list of plain JSON-ready rows (NaN as null)."""
+    return json.loads(frame.to_json(orient="records"))
+
+
 def part_name(k: int) -> str:
     """File name of part k of a table (zero-padded so that name order is chunk order)."""
     return f"part-{k:08d}.parquet"

@@ -22,11 +22,14 @@ import numpy as np
 import pandas as pd
 
 from sim.loading import ScenarioError, as_scenario, scenario_data, scenario_from_dict
-from sim.outcomes import wilson_interval
+from sim.outcomes import mean_interval, wilson_interval
 from sim.paired import paired_outcomes
 from sim.scenario import SHOCK_KINDS, Scenario
 
 VARY = ("magnitude", "rate")
+#: When a shock given without a timing strikes: review 2, a year in (the first annual budget
+#: round after the partnership starts).
+DEFAULT_AT_CYCLE = 2
 #: Evaluations of the first, even scan of the range (ends included) before bisection.
 SCAN_POINTS = 5
 BOOTSTRAP = 1000
@@ -152,37 +155,61 @@ def _point(frame: pd.DataFrame) -> dict:
             "mean_exits": float(frame["exits"].mean())}
 
 
-def _check_shocks(scenario: Scenario, shocks: list[dict], vary: str) -> None:
-    if not shocks:
-        raise StressError("give at least one --shock")
+def _as_mapping(shock) -> dict:
+    return parse_shock(shock) if isinstance(shock, str) else dict(shock)
+
+
+def stressed_shocks(scenario: Scenario, shocks, vary: str, at_cycle: Optional[int],
+                    magnitude: Optional[float]) -> list[dict]:
+    """The shocks a breaking-point search varies, with what the search does not vary filled
+    in; a setting the search would silently override is refused instead."""
     if vary not in VARY:
         raise StressError(f"--vary {vary}: must be magnitude or rate")
+    shocks = [_as_mapping(s) for s in shocks]
+    if not shocks:
+        raise StressError("give at least one --shock")
+    out = []
+    for s in shocks:
+        s = dict(s)
+        if vary == "magnitude":
+            if "magnitude" in s or magnitude is not None:
+                raise StressError(f"{s['kind']}: its magnitude is what --vary magnitude varies; "
+                                  "leave it out (or vary the rate: --vary rate --magnitude M)")
+            if not {"at_cycle", "rate"} & s.keys():
+                s["at_cycle"] = DEFAULT_AT_CYCLE if at_cycle is None else int(at_cycle)
+        else:
+            if {"at_cycle", "rate"} & s.keys() or at_cycle is not None:
+                raise StressError(f"{s['kind']}: --vary rate makes the shock strike at random "
+                                  "with the varied rate; leave at_cycle and rate out")
+            if magnitude is not None and "magnitude" not in s:
+                s["magnitude"] = float(magnitude)
+        out.append(s)
+    _check(scenario, [dict(s, rate=0.0) if vary == "rate" else s for s in out])
+    return out
+
+
+def _check(scenario: Scenario, shocks: list[dict]) -> None:
     try:
         with_shocks(scenario, shocks)
     except ScenarioError as exc:
         raise StressError(str(exc)) from None
-    if vary == "magnitude":
-        for s in shocks:
-            if not isinstance(s.get("magnitude", 0.0), (int, float)):
-                raise StressError("a stressed shock's magnitude is what varies; give no "
-                                  "magnitude for it")
 
 
 def breaking_point(scenario, shocks, *, vary: str = "magnitude", low: float = 0.0,
                    high: float = 1.0, threshold: float = 0.5, replications: int = 4000,
-                   tolerance: float = 0.01, seed: Optional[int] = None, workers: int = 1,
-                   scheduler: Optional[str] = None,
+                   tolerance: float = 0.01, at_cycle: Optional[int] = None,
+                   magnitude: Optional[float] = None, seed: Optional[int] = None,
+                   workers: int = 1, scheduler: Optional[str] = None,
                    on_progress: Optional[Callable[[int, int], None]] = None) -> BreakingPoint:
     """Trace P(deliver) against the shocks' `vary` (magnitude or rate) over [low, high] and
     locate where it falls below `threshold`, to within `tolerance`.
 
     `shocks` are scenario shock mappings or "KIND:key=value" texts; combined shocks share the
-    varied value. A shock given without a timing strikes at review 2 (a year in)."""
+    varied value. Varying the magnitude, a shock without a timing strikes at review `at_cycle`
+    (default DEFAULT_AT_CYCLE); varying the rate, `magnitude` sets the size of shocks that do
+    not give their own."""
     sc = as_scenario(scenario)
-    shocks = [parse_shock(s, at_cycle=2) if isinstance(s, str) else
-              ({"at_cycle": 2, **s} if not {"at_cycle", "rate"} & s.keys() else dict(s))
-              for s in shocks]
-    _check_shocks(sc, shocks, vary)
+    shocks = stressed_shocks(sc, shocks, vary, at_cycle, magnitude)
     if not (0.0 <= low < high <= 1.0):
         raise StressError(f"--range {low:g}:{high:g}: need 0 <= low < high <= 1")
     if not (0.0 < threshold < 1.0):
@@ -344,19 +371,30 @@ class Timing:
                              ["without the shock", _p_text(self.baseline)]]}
 
 
-def shock_timing(scenario, shocks, *, cycles=None, replications: int = 4000,
+def shock_timing(scenario, shocks, *, magnitude: Optional[float] = None, cycles=None,
+                 replications: int = 4000,
            seed: Optional[int] = None, workers: int = 1, scheduler: Optional[str] = None,
            on_progress: Optional[Callable[[int, int], None]] = None) -> Timing:
     """Does the shock hurt more early or late? The same replications with the shocks at each
     review in `cycles` (default: every review, or 20 spread over a long horizon) and without
-    them. Harm = P(deliver without) - P(deliver with), a paired difference."""
+    them. Harm = P(deliver without) - P(deliver with), a paired difference. `magnitude` sets
+    the size of shocks that do not give their own. Early and late are the first and second
+    half of the reviews (with an odd number, the middle one belongs to neither)."""
     sc = as_scenario(scenario)
-    shocks = [parse_shock(s) if isinstance(s, str) else dict(s) for s in shocks]
-    _check_shocks(sc, [dict(s, at_cycle=1) for s in shocks], "magnitude")
+    shocks = [_as_mapping(s) for s in shocks]
+    if not shocks:
+        raise StressError("give at least one --shock")
+    for s in shocks:
+        if {"at_cycle", "rate"} & s.keys():
+            raise StressError(f"{s['kind']}: the timing comparison strikes at each review in "
+                              "turn; leave at_cycle and rate out")
+        if magnitude is not None and "magnitude" not in s:
+            s["magnitude"] = float(magnitude)
+    _check(sc, [dict(s, at_cycle=1) for s in shocks])
     H = sc.horizon
     if cycles is None:
-        cycles = sorted(set(np.linspace(1, H, min(H, 20)).round().astype(int).tolist()))
-    cycles = [int(c) for c in cycles]
+        cycles = np.linspace(1, H, min(H, 20)).round().astype(int).tolist()
+    cycles = sorted({int(c) for c in cycles})
     if H < 2 or len(cycles) < 2:
         raise StressError("a timing comparison needs at least two reviews to compare")
     if replications < 10:
@@ -373,15 +411,17 @@ def shock_timing(scenario, shocks, *, cycles=None, replications: int = 4000,
         d = t["delivered"].to_numpy(float)
         harm = base - d
         harms.append(harm)
-        lo, hi = _mean_ci(harm)
+        lo, hi = mean_interval(harm)
         rows.append({"at_cycle": c, **_point(t), "harm": harm.mean(), "harm_ci_low": lo,
                      "harm_ci_high": hi})
     table = pd.DataFrame(rows)
     half = len(cycles) // 2
-    early, late = np.mean(harms[:half], axis=0), np.mean(harms[half:], axis=0)
+    early_cycles, late_cycles = cycles[:half], cycles[len(cycles) - half:]
+    early = np.mean(harms[:half], axis=0)
+    late = np.mean(harms[len(cycles) - half:], axis=0)
     diff = early - late
-    lo, hi = _mean_ci(diff)
-    early_late = {"early_cycles": cycles[:half], "late_cycles": cycles[half:],
+    lo, hi = mean_interval(diff)
+    early_late = {"early_cycles": early_cycles, "late_cycles": late_cycles,
                   "early_harm": float(early.mean()), "late_harm": float(late.mean()),
                   "difference": float(diff.mean()), "ci_low": lo, "ci_high": hi}
     worst = table.loc[table["harm"].idxmax()]
@@ -391,17 +431,11 @@ def shock_timing(scenario, shocks, *, cycles=None, replications: int = 4000,
         verdict = "late shocks hurt more"
     else:
         verdict = "no detectable difference between early and late shocks"
-    message = (f"{verdict}: mean harm {early.mean():+.1%} in reviews {cycles[0]}-"
-               f"{cycles[half - 1]} vs {late.mean():+.1%} in {cycles[half]}-{cycles[-1]} "
+    message = (f"{verdict}: mean harm {early.mean():+.1%} in reviews {early_cycles[0]}-"
+               f"{early_cycles[-1]} vs {late.mean():+.1%} in {late_cycles[0]}-{late_cycles[-1]} "
                f"(difference {diff.mean():+.1%}, 95% CI {lo:+.1%} to {hi:+.1%}); worst at "
                f"review {int(worst['at_cycle'])}: P(deliver) {worst['p_deliver']:.1%} vs "
                f"{base.mean():.1%} without ({_describe(shocks)})")
-    settings = {"shocks": shocks, "cycles": cycles, "replications": replications, "seed": seed}
+    settings = {"shocks": shocks, "cycles": cycles, "magnitude": magnitude,
+                "replications": replications, "seed": seed}
     return Timing(sc, shocks, table, _point(absent), early_late, message, settings)
-
-
-def _mean_ci(x: np.ndarray) -> tuple[float, float]:
-    """Normal-approximation 95% CI of a mean (paired differences over many runs)."""
-    m = float(x.mean())
-    half = 1.959963984540054 * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else 0.0
-    return m - half, m + half

@@ -109,7 +109,6 @@ def comparison_figure(result: Comparison):
 
 
 def save_comparison(result: Comparison, folder: Path, sources: list[str], command: str) -> Path:
-    texts = {Path(s).name: Path(s).read_text(encoding="utf-8-sig") for s in sources}
     settings = {**result.settings, "sources": sources}
     return store.save_results(
         folder, "compare", scenario_path=sources[0], seed=result.settings["seed"],
@@ -117,8 +116,8 @@ def save_comparison(result: Comparison, folder: Path, sources: list[str], comman
         tables={"comparison": result.table, "differences": result.differences,
                 "clauses": result.clauses, "runs": result.runs.drop(columns=["shocks"])},
         figures={"comparison": comparison_figure(result)},
-        extra_files={f"source-{i + 1}-{name}": text
-                     for i, (name, text) in enumerate(texts.items())})
+        extra_files={f"source-{i + 1}-{Path(s).name}": Path(s).read_text(encoding="utf-8-sig")
+                     for i, s in enumerate(sources)})
 
 
 # --- discover -----------------------------------------------------------------------------------

@@ -130,3 +130,19 @@ def test_the_shipped_charter_file_applies_to_the_three_councils():
     assert set(result.clauses["setting"]) == {
         "charter.programme_team.dedicated", "charter.programme_team.training",
         "charter.programme_team.team_cost_m", "charter.programme_team.training_cost_m"}
+
+
+def test_the_first_variant_keeps_its_runs_when_another_adds_an_uncertain_input():
+    data = yaml.safe_load(THREE.read_text())
+    data["charter"]["consensus"] = {"uniform": [0.2, 0.8]}
+    result = compare([THREE, data], replications=400, seed=7)
+    first = result.runs[result.runs["variant"] == result.names[0]]
+    run = sim.run(THREE, replications=400, seed=7)
+    assert first["delivered"].tolist() == run.outcomes["delivered"].tolist()
+
+
+def test_two_inputs_with_the_same_file_name_are_both_kept(tmp_path):
+    done = cli("compare", THREE, THREE, "-n", "20", "--out", tmp_path / "c")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "c").glob("source-*")) == [
+        "source-1-three_councils.yaml", "source-2-three_councils.yaml"]

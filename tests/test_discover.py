@@ -109,3 +109,10 @@ def test_bad_discover_commands_exit_2(tmp_path, args, fragment):
                "--out", tmp_path / "x")
     assert done.returncode == 2 and fragment in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
+
+
+def test_a_density_below_the_overall_failure_rate_does_not_make_a_box():
+    result = discover(ROOT / "scenarios" / "typical.yaml", replications=600, density=0.3)
+    assert result.density_floor > result.base_rate
+    assert all(b.density >= result.density_floor for b in result.boxes)
+    assert any("close to the overall rate" in n for n in result.notes)

@@ -112,3 +112,22 @@ def test_the_report_can_be_written_elsewhere(folders, tmp_path):
     done = cli("report", folders["compare"], "--out", target)
     assert done.returncode == 0 and target.exists()
     assert "Charter comparison" in target.read_text()
+
+
+def test_odd_folder_content_is_listed_or_refused_never_a_traceback(folders, tmp_path):
+    folder = tmp_path / "odd"
+    shutil.copytree(folders["compare"], folder)
+    (folder / "empty.csv").write_text("")
+    (folder / "broken.csv").write_bytes(b"\xff\xfe\x00a,b\n1")
+    done = cli("report", folder)
+    assert done.returncode == 0, done.stderr
+    text = (folder / REPORT).read_text()
+    assert "empty.csv (not readable as a table" in text
+    (folder / "manifest.json").write_text("[1, 2]")
+    done = cli("report", folder)
+    assert done.returncode == 2 and "not a collabsim manifest" in done.stderr
+    target = tmp_path / "a_directory"
+    target.mkdir()
+    done = cli("report", folders["run"], "--out", target)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -510,3 +510,10 @@ def test_raising_every_partners_ambition_resourcing_or_skills_raises_the_odds_of
 
 def test_high_volatility_lowers_the_odds_of_delivery(typical_p_deliver):
     assert p_deliver("volatility", {"uniform": [0.4, 0.6]}) < typical_p_deliver
+
+
+def test_a_lapse_that_does_not_go_ahead_changes_nothing_and_is_not_logged():
+    model = Recording(scenario=partnership(shocks=[
+        {"kind": "lapse", "partner": "all", "at_cycle": 1, "magnitude": 0.0}]), rng=2)
+    model.step()
+    assert not any(k == "lapse" for _, k, _ in model.events)

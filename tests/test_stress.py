@@ -176,3 +176,44 @@ def test_run_takes_shocks_on_the_command_line(tmp_path):
               "--out", tmp_path / "bad")
     assert bad.returncode == 2 and "--shock: shocks[2].partner" in bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_settings_the_search_would_override_are_refused_not_ignored():
+    with pytest.raises(StressError, match="its magnitude is what --vary magnitude varies"):
+        breaking_point(THREE, ["budget_cut:partner=all,magnitude=0.5"], replications=50)
+    with pytest.raises(StressError, match="its magnitude is what --vary magnitude varies"):
+        breaking_point(THREE, ["budget_cut"], magnitude=0.5, replications=50)
+    with pytest.raises(StressError, match="leave at_cycle and rate out"):
+        breaking_point(THREE, ["budget_cut:at_cycle=3"], vary="rate", replications=50)
+    with pytest.raises(StressError, match="strikes at each review in turn"):
+        shock_timing(THREE, ["budget_cut:rate=0.2"], replications=50)
+
+
+def test_timing_sorts_the_reviews_and_leaves_the_middle_one_out_of_early_and_late():
+    result = shock_timing(THREE, ["supplier_failure:partner=all"], cycles=[5, 1, 3],
+                          replications=100)
+    assert result.table["at_cycle"].tolist() == [1, 3, 5]
+    assert result.early_late["early_cycles"] == [1] and result.early_late["late_cycles"] == [5]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--shock", "supplier_failure:partner=[/]"], "unknown partner '[/]'"),
+    (["--shock", "budget_cut", "--magnitude", "0.5"], "its magnitude is what"),
+    (["--shock", "budget_cut", "--timing", "--at-cycle", "3"], "--at-cycle"),
+])
+def test_odd_stress_values_are_reported_as_typed(tmp_path, args, fragment):
+    done = cli("stress", THREE, *args, "--out", tmp_path / "x")
+    assert done.returncode == 2 and fragment in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_resuming_a_run_does_not_take_shocks_again(tmp_path):
+    done = cli("run", THREE, "-n", "10", "--resume", tmp_path, "--shock", "budget_cut")
+    assert done.returncode == 2 and "already records its shocks" in done.stderr
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+    done = cli("stress", THREE, "--shock", "budget_cut", "-n", "20", "--scheduler",
+               "tcp://127.0.0.1:9", "--out", tmp_path / "x")
+    assert done.returncode == 2 and "cannot reach the Dask scheduler" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
