@@ -7,6 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Optional
@@ -14,8 +15,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli_common import (analysis_errors, app, err, fail, load_or_exit, new_results_folder,
-                             out, progress_bar)
+from sim.cli_common import (BAD_INPUT, analysis_errors, app, err, fail, load_or_exit,
+                             new_results_folder, out, progress_bar)
 
 
 @app.command()
@@ -98,17 +99,52 @@ def run(
         argv = ["collabsim", "run", str(scenario), "--replications", str(replications),
                 "--seed", str(seed)] + (["--engine", engine] if engine != "vector" else [])
         argv += sum((["--shock", s] for s in shock), [])
-        try:
-            plan = stored_run.plan(folder, str(scenario), seed, replications, engine, chunk_size,
-                                   store.reproduce_command(argv), scenario_text=text)
-        except (stored_run.RunFolderError, OSError) as exc:
-            fail(f"--out {folder}: {exc}" if not isinstance(exc, stored_run.RunFolderError)
-                  else str(exc))
-    if not stored_run.is_complete(folder):
-        _execute(folder, plan, workers or default_workers(), scheduler)
+        if folder.exists() and (not folder.is_dir() or not store.is_empty_folder(folder)):
+            fail(f"{folder}: already exists and is not an empty folder")
+    try:
+        with store.folder_lock(folder):   # one process per folder, for as long as it writes
+            if resume is None:
+                try:
+                    plan = stored_run.plan(folder, str(scenario), seed, replications, engine,
+                                           chunk_size, store.reproduce_command(argv),
+                                           scenario_text=text)
+                except (stored_run.RunFolderError, OSError) as exc:
+                    fail(str(exc) if isinstance(exc, stored_run.RunFolderError)
+                         else f"--out {folder}: {exc}")
+            if not stored_run.is_complete(folder):
+                _execute(folder, plan, workers or default_workers(), scheduler)
+    except store.FolderBusy as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"--out {folder}: {exc}")
     summary = {**json.loads((folder / "manifest.json").read_text())["summary"],
                "results": str(folder)}
     _print_summary(summary, plan, folder, as_json)
+
+
+def _sweep_plan(folder: Path) -> dict:
+    """The plan of a sweep folder, or an exit-2 error saying what the folder is instead."""
+    path = Path(folder) / "plan.json"
+    if not path.is_file():
+        fail(f"{folder}: not a sweep folder (no plan.json)")
+    try:
+        plan = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        fail(f"{path}: damaged ({exc})")
+    kind = plan.get("kind", "run") if isinstance(plan, dict) else None
+    if kind != "sweep":
+        fail(f"{folder}: a {kind} folder, not a sweep; finish it with `collabsim {kind} "
+             f"--resume {folder}`" if kind else f"{path}: damaged")
+    return plan
+
+
+def _print_saved_sweep(folder: Path, as_json: bool) -> None:
+    manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    if as_json:
+        print(json.dumps({"results": str(folder), "settings": manifest["settings"],
+                          "adequacy": manifest["summary"]["adequacy"]}))
+    else:
+        out.print(f"results: {folder}", markup=False, soft_wrap=True)
 
 
 def _with_cli_shocks(sc, shocks: list[str]) -> str:
@@ -174,7 +210,8 @@ def _print_summary(summary: dict, plan, folder: Path, as_json: bool) -> None:
 
 @app.command()
 def sweep(
-    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    scenario: Optional[Path] = typer.Argument(None, help="Scenario YAML file (not needed with "
+                                              "--resume)."),
     method: str = typer.Option("sobol", "--method", help="sobol, morris, fast, rbd_fast, "
                                "delta or pawn (SALib)."),
     samples: int = typer.Option(1024, "--samples", "-N", min=2, max=10_000_000,
@@ -192,32 +229,83 @@ def sweep(
     workers: int = typer.Option(0, "--workers", min=0, max=1024,
                                 help="Local worker processes (0 = one per core)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Finish an interrupted sweep "
+                                          "in this results folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the indices as JSON."),
 ) -> None:
-    """Global sensitivity: which uncertain inputs decide the outcome (SALib)."""
+    """Global sensitivity: which uncertain inputs decide the outcome (SALib).
+
+    Finished design points are saved as they complete; an interrupted sweep is finished with
+    `collabsim sweep --resume FOLDER`, with exactly the result it would have had."""
     from sim import store
     from sim.executors import default_workers
+    from sim.loading import ScenarioError, load_scenario_text
     from sim.sensitivity_report import save_sweep
     from sim.sensitivity import METHODS, RANK_BY, sweep as run_sweep
 
-    if method not in METHODS:
-        fail(f"--method {method}: must be one of {', '.join(METHODS)}")
-    sc = load_or_exit(scenario)
-    seed = sc.seed if seed is None else seed
-    folder = new_results_folder(out_dir, "sweep", scenario, seed)
-    with progress_bar("sweeping") as progress:
-        task = progress.add_task("sweep", total=None)
-        result = analysis_errors(lambda: run_sweep(
-            sc, method, samples, replications, tuple(output), factor, seed, second_order,
-            workers or default_workers(), scheduler,
-            on_progress=lambda done, total: progress.update(task, completed=done, total=total)),
-            scheduler=scheduler, scenario_context="a --factor range is not valid for the "
-            "scenario: ")
-    argv = ["collabsim", "sweep", str(scenario), "--method", method, "--samples", str(samples),
-            "--replications", str(replications), "--seed", str(seed)]
-    argv += sum((["--output", o] for o in output), []) + sum((["--factor", f] for f in factor), [])
-    argv += ["--second-order"] if second_order else []
-    save_sweep(result, folder, str(scenario), store.reproduce_command(argv))
+    if resume is not None:
+        folder = resume
+        plan = _sweep_plan(folder)
+        if (folder / "manifest.json").is_file():
+            err.print(f"{folder}: already complete", markup=False)
+            _print_saved_sweep(folder, as_json)
+            return
+        try:
+            sc = load_scenario_text(plan["scenario_text"], plan["scenario_path"])
+        except ScenarioError as exc:
+            fail(str(exc))
+        method, samples, replications, output, factor, seed, second_order = (
+            plan["method"], plan["samples"], plan["replications"], plan["outputs"],
+            plan["factors"], plan["seed"], plan["second_order"])
+        scenario, command = Path(plan["scenario_path"]), plan["command"]
+    else:
+        if scenario is None:
+            fail("give a scenario file, or --resume FOLDER to finish an interrupted sweep")
+        if method not in METHODS:
+            fail(f"--method {method}: must be one of {', '.join(METHODS)}")
+        sc = load_or_exit(scenario)
+        seed = sc.seed if seed is None else seed
+        folder = new_results_folder(out_dir, "sweep", scenario, seed)
+        argv = ["collabsim", "sweep", str(scenario), "--method", method, "--samples",
+                str(samples), "--replications", str(replications), "--seed", str(seed)]
+        argv += sum((["--output", o] for o in output), [])
+        argv += sum((["--factor", f] for f in factor), [])
+        argv += ["--second-order"] if second_order else []
+        command = store.reproduce_command(argv)
+        plan = {"format": 1, "kind": "sweep", "scenario_path": str(scenario),
+                "scenario_text": Path(scenario).read_text(encoding="utf-8-sig"),
+                "method": method, "samples": samples, "replications": replications,
+                "outputs": list(output), "factors": list(factor), "seed": seed,
+                "second_order": second_order, "command": command}
+    created = not folder.exists()
+    try:
+        with store.folder_lock(folder):   # one process per folder, for as long as it writes
+            if resume is None:
+                if not store.is_empty_folder(folder):
+                    fail(f"--out {folder}: already exists and is not an empty folder")
+                store.write_json(folder / "plan.json", plan)
+            with progress_bar("sweeping") as progress:
+                task = progress.add_task("sweep", total=None)
+                result = analysis_errors(lambda: run_sweep(
+                    sc, method, samples, replications, tuple(output), factor, seed,
+                    second_order, workers or default_workers(), scheduler,
+                    on_progress=lambda done, total: progress.update(task, completed=done,
+                                                                    total=total),
+                    checkpoint=folder / "points"),
+                    scheduler=scheduler, scenario_context="a --factor range is not valid for "
+                    "the scenario: ")
+            save_sweep(result, folder, str(scenario), command, plan["scenario_text"])
+            shutil.rmtree(folder / "points", ignore_errors=True)
+    except store.FolderBusy as exc:
+        fail(str(exc))
+    except typer.Exit as exc:
+        if exc.exit_code == BAD_INPUT and created and resume is None:
+            shutil.rmtree(folder, ignore_errors=True)   # bad input leaves nothing behind
+        raise
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the finished design points are saved in {folder}. Finish "
+                  f"with: collabsim sweep --resume {folder}", markup=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     for note in result.notes:
         err.print(f"SALib: {note}", markup=False, soft_wrap=True)
     if as_json:

@@ -17,14 +17,17 @@ drawn from each replication's own stream, exactly as in `collabsim run`.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 import pandas as pd
 
+from sim import store
 from sim.inputs import BENEFITS, TRAITS, uncertain_paths
 from sim.loading import as_scenario, scenario_data, scenario_from_dict
 from sim.scenario import Scenario
@@ -243,24 +246,66 @@ def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: 
 
 def evaluate_design(scenario: Scenario, seed: int, design: np.ndarray, columns, replications: int,
                     outputs: tuple[str, ...], *, workers: int = 1, scheduler: str | None = None,
-                    on_progress: Optional[Callable[[int, int], None]] = None) -> np.ndarray:
-    """Every design point's outputs, in chunks spread over the executor."""
+                    on_progress: Optional[Callable[[int, int], None]] = None,
+                    checkpoint: Optional[Path] = None) -> np.ndarray:
+    """Every design point's outputs, in chunks spread over the executor. With a `checkpoint`
+    folder each chunk's outputs are saved there as they finish and chunks already saved are not
+    run again, so an interrupted sweep resumes where it stopped (and ends identical)."""
     from sim.executors import execute
     from sim.experiment import default_chunk_size
 
     columns = np.asarray(columns)
     per_chunk = max(1, default_chunk_size(scenario, "vector") // replications)
     starts = range(0, len(design), per_chunk)
-    tasks = {a: (evaluate_points, (scenario, seed, design[a:a + per_chunk], columns, a,
-                                   replications, outputs)) for a in starts}
     result = np.empty((len(design), len(outputs)))
     done = 0
+    saved = {}
+    if checkpoint:
+        _claim_checkpoint(Path(checkpoint), scenario, seed, design, columns, replications,
+                          outputs, per_chunk)
+        saved = {a: _checkpoint_part(checkpoint, a) for a in starts}
+    for a, path in saved.items():
+        if path.is_file():
+            values = np.load(path)
+            result[a:a + len(values)] = values
+            done += len(values)
+    tasks = {a: (evaluate_points, (scenario, seed, design[a:a + per_chunk], columns, a,
+                                   replications, outputs))
+             for a in starts if not (checkpoint and saved[a].is_file())}
+    if on_progress is not None:
+        on_progress(done, len(design))
     for a, values in execute(tasks, workers=workers, scheduler=scheduler):
+        if checkpoint:
+            store.write_npy(values, saved[a])
         result[a:a + len(values)] = values
         done += len(values)
         if on_progress is not None:
             on_progress(done, len(design))
     return result
+
+
+def _checkpoint_part(folder: Path, start: int) -> Path:
+    return Path(folder) / f"points-{start:08d}.npy"
+
+
+def _claim_checkpoint(folder: Path, scenario, seed, design, columns, replications, outputs,
+                      per_chunk) -> None:
+    """Make sure saved points belong to this very design (same scenario, seed, points, runs
+    and chunks); a checkpoint folder from another sweep is refused, never mixed in."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for part in (scenario.model_dump_json(), seed, replications, outputs, per_chunk,
+                 np.asarray(columns).tolist()):
+        digest.update(repr(part).encode())
+    digest.update(np.ascontiguousarray(design, dtype=float).tobytes())
+    mark = folder / "design.sha256"
+    if mark.is_file():
+        if json.loads(mark.read_text()) != digest.hexdigest():
+            raise ValueError(f"{folder}: these saved points belong to a different sweep")
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    store.write_json(mark, digest.hexdigest())
 
 
 # --- the sweep -----------------------------------------------------------------------------
@@ -283,8 +328,11 @@ class SweepResult:
 def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: int = 64,
           outputs=("p_deliver",), factors: list = (), seed: Optional[int] = None,
           second_order: bool = False, workers: int = 1, scheduler: Optional[str] = None,
-          on_progress: Optional[Callable[[int, int], None]] = None) -> SweepResult:
+          on_progress: Optional[Callable[[int, int], None]] = None,
+          checkpoint: Optional[Path] = None) -> SweepResult:
     """Global sensitivity of `outputs` to the scenario's uncertain inputs, with SALib.
+    With a `checkpoint` folder, finished design points are kept there and an interrupted
+    sweep called again with the same arguments resumes (see evaluate_design).
 
     `samples` is SALib's N (Sobol: N (D + 2) points, or N (2D + 2) with second order; Morris: N
     trajectories; FAST: N per factor; RBD-FAST, delta and PAWN: N Latin-hypercube points).
@@ -319,13 +367,13 @@ def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: in
     global_state = np.random.get_state()
     try:
         return _sweep(problem, fac, specs, method, samples, replications, outputs, seed,
-                      salib_seed, second_order, workers, scheduler, on_progress)
+                      salib_seed, second_order, workers, scheduler, on_progress, checkpoint)
     finally:
         np.random.set_state(global_state)
 
 
 def _sweep(problem, fac, specs, method, samples, replications, outputs, seed, salib_seed,
-           second_order, workers, scheduler, on_progress) -> SweepResult:
+           second_order, workers, scheduler, on_progress, checkpoint) -> SweepResult:
     sc = fac.scenario
     s_seed = salib_seed
     sampler = {"sobol": lambda: problem.sample_sobol(samples, calc_second_order=second_order,
@@ -335,7 +383,7 @@ def _sweep(problem, fac, specs, method, samples, replications, outputs, seed, sa
     sampler.get(method, lambda: problem.sample_latin(samples, seed=s_seed))()
     X = np.asarray(problem.samples)
     Y = evaluate_design(sc, seed, X, fac.columns, replications, outputs, workers=workers,
-                        scheduler=scheduler, on_progress=on_progress)
+                        scheduler=scheduler, on_progress=on_progress, checkpoint=checkpoint)
     all_outputs = outputs
     varies = [j for j in range(len(outputs))
               if np.all(np.isfinite(Y[:, j])) and np.ptp(Y[:, j]) > 0]

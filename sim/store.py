@@ -61,6 +61,38 @@ def default_folder(scenario_path: str, seed: int, root: Path = DEFAULT_ROOT) -> 
     return candidate
 
 
+LOCK = ".lock"
+
+
+class FolderBusy(RuntimeError):
+    """Another collabsim process is writing to the results folder."""
+
+
+@contextmanager
+def folder_lock(folder: Path):
+    """Hold an exclusive lock on a results folder (creating it) while writing to it, so two
+    processes never write into the same folder. The operating system releases the lock when
+    the process ends, however it ends, so a killed run never leaves a stale lock."""
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / LOCK, "a+")
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusy(f"{folder}: another collabsim process is writing to this folder")
+        yield folder
+    finally:
+        handle.close()
+
+
+def is_empty_folder(folder: Path) -> bool:
+    """Nothing in it but, perhaps, its lock file."""
+    return all(p.name == LOCK for p in Path(folder).iterdir())
+
+
 @contextmanager
 def atomic_folder(final: Path):
     """Yield a temporary folder; on success rename it to `final`, on failure remove it."""
@@ -112,6 +144,20 @@ def write_parquet(frame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def write_npy(array, path: Path) -> None:
+    """Save an array under a temporary name, on disk, then rename it into place."""
+    import numpy as np
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        np.save(handle, array)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
 def reproduce_command(argv: list[str] | None = None) -> str:
     argv = list(sys.argv if argv is None else argv)
     if argv:
@@ -140,23 +186,39 @@ def manifest(kind: str, scenario_path: str | None, scenario_text: str | None, se
 
 def save_results(folder: Path, kind: str, *, scenario_path: str | None, seed: int,
                  settings: dict, command: str, summary: dict, tables: dict | None = None,
-                 figures: dict | None = None, extra_files: dict | None = None) -> Path:
-    """A complete results folder, written atomically: each table as Parquet (and CSV when it
-    is small enough to open in a spreadsheet), each matplotlib figure as PNG, then
-    manifest.json. Figures are closed once saved."""
+                 figures: dict | None = None, extra_files: dict | None = None,
+                 scenario_text: str | None = None) -> Path:
+    """A complete results folder: each table as Parquet (and CSV when it is small enough to
+    open in a spreadsheet), each matplotlib figure as PNG, then manifest.json. Everything is
+    written to a staging folder first; a new folder then appears whole, and a resumable job's
+    existing folder receives the files one by one with manifest.json (completeness) last."""
     import matplotlib.pyplot as plt
 
-    text = Path(scenario_path).read_text(encoding="utf-8-sig") if scenario_path else None
-    with atomic_folder(folder) as tmp:
+    folder = Path(folder)
+    if scenario_text is None and scenario_path:
+        scenario_text = Path(scenario_path).read_text(encoding="utf-8-sig")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".partial-{folder.name}-", dir=folder.parent))
+    try:
         for name, frame in (tables or {}).items():
-            write_parquet(frame, tmp / f"{name}.parquet")
+            write_parquet(frame, staging / f"{name}.parquet")
             if len(frame) <= CSV_ROW_LIMIT:
-                frame.to_csv(tmp / f"{name}.csv", index=False)
+                frame.to_csv(staging / f"{name}.csv", index=False)
         for name, fig in (figures or {}).items():
-            fig.savefig(tmp / f"{name}.png", dpi=110)
+            fig.savefig(staging / f"{name}.png", dpi=110)
             plt.close(fig)
         for name, content in (extra_files or {}).items():
-            (tmp / name).write_text(content, encoding="utf-8")
-        write_json(tmp / "manifest.json", manifest(kind, scenario_path, text, seed, settings,
-                                                   command, summary))
-    return Path(folder)
+            (staging / name).write_text(content, encoding="utf-8")
+        write_json(staging / "manifest.json", manifest(kind, scenario_path, scenario_text, seed,
+                                                       settings, command, summary))
+        if not folder.exists():
+            os.replace(staging, folder)
+            return folder
+        if not folder.is_dir():
+            raise FileExistsError(f"{folder} exists and is not a folder")
+        files = sorted(staging.iterdir(), key=lambda p: p.name == "manifest.json")
+        for path in files:
+            os.replace(path, folder / path.name)
+        return folder
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -70,7 +70,7 @@ def plan(folder: Path, scenario_path: str, seed: int, replications: int, engine:
     """Create `folder` (which must not exist or be empty) for a new run and record its plan.
     `scenario_text` replaces the file's text when the run changes the scenario (--shock)."""
     folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+    if folder.exists() and (not folder.is_dir() or not store.is_empty_folder(folder)):
         raise RunFolderError(f"{folder}: already exists and is not an empty folder")
     text = scenario_text if scenario_text is not None else \
         Path(scenario_path).read_text(encoding="utf-8-sig")
@@ -95,7 +95,13 @@ def load_plan(folder: Path) -> Plan:
     try:
         data = json.loads((folder / PLAN).read_text())
         data.pop("format", None)
+        kind = data.pop("kind", "run")
+        if kind != "run":
+            raise RunFolderError(f"{folder}: a {kind} folder; finish it with "
+                                 f"`collabsim {kind} --resume {folder}`")
         return Plan(**data)
+    except RunFolderError:
+        raise
     except (ValueError, TypeError) as exc:
         raise RunFolderError(f"{folder / PLAN}: damaged ({exc})") from None
 
