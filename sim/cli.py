@@ -88,7 +88,7 @@ def run(
         if scenario is not None and load_or_exit(scenario) != plan.scenario():
             fail(f"--resume {folder}: that run is of a different scenario than {scenario}")
         if stored_run.is_complete(folder):
-            err.print(f"{folder}: already complete", markup=False)
+            err.print(f"{folder}: already complete", markup=False, soft_wrap=True)
     else:
         if scenario is None:
             fail("give a scenario file, or --resume FOLDER to finish an interrupted run")
@@ -247,7 +247,7 @@ def sweep(
         folder = resume
         plan = _sweep_plan(folder)
         if (folder / "manifest.json").is_file():
-            err.print(f"{folder}: already complete", markup=False)
+            err.print(f"{folder}: already complete", markup=False, soft_wrap=True)
             _print_saved_sweep(folder, as_json)
             return
         try:
@@ -277,7 +277,7 @@ def sweep(
                 "method": method, "samples": samples, "replications": replications,
                 "outputs": list(output), "factors": list(factor), "seed": seed,
                 "second_order": second_order, "command": command}
-    created = not folder.exists()
+    created = [p for p in [folder, *folder.parents] if not p.exists()]
     try:
         with store.folder_lock(folder):   # one process per folder, for as long as it writes
             if resume is None:
@@ -300,7 +300,12 @@ def sweep(
         fail(str(exc))
     except typer.Exit as exc:
         if exc.exit_code == BAD_INPUT and created and resume is None:
-            shutil.rmtree(folder, ignore_errors=True)   # bad input leaves nothing behind
+            shutil.rmtree(folder, ignore_errors=True)   # bad input leaves nothing behind,
+            for parent in created[1:]:                  # not even an empty results/
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
         raise
     except KeyboardInterrupt:
         err.print(f"interrupted: the finished design points are saved in {folder}. Finish "
@@ -405,9 +410,9 @@ from sim import cli_app, cli_workflows  # noqa: E402,F401 - register app, stress
 
 def main() -> None:
     """Console entry point: usage errors exit 2 (click's convention), scenario errors too."""
-    import matplotlib
+    import os
 
-    matplotlib.use("Agg")  # figures go to files; never open a window
+    os.environ.setdefault("MPLBACKEND", "Agg")  # figures go to files; never open a window
     try:
         app()
     except KeyboardInterrupt:

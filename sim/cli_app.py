@@ -24,10 +24,11 @@ def serve_app(
     """Interactive teaching app: sliders for each partner's traits and the charter, step through
     the reviews, and watch savings, trust, the trust network and satisfaction (Mesa SolaraViz).
     Open the address it prints in a browser; Ctrl-C stops it."""
-    from sim.app import DEFAULT_SCENARIO, SCENARIO_ENV
+    if scenario is not None:
+        load_or_exit(scenario)  # a bad scenario fails here (quickly), not in the browser
+    from sim.app import DEFAULT_SCENARIO, SCENARIO_ENV   # Solara and Mesa's page: slow to load
 
     path = Path(scenario) if scenario is not None else DEFAULT_SCENARIO
-    load_or_exit(path)  # a bad scenario fails here, with exit 2, not in the browser
     env = {**os.environ, SCENARIO_ENV: str(path.resolve())}
     command = [sys.executable, "-m", "solara", "run", "sim.app", "--host", host, "--port",
                str(port), "--production", "--no-open", "--log-level", "warning"]

@@ -21,7 +21,6 @@ from typing import Annotated, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from scipy.special import betaincinv
 
 
 class _Dist(BaseModel):
@@ -124,6 +123,8 @@ class Beta(_Dist):
         return self.beta.low, self.beta.high
 
     def ppf(self, u):
+        from scipy.special import betaincinv  # only when a Beta is used: scipy is slow to load
+
         x = betaincinv(self.beta.a, self.beta.b, u)
         return self.beta.low + x * (self.beta.high - self.beta.low)
 

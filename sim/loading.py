@@ -54,6 +54,21 @@ class _GuardedLoader(yaml.SafeLoader):
                 raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases (*refs); refusing to expand")
         return super().compose_node(parent, index)
 
+    def construct_mapping(self, node, deep=False):
+        """A key given twice is an error (plain YAML keeps the last one silently, so a typo'd
+        copy of a block would quietly override the original)."""
+        first: dict = {}
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is None:
+                continue
+            if key in first:
+                raise yaml.MarkedYAMLError(
+                    problem=f"duplicate key {key!r} (first given on line {first[key] + 1})",
+                    problem_mark=key_node.start_mark)
+            first[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
 
 def _check_shape(data, path="(top)") -> None:
     """Refuse self-referencing or absurdly large/deep structures before validating them."""
@@ -95,6 +110,8 @@ def read_yaml(path: str | os.PathLike) -> object:
         raw = p.read_bytes()
     except OSError as exc:
         raise ScenarioError(source, [f"cannot read: {exc.strerror or exc}"]) from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ScenarioError(source, ["UTF-16 text, not UTF-8; save it as UTF-8"])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

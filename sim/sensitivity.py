@@ -347,6 +347,10 @@ def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: in
         raise ValueError(f"outputs must be among {', '.join(OUTPUTS)}, got {unknown or 'none'}")
     if samples < 2 or replications < 1:
         raise ValueError("samples must be at least 2 and replications at least 1")
+    if method == "sobol" and samples & (samples - 1):
+        below = 1 << (samples.bit_length() - 1)
+        raise ValueError(f"--samples {samples}: Sobol sampling needs a power of two (Saltelli's "
+                         f"scheme loses its convergence otherwise); try {below} or {below * 2}")
     if method == "fast" and samples <= 64:
         raise ValueError("FAST needs samples > 64 (SALib: N > 4 M^2 with M = 4)")
     specs = [f if isinstance(f, FactorSpec) else FactorSpec.parse(f) for f in factors]

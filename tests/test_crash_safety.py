@@ -62,6 +62,7 @@ def test_a_run_killed_several_times_at_random_moments_resumes_exactly(tmp_path):
             break
         kills += 1
         assert not (folder / "manifest.json").exists(), "killed, so not complete"
+    print(f"run: {kills} kills survived")
     assert kills >= 2, "the run was too quick to kill repeatedly"
     done = collabsim("run", "--resume", folder, "--workers", 2)
     assert done.returncode == 0, done.stderr
@@ -84,6 +85,7 @@ def test_a_sweep_killed_several_times_at_random_moments_resumes_exactly(tmp_path
         kills += 1
         assert not (folder / "manifest.json").exists(), "killed, so not complete"
         assert 0 < saved_parts(folder, "sweep")
+    print(f"sweep: {kills} kills survived")
     assert kills >= 2, "the sweep was too quick to kill repeatedly"
     done = collabsim("sweep", "--resume", folder, "--workers", 2, "--json")
     assert done.returncode == 0, done.stderr
