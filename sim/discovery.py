@@ -268,7 +268,7 @@ def discover(scenario, *, replications: int = 5000, failure: str = "not_delivere
              on_progress: Optional[Callable[[int, int], None]] = None) -> Discovery:
     """Run `replications` of the scenario and find up to `boxes` boxes of conditions where
     `failure` concentrates (see the module docstring)."""
-    from sim.executors import execute
+    from sim.executors import gather
     from sim.experiment import chunks_of, default_chunk_size
 
     sc = as_scenario(scenario)
@@ -283,12 +283,8 @@ def discover(scenario, *, replications: int = 5000, failure: str = "not_delivere
     seed = sc.seed if seed is None else int(seed)
     chunks = chunks_of(replications, default_chunk_size(sc, "vector"))
     tasks = {k: (discovery_chunk, (sc, seed, c)) for k, c in enumerate(chunks)}
-    parts, done = {}, 0
-    for k, part in execute(tasks, workers=workers, scheduler=scheduler):
-        parts[k] = part
-        done += len(chunks[k])
-        if on_progress is not None:
-            on_progress(done, replications)
+    parts = gather(tasks, {k: len(c) for k, c in enumerate(chunks)}, workers=workers,
+                   scheduler=scheduler, on_progress=on_progress)
     X = pd.concat([parts[k][0] for k in range(len(chunks))], ignore_index=True)
     outcomes = pd.concat([parts[k][1] for k in range(len(chunks))], ignore_index=True)
     failed = {"not_delivered": ~outcomes["delivered"], "dissolved": outcomes["dissolved"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Any, Callable, Hashable, Iterator, Mapping
+from typing import Any, Callable, Hashable, Iterator, Mapping, Optional
 
 Task = tuple[Callable[..., Any], tuple]
 #: Seconds to wait for a Dask scheduler before giving up with a clear error.
@@ -90,3 +90,17 @@ def _on_dask(tasks, scheduler: str):
                 yield key, future.result()
         finally:
             client.cancel(list(futures))
+
+
+def gather(tasks: Mapping[Hashable, Task], sizes: Mapping[Hashable, int], *, workers: int = 1,
+           scheduler: Optional[str] = None,
+           on_progress: Optional[Callable[[int, int], None]] = None) -> dict:
+    """Run every task (as execute does) and return the results by key, reporting progress as
+    on_progress(units done, units in all), where each task counts for sizes[key] units."""
+    total, done, results = sum(sizes.values()), 0, {}
+    for key, result in execute(tasks, workers=workers, scheduler=scheduler):
+        results[key] = result
+        done += sizes[key]
+        if on_progress is not None:
+            on_progress(done, total)
+    return results

@@ -147,7 +147,7 @@ def run(
         scheduler: a Dask scheduler address; chunks then run on that cluster.
     The result is identical whatever the workers, chunk size or scheduler.
     """
-    from sim.executors import execute
+    from sim.executors import gather
 
     scenario = as_scenario(scenario)
     chunk_size = default_chunk_size(scenario, engine) if chunk_size is None else chunk_size
@@ -155,12 +155,8 @@ def run(
     seed = scenario.seed if seed is None else int(seed)
     chunks = chunks_of(replications, chunk_size)
     tasks = {k: (run_chunk, (scenario, seed, chunk, 0, engine)) for k, chunk in enumerate(chunks)}
-    results, done = {}, 0
-    for k, result in execute(tasks, workers=workers, scheduler=scheduler):
-        results[k] = result
-        done += len(chunks[k])
-        if on_progress is not None:
-            on_progress(done, replications)
+    results = gather(tasks, {k: len(c) for k, c in enumerate(chunks)}, workers=workers,
+                     scheduler=scheduler, on_progress=on_progress)
     outcomes = pd.concat([results[k][0] for k in range(len(chunks))], ignore_index=True)
     timeseries = pd.concat([results[k][1] for k in range(len(chunks))], ignore_index=True)
     return RunResult(scenario, seed, outcomes, timeseries, summarise(outcomes, seed))

@@ -71,7 +71,7 @@ def paired_outcomes(variants: list[Scenario], seed: int, replications: int, *,
                     ) -> list[pd.DataFrame]:
     """Replications 0..replications-1 of every variant, paired: one table per variant, row r
     being replication r."""
-    from sim.executors import execute
+    from sim.executors import gather
     from sim.experiment import chunks_of, default_chunk_size
 
     if replications < 1:
@@ -82,12 +82,6 @@ def paired_outcomes(variants: list[Scenario], seed: int, replications: int, *,
         for k, chunk in enumerate(chunks_of(replications, default_chunk_size(v, "vector"))):
             tasks[(i, k)] = (outcomes_chunk, (v, seed, chunk, layout))
             sizes[(i, k)] = len(chunk)
-    parts: dict = {}
-    done, total = 0, replications * len(variants)
-    for key, frame in execute(tasks, workers=workers, scheduler=scheduler):
-        parts[key] = frame
-        done += sizes[key]
-        if on_progress is not None:
-            on_progress(done, total)
-    return [pd.concat([parts[(i, k)] for k in sorted(k for j, k in parts if j == i)],
+    parts = gather(tasks, sizes, workers=workers, scheduler=scheduler, on_progress=on_progress)
+    return [pd.concat([parts[key] for key in sorted(k for k in parts if k[0] == i)],
                       ignore_index=True) for i in range(len(variants))]

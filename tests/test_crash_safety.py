@@ -46,6 +46,20 @@ def kill_at_a_random_moment(args, folder, kind, rng):
     return True
 
 
+def kill_repeatedly(start, resume, folder, kind, seed) -> int:
+    """Start a job, then kill it and each resume at random moments, up to KILLS times; after
+    every kill the folder must not look complete. Returns how many kills landed."""
+    rng, kills = random.Random(seed), 0
+    for attempt in range(KILLS):
+        if not kill_at_a_random_moment(start if attempt == 0 else resume, folder, kind, rng):
+            break
+        kills += 1
+        assert not (folder / "manifest.json").exists(), "killed, so not complete"
+    print(f"{kind}: {kills} kills landed")
+    assert kills >= 2, f"the {kind} was too quick to kill repeatedly"
+    return kills
+
+
 def no_temporary_files(folder: Path) -> bool:
     return not [p for p in folder.rglob("*") if ".tmp" in p.name or ".partial" in p.name]
 
@@ -53,17 +67,9 @@ def no_temporary_files(folder: Path) -> bool:
 def test_a_run_killed_several_times_at_random_moments_resumes_exactly(tmp_path):
     whole = tmp_path / "whole"
     assert collabsim(*RUN, "--out", whole).returncode == 0
-    rng = random.Random(20261123)
-    folder, kills = tmp_path / "killed", 0
-    for attempt in range(KILLS):
-        args = RUN + ["--out", folder] if attempt == 0 else ["run", "--resume", folder,
-                                                             "--workers", 2]
-        if not kill_at_a_random_moment(args, folder, "run", rng):
-            break
-        kills += 1
-        assert not (folder / "manifest.json").exists(), "killed, so not complete"
-    print(f"run: {kills} kills survived")
-    assert kills >= 2, "the run was too quick to kill repeatedly"
+    folder = tmp_path / "killed"
+    kill_repeatedly(RUN + ["--out", folder], ["run", "--resume", folder, "--workers", 2],
+                    folder, "run", 20261123)
     done = collabsim("run", "--resume", folder, "--workers", 2)
     assert done.returncode == 0, done.stderr
     for mine, theirs in zip(tables(folder), tables(whole)):
@@ -75,18 +81,10 @@ def test_a_run_killed_several_times_at_random_moments_resumes_exactly(tmp_path):
 def test_a_sweep_killed_several_times_at_random_moments_resumes_exactly(tmp_path):
     whole = tmp_path / "whole"
     assert collabsim(*SWEEP, "--out", whole).returncode == 0
-    rng = random.Random(7)
-    folder, kills = tmp_path / "killed", 0
-    for attempt in range(KILLS):
-        args = SWEEP + ["--out", folder] if attempt == 0 else ["sweep", "--resume", folder,
-                                                               "--workers", 2]
-        if not kill_at_a_random_moment(args, folder, "sweep", rng):
-            break
-        kills += 1
-        assert not (folder / "manifest.json").exists(), "killed, so not complete"
-        assert 0 < saved_parts(folder, "sweep")
-    print(f"sweep: {kills} kills survived")
-    assert kills >= 2, "the sweep was too quick to kill repeatedly"
+    folder = tmp_path / "killed"
+    kill_repeatedly(SWEEP + ["--out", folder], ["sweep", "--resume", folder, "--workers", 2],
+                    folder, "sweep", 7)
+    assert 0 < saved_parts(folder, "sweep")
     done = collabsim("sweep", "--resume", folder, "--workers", 2, "--json")
     assert done.returncode == 0, done.stderr
     for name in ("design.parquet", "indices.parquet"):
