@@ -70,9 +70,8 @@ def run(
     Finished chunks are saved as they complete; an interrupted run (Ctrl-C, a killed process)
     is finished with `collabsim run --resume FOLDER`, with exactly the result it would have had.
     """
-    from sim import store, stored_run
-    from sim.executors import default_workers
-    from sim.experiment import ENGINES
+    from sim import store
+    from sim.engine import ENGINES
 
     if engine not in ENGINES:
         fail(f"--engine {engine}: must be one of {', '.join(ENGINES)}")
@@ -81,6 +80,8 @@ def run(
         if shock:
             fail("--shock: the run folder already records its shocks; resume with just "
                  f"--resume {folder}")
+        from sim import stored_run   # pandas and pyarrow: loaded once the input is known good
+
         try:
             plan = stored_run.load_plan(folder)
         except stored_run.RunFolderError as exc:
@@ -101,6 +102,9 @@ def run(
         argv += sum((["--shock", s] for s in shock), [])
         if folder.exists() and (not folder.is_dir() or not store.is_empty_folder(folder)):
             fail(f"{folder}: already exists and is not an empty folder")
+        from sim import stored_run
+    from sim.executors import default_workers
+
     try:
         with store.folder_lock(folder):   # one process per folder, for as long as it writes
             if resume is None:
@@ -240,8 +244,6 @@ def sweep(
     from sim import store
     from sim.executors import default_workers
     from sim.loading import ScenarioError, load_scenario_text
-    from sim.sensitivity_report import save_sweep
-    from sim.sensitivity import METHODS, RANK_BY, sweep as run_sweep
 
     if resume is not None:
         folder = resume
@@ -261,9 +263,11 @@ def sweep(
     else:
         if scenario is None:
             fail("give a scenario file, or --resume FOLDER to finish an interrupted sweep")
+        sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
+        from sim.sensitivity import METHODS
+
         if method not in METHODS:
             fail(f"--method {method}: must be one of {', '.join(METHODS)}")
-        sc = load_or_exit(scenario)
         seed = sc.seed if seed is None else seed
         folder = new_results_folder(out_dir, "sweep", scenario, seed)
         argv = ["collabsim", "sweep", str(scenario), "--method", method, "--samples",
@@ -277,6 +281,9 @@ def sweep(
                 "method": method, "samples": samples, "replications": replications,
                 "outputs": list(output), "factors": list(factor), "seed": seed,
                 "second_order": second_order, "command": command}
+    from sim.sensitivity import RANK_BY, sweep as run_sweep
+    from sim.sensitivity_report import save_sweep
+
     created = [p for p in [folder, *folder.parents] if not p.exists()]
     try:
         with store.folder_lock(folder):   # one process per folder, for as long as it writes
@@ -372,10 +379,11 @@ def grid(
     """Heat map of an outcome over two inputs (every other input stays uncertain)."""
     from sim import store
     from sim.executors import default_workers
+
+    sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
     from sim.maps import grid as run_grid
     from sim.sensitivity_report import save_grid
 
-    sc = load_or_exit(scenario)
     seed = sc.seed if seed is None else seed
     folder = new_results_folder(out_dir, "grid", scenario, seed)
     with progress_bar("mapping") as progress:

@@ -83,11 +83,13 @@ def stress(
 ) -> None:
     """Breaking point: how big (or how frequent) a shock the partnership survives before its
     chance of delivering the business case falls below --threshold."""
-    from sim import store, stress as stress_mod
+    from sim import store
     from sim.executors import default_workers
+
+    sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
+    from sim import stress as stress_mod
     from sim.workflow_report import save_breaking_point, save_timing
 
-    sc = load_or_exit(scenario)
     seed = sc.seed if seed is None else seed
     low, high = _range(value_range)
     if timing and at_cycle is not None:
@@ -142,11 +144,12 @@ def compare(
     """Which charter is more robust, by how much, and is the difference real? Every variant
     runs on the same sampled conditions (common random numbers)."""
     from sim import store
-    from sim.comparison import compare as run_compare, load_charter
     from sim.executors import default_workers
-    from sim.workflow_report import save_comparison
 
     variants = [load_or_exit(s) for s in scenarios]
+    from sim.comparison import compare as run_compare, load_charter
+    from sim.workflow_report import save_comparison
+
     variants += analysis_errors(lambda: [load_charter(c, variants[0]) for c in charter])
     if len(variants) < 2:
         fail("give two or more scenarios, or a scenario and --charter FILE")
@@ -217,13 +220,14 @@ def discover(
     """Scenario discovery (PRIM): in plain rules, which combinations of conditions make the
     partnership fail."""
     from sim import store
-    from sim.discovery import FAILURES, condition_text, discover as run_discover
     from sim.executors import default_workers
+
+    sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
+    from sim.discovery import FAILURES, condition_text, discover as run_discover
     from sim.workflow_report import save_discovery
 
     if failure not in FAILURES:
         fail(f"--failure {failure}: must be one of {', '.join(FAILURES)}")
-    sc = load_or_exit(scenario)
     seed = sc.seed if seed is None else seed
     folder = new_results_folder(out_dir, "discover", scenario, seed)
     result = _run_with_progress("discovering", lambda report: run_discover(

@@ -21,6 +21,9 @@ from sim.inputs import (TARGET_ALL, TARGET_ANY, PartnershipInputs, count_uncerta
 from sim.seeds import replication_uniforms
 from sim.scenario import CHANCE_SHOCKS, Scenario
 
+#: The engines a Monte Carlo run can use: this one, and the Mesa model (the reference).
+ENGINES = ("vector", "mesa")
+
 SERIES = ("maturity", "gross_savings_m", "spend_m", "cum_net_savings_m", "pct_business_case",
           "mean_trust", "min_trust", "active_partners", "fairness_imbalance", "alignment",
           "decision_pace", "team_delivery", "team_skill", "mean_satisfaction", "dissolved")

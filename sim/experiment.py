@@ -15,6 +15,7 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
+from sim.engine import ENGINES  # noqa: F401 - the engines a run can use
 from sim.loading import as_scenario
 from sim.outcomes import run_outcome, summarise
 from sim.scenario import Scenario
@@ -50,7 +51,6 @@ class RunResult:
     summary: dict = field(default_factory=dict)
 
 
-ENGINES = ("vector", "mesa")
 #: Largest chunks: enough replications to amortise the vector engine's per-review array work,
 #: few enough for Mesa runs to report progress often.
 DEFAULT_CHUNK = {"vector": 10_000, "mesa": 50}
