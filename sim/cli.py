@@ -301,7 +301,8 @@ def sweep(
                     checkpoint=folder / "points"),
                     scheduler=scheduler, scenario_context="a --factor range is not valid for "
                     "the scenario: ")
-            save_sweep(result, folder, str(scenario), command, plan["scenario_text"])
+            save_sweep(result, folder, str(scenario), command, plan["scenario_text"],
+                       job_folder=True)
             shutil.rmtree(folder / "points", ignore_errors=True)
     except store.FolderBusy as exc:
         fail(str(exc))
@@ -396,7 +397,8 @@ def grid(
     argv = ["collabsim", "grid", str(scenario), "--x", x, "--y", y, "--steps", str(steps),
             "--replications", str(replications), "--seed", str(seed)]
     argv += sum((["--output", o] for o in output), [])
-    save_grid(result, folder, str(scenario), store.reproduce_command(argv))
+    analysis_errors(lambda: save_grid(result, folder, str(scenario),
+                                      store.reproduce_command(argv)))
     if as_json:
         print(json.dumps({"results": str(folder), "settings": result.settings,
                           "grid": json.loads(result.table.to_json(orient="records"))}))

@@ -68,6 +68,8 @@ def analysis_errors(fn, *, scheduler: Optional[str] = None, scenario_context: st
         fail(f"{scenario_context}{exc}")
     except ValueError as exc:
         fail(str(exc))
+    except FileExistsError as exc:   # another process wrote the results folder first
+        fail(str(exc))
     except OSError as exc:
         if scheduler is None:
             raise

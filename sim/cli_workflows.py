@@ -105,7 +105,8 @@ def stress(
         result = _run_with_progress("timing", lambda report: stress_mod.shock_timing(
             sc, shocks, magnitude=magnitude, replications=replications, seed=seed,
             workers=workers, scheduler=scheduler, on_progress=report), scheduler)
-        save_timing(result, folder, str(scenario), store.reproduce_command(argv + ["--timing"]))
+        analysis_errors(lambda: save_timing(result, folder, str(scenario),
+                                            store.reproduce_command(argv + ["--timing"])))
         title = f"{sc.name}: when does the shock hurt most? ({replications} runs per review)"
     else:
         result = _run_with_progress("stress", lambda report: stress_mod.breaking_point(
@@ -115,7 +116,8 @@ def stress(
             on_progress=report), scheduler)
         argv += ["--vary", vary, "--range", value_range, "--threshold", str(threshold),
                  "--tolerance", str(tolerance)]
-        save_breaking_point(result, folder, str(scenario), store.reproduce_command(argv))
+        analysis_errors(lambda: save_breaking_point(result, folder, str(scenario),
+                                                    store.reproduce_command(argv)))
         title = f"{sc.name}: breaking point ({replications} runs per point)"
     summary = result.summary()
     if as_json:
@@ -167,8 +169,9 @@ def compare(
     argv = ["collabsim", "compare", *map(str, scenarios), *sum((["--charter", str(c)]
                                                                 for c in charter), []),
             "--replications", str(replications), "--seed", str(seed)]
-    save_comparison(result, folder, [str(s) for s in [*scenarios, *charter]],
-                    store.reproduce_command(argv))
+    analysis_errors(lambda: save_comparison(result, folder,
+                                            [str(s) for s in [*scenarios, *charter]],
+                                            store.reproduce_command(argv)))
     if as_json:
         print(json.dumps({"results": str(folder), **result.summary(),
                           "clauses": json.loads(result.clauses.to_json(orient="records"))}))
@@ -237,7 +240,8 @@ def discover(
     argv = ["collabsim", "discover", str(scenario), "--replications", str(replications),
             "--failure", failure, "--boxes", str(boxes), "--seed", str(seed)]
     argv += ["--density", str(density)] if density is not None else []
-    save_discovery(result, folder, str(scenario), store.reproduce_command(argv))
+    analysis_errors(lambda: save_discovery(result, folder, str(scenario),
+                                           store.reproduce_command(argv)))
     summary = result.summary()
     if as_json:
         _emit(summary, folder, True, "")

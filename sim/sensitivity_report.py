@@ -47,7 +47,7 @@ def indices_figure(result: SweepResult, output: str):
 
 
 def save_sweep(result: SweepResult, folder: Path, scenario_path: str, command: str,
-               scenario_text: str | None = None) -> Path:
+               scenario_text: str | None = None, job_folder: bool = False) -> Path:
     """indices and design tables (Parquet and CSV), one figure per output, manifest.json."""
     tables = {"indices": result.indices, "design": result.design}
     if result.second_order is not None:
@@ -59,6 +59,7 @@ def save_sweep(result: SweepResult, folder: Path, scenario_path: str, command: s
     return store.save_results(
         folder, "sweep", scenario_path=scenario_path, seed=result.settings["seed"],
         settings=result.settings, command=command, tables=tables, scenario_text=scenario_text,
+        job_folder=job_folder,
         figures={f"indices-{o}": indices_figure(result, o) for o in result.outputs},
         summary={"adequacy": result.adequacy, "notes": result.notes, "headline": headline,
                  "top": {o: frame.to_dict(orient="records") for o, frame in top.items()}})

@@ -187,11 +187,13 @@ def manifest(kind: str, scenario_path: str | None, scenario_text: str | None, se
 def save_results(folder: Path, kind: str, *, scenario_path: str | None, seed: int,
                  settings: dict, command: str, summary: dict, tables: dict | None = None,
                  figures: dict | None = None, extra_files: dict | None = None,
-                 scenario_text: str | None = None) -> Path:
+                 scenario_text: str | None = None, job_folder: bool = False) -> Path:
     """A complete results folder: each table as Parquet (and CSV when it is small enough to
     open in a spreadsheet), each matplotlib figure as PNG, then manifest.json. Everything is
-    written to a staging folder first; a new folder then appears whole, and a resumable job's
-    existing folder receives the files one by one with manifest.json (completeness) last."""
+    written to a staging folder first. A new folder then appears whole (renamed into place; if
+    another process got there first, FileExistsError and nothing of its is touched). A
+    resumable job's folder (`job_folder`, whose lock the caller holds) receives the files one
+    by one, with manifest.json, which marks it complete, last."""
     import matplotlib.pyplot as plt
 
     folder = Path(folder)
@@ -211,11 +213,14 @@ def save_results(folder: Path, kind: str, *, scenario_path: str | None, seed: in
             (staging / name).write_text(content, encoding="utf-8")
         write_json(staging / "manifest.json", manifest(kind, scenario_path, scenario_text, seed,
                                                        settings, command, summary))
-        if not folder.exists():
-            os.replace(staging, folder)
+        if not job_folder:
+            try:
+                os.rename(staging, folder)   # onto nothing or an empty folder, never a full one
+            except OSError:
+                raise FileExistsError(f"{folder}: another process filled this folder first; "
+                                      "nothing was written") from None
             return folder
-        if not folder.is_dir():
-            raise FileExistsError(f"{folder} exists and is not a folder")
+        folder.mkdir(exist_ok=True)
         files = sorted(staging.iterdir(), key=lambda p: p.name == "manifest.json")
         for path in files:
             os.replace(path, folder / path.name)

@@ -130,3 +130,18 @@ def test_two_jobs_started_at_once_never_write_into_the_same_folder(tmp_path, job
     else:
         pd.testing.assert_frame_equal(pd.read_parquet(folder / "indices.parquet"),
                                       pd.read_parquet(solo / "indices.parquet"))
+
+
+def test_two_comparisons_started_at_once_never_mix_their_files(tmp_path):
+    folder = tmp_path / "shared"
+    args = ["compare", THREE, ROOT / "scenarios" / "strong_charter.yaml", "-n", 3000, "--out",
+            folder]
+    procs = [subprocess.Popen(command(*args), cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
+    assert sorted(code for code, _ in results) == [0, 2], results
+    loser = next(err for code, err in results if code == 2)
+    assert "another process filled this folder first" in loser and "Traceback" not in loser
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["kind"] == "compare"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".partial")]
