@@ -178,9 +178,9 @@ def _verdict(table: pd.DataFrame, differences: pd.DataFrame, clauses: pd.DataFra
                 "agree replication for replication)")
     parts = []
     for _, d in differences.iterrows():
-        gap = (f"{d['p_deliver_difference']:+.1%} points of P(deliver) over {d['variant']} "
-               f"(95% CI {d['ci_low']:+.1%} to {d['ci_high']:+.1%}, McNemar p "
-               f"{_p(d['p_value_holm'])})")
+        gap = (f"{100 * d['p_deliver_difference']:+.1f} percentage points of P(deliver) over "
+               f"{d['variant']} (95% CI {100 * d['ci_low']:+.1f} to {100 * d['ci_high']:+.1f}, "
+               f"McNemar p {_p(d['p_value_holm'])})")
         if d["real"]:
             parts.append(f"{gap}: a real difference")
         else:
