@@ -15,14 +15,15 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli_common import (BAD_INPUT, analysis_errors, app, err, fail, load_or_exit,
-                             new_results_folder, out, progress_bar)
+from sim.cli_common import (BAD_INPUT, AsJson, OutDir, Scheduler, Seed, Workers,
+                             analysis_errors, app, err, fail, load_or_exit, new_results_folder,
+                             out, progress_bar)
 
 
 @app.command()
 def validate(
     scenario: Path = typer.Argument(..., help="Scenario YAML file."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: AsJson = False,
 ) -> None:
     """Check a scenario file and describe what it sets up."""
     from sim.business_case import describe
@@ -228,14 +229,13 @@ def sweep(
                                      "override a factor (repeatable; partners.*.X groups)."),
     second_order: bool = typer.Option(False, "--second-order", help="Sobol second-order "
                                       "indices too (N (2D + 2) points)."),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**63 - 1),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Results folder."),
-    workers: int = typer.Option(0, "--workers", min=0, max=1024,
-                                help="Local worker processes (0 = one per core)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address."),
+    seed: Seed = None,
+    out_dir: OutDir = None,
+    workers: Workers = 0,
+    scheduler: Scheduler = None,
     resume: Optional[Path] = typer.Option(None, "--resume", help="Finish an interrupted sweep "
                                           "in this results folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print the indices as JSON."),
+    as_json: AsJson = False,
 ) -> None:
     """Global sensitivity: which uncertain inputs decide the outcome (SALib).
 
@@ -282,7 +282,6 @@ def sweep(
                 "outputs": list(output), "factors": list(factor), "seed": seed,
                 "second_order": second_order, "command": command}
     from sim.sensitivity import RANK_BY, sweep as run_sweep
-    from sim.sensitivity_report import save_sweep
 
     created = [p for p in [folder, *folder.parents] if not p.exists()]
     try:
@@ -301,6 +300,8 @@ def sweep(
                     checkpoint=folder / "points"),
                     scheduler=scheduler, scenario_context="a --factor range is not valid for "
                     "the scenario: ")
+            from sim.sensitivity_report import save_sweep   # matplotlib: once there is a result
+
             save_sweep(result, folder, str(scenario), command, plan["scenario_text"],
                        job_folder=True)
             shutil.rmtree(folder / "points", ignore_errors=True)
@@ -370,12 +371,11 @@ def grid(
                                      help="Runs per grid cell."),
     output: list[str] = typer.Option(["p_deliver"], "--output", "-o",
                                      help="Outcome to map (repeat for several)."),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**63 - 1),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Results folder."),
-    workers: int = typer.Option(0, "--workers", min=0, max=1024,
-                                help="Local worker processes (0 = one per core)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address."),
-    as_json: bool = typer.Option(False, "--json", help="Print the grid as JSON."),
+    seed: Seed = None,
+    out_dir: OutDir = None,
+    workers: Workers = 0,
+    scheduler: Scheduler = None,
+    as_json: AsJson = False,
 ) -> None:
     """Heat map of an outcome over two inputs (every other input stays uncertain)."""
     from sim import store
@@ -383,7 +383,6 @@ def grid(
 
     sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
     from sim.maps import grid as run_grid
-    from sim.sensitivity_report import save_grid
 
     seed = sc.seed if seed is None else seed
     folder = new_results_folder(out_dir, "grid", scenario, seed)
@@ -397,6 +396,8 @@ def grid(
     argv = ["collabsim", "grid", str(scenario), "--x", x, "--y", y, "--steps", str(steps),
             "--replications", str(replications), "--seed", str(seed)]
     argv += sum((["--output", o] for o in output), [])
+    from sim.sensitivity_report import save_grid   # matplotlib: once there is a result
+
     analysis_errors(lambda: save_grid(result, folder, str(scenario),
                                       store.reproduce_command(argv)))
     if as_json:

@@ -4,7 +4,7 @@ bad input (one clear message, never a traceback)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -19,6 +19,17 @@ err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
 BAD_INPUT = 2
+
+# The options every analysis command shares (declared once; typer reads the Annotated form).
+Seed = Annotated[Optional[int], typer.Option("--seed", min=0, max=2**63 - 1,
+                                             help="Root seed (default: the scenario's `seed`).")]
+OutDir = Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: a new "
+                                                "folder under results/).")]
+Workers = Annotated[int, typer.Option("--workers", min=0, max=1024,
+                                      help="Local worker processes (0 = one per core).")]
+Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address "
+                                                  "(tcp://HOST:8786): run the work there.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
 def fail(message: str) -> None:

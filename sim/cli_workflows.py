@@ -13,8 +13,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli_common import (analysis_errors, app, err, fail, load_or_exit, new_results_folder,
-                             out, progress_bar)
+from sim.cli_common import (AsJson, OutDir, Scheduler, Seed, Workers, analysis_errors, app, err,
+                             fail, load_or_exit, new_results_folder, out, progress_bar)
 
 
 def _run_with_progress(label: str, fn, scheduler: Optional[str]):
@@ -74,12 +74,11 @@ def stress(
     replications: int = typer.Option(4000, "--replications", "-n", min=10, max=10_000_000,
                                      help="Runs per evaluated point (the same runs at every "
                                      "point: common random numbers)."),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**63 - 1),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Results folder."),
-    workers: int = typer.Option(0, "--workers", min=0, max=1024,
-                                help="Local worker processes (0 = one per core)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    seed: Seed = None,
+    out_dir: OutDir = None,
+    workers: Workers = 0,
+    scheduler: Scheduler = None,
+    as_json: AsJson = False,
 ) -> None:
     """Breaking point: how big (or how frequent) a shock the partnership survives before its
     chance of delivering the business case falls below --threshold."""
@@ -135,13 +134,11 @@ def compare(
                                        "applied to the first scenario's partners (repeatable)."),
     replications: int = typer.Option(4000, "--replications", "-n", min=10, max=10_000_000,
                                      help="Paired runs per variant."),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**63 - 1,
-                                       help="Root seed (default: the first scenario's)."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Results folder."),
-    workers: int = typer.Option(0, "--workers", min=0, max=1024,
-                                help="Local worker processes (0 = one per core)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address."),
-    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+    seed: Seed = None,
+    out_dir: OutDir = None,
+    workers: Workers = 0,
+    scheduler: Scheduler = None,
+    as_json: AsJson = False,
 ) -> None:
     """Which charter is more robust, by how much, and is the difference real? Every variant
     runs on the same sampled conditions (common random numbers)."""
@@ -213,12 +210,11 @@ def discover(
                                             "(default: the knee of PRIM's trade-off, at least "
                                             "a quarter of the way from the overall rate to 1)."),
     boxes: int = typer.Option(2, "--boxes", min=1, max=10, help="Boxes to look for."),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**63 - 1),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Results folder."),
-    workers: int = typer.Option(0, "--workers", min=0, max=1024,
-                                help="Local worker processes (0 = one per core)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address."),
-    as_json: bool = typer.Option(False, "--json", help="Print the boxes as JSON."),
+    seed: Seed = None,
+    out_dir: OutDir = None,
+    workers: Workers = 0,
+    scheduler: Scheduler = None,
+    as_json: AsJson = False,
 ) -> None:
     """Scenario discovery (PRIM): in plain rules, which combinations of conditions make the
     partnership fail."""
