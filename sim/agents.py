@@ -15,7 +15,8 @@ from sim import rules
 
 
 class PartnerOrganisation(mesa.Agent):
-    """An organisation with traits (ambition, resourcing, skills, ...) and trust in the others.
+    """An organisation with traits (ambition, resourcing, skills, ...), a promise, evidence
+    about each other partner's reliability, and an appraisal of what the partnership gives it.
 
     Args:
         model: the PartnershipModel it belongs to.
@@ -51,22 +52,39 @@ class PartnerOrganisation(mesa.Agent):
         self.leaving = False
         self.exited_at: int | None = None
         self.exit_reason = ""
-        self.dissatisfied = 0
-        self.trust = np.full(p.n, float(rules.initial_trust(self.trust_propensity, p.consensus,
-                                                              p.params)))
-        self._next_trust = self.trust
+        self.base_trust = float(rules.initial_trust(self.trust_propensity, p.consensus, p.params))
+        self.kept_evidence = np.zeros(p.n)     # evidence about each partner, for and against
+        self.broken_evidence = np.zeros(p.n)
+        self._next_evidence = (self.kept_evidence, self.broken_evidence)
+        self.promise = p.params.promise
         self.effort = 0.0
+        self.delivered = 0.0
         self.kept = 0.0
-        self.contributed = 0.0          # cumulative size-weighted delivery, for by_contribution
-        self.satisfaction = float(p.params.outside_option)
-        self.parts = np.zeros(len(rules.SATISFACTION_PARTS))
+        self.contributed = 0.0          # cumulative size-weighted delivered effort
+        parts = len(rules.SATISFACTION_PARTS)
+        self.expected = np.zeros(parts)  # satisfaction parts it expects when it signs
+        self.appraisal = np.zeros(parts)  # its running appraisal of them
+        self.parts = np.zeros(parts)
+        self.satisfaction = 0.0
         self.fairness = 1.0
         self.equity = 1.0
+        self.benefit = 1.0
         # money, £m, cumulative
         self.received = 0.0
         self.paid = 0.0
         self.penalties_paid = 0.0
         self.penalties_received = 0.0
+
+    def __repr__(self) -> str:
+        return f"<PartnerOrganisation {self.name!r} (slot {self.slot})>"
+
+    def sign(self, expected) -> None:
+        """Join with the satisfaction parts it expects (rules.expected_parts): its appraisal
+        starts there."""
+        self.expected = np.array(expected, dtype=float)
+        self.appraisal = self.expected.copy()
+        self.parts = self.expected.copy()
+        self.satisfaction = float(rules.satisfaction(self.parts, self.model.inputs.params))
 
     # --- the review, in order ------------------------------------------------------------
 
@@ -82,53 +100,67 @@ class PartnerOrganisation(mesa.Agent):
         resourcing = rules.effective_resourcing(self.resourcing, p.dedicated)
         self.effort = float(rules.effort(resourcing, self.commitment, self.engaged,
                                          self.on_notice, withheld,
-                                         self.model._alignment_by_partner[self.slot], p.params))
+                                         self.model.alignment_by_partner[self.slot], p.params))
 
     def deliver(self, eps) -> None:
-        """Deliver against the promise made in the charter, as trustworthy as it is."""
-        self.kept = float(rules.promise_kept(self.effort, self.trustworthiness, eps[self.slot],
-                                             self.model.inputs.params))
-        self.contributed += self.kept * self.size
+        """Deliver, as trustworthy as it is; judged against the promise it holds."""
+        self.delivered = float(rules.delivered_effort(self.effort, self.trustworthiness,
+                                                      eps[self.slot], self.model.inputs.params))
+        self.kept = float(rules.promise_kept(self.delivered, self.promise))
+        self.contributed += self.delivered * self.size
 
-    def observe_partners(self, kept, active, trust, eps) -> None:
-        """Read what each other partner delivered (misreading less when skilled) and revise
-        trust in it; the new trust takes effect when every partner has observed."""
+    def observe_partners(self, kept, active, eps) -> None:
+        """Read what each other partner delivered of its promise (misreading less when
+        skilled) and add it to the evidence about it; the new evidence takes effect when every
+        partner has observed."""
         p = self.model.inputs
         skills = rules.effective_skills(self.skills, p.training)
         seen = rules.observed_delivery(kept, np.atleast_1d(skills), eps[self.slot][None, :],
                                        p.params)[0]
-        new = rules.updated_trust(self.trust, seen, trust[:, self.slot], p.params)
+        kept_e, broken_e = rules.trust_evidence(self.kept_evidence, self.broken_evidence, seen,
+                                                p.params)
         others = active & (np.arange(p.n) != self.slot)
-        self._next_trust = np.where(others, new, self.trust)
+        self._next_evidence = (np.where(others, kept_e, self.kept_evidence),
+                               np.where(others, broken_e, self.broken_evidence))
 
-    def commit_trust(self) -> None:
-        self.trust = self._next_trust
+    def commit_evidence(self) -> None:
+        self.kept_evidence, self.broken_evidence = self._next_evidence
 
-    def assess_satisfaction(self, benefit, equity, values, mean_trust, maturity) -> None:
-        """Weigh the partnership: benefits against expectation, fairness, vision, values,
-        trust, and control handed over (002: the five shareds)."""
+    def rebaseline_promise(self) -> None:
+        """At the review, re-baseline what it promises for the next period against reality."""
+        self.promise = float(rules.rebaselined_promise(self.promise, self.effort,
+                                                       self.model.inputs.params))
+
+    def assess_satisfaction(self, equity, values, mean_trust, maturity, cycle) -> None:
+        """Weigh the partnership: what it gives this partner against its business-case plan,
+        fairness, vision, values, trust, and control handed over (002: the five shareds)."""
         p = self.model.inputs
         self.equity = float(equity[self.slot])
         self.fairness = float(1.0 - rules.inequity(self.equity, p.params))
-        vision = self.model._alignment_by_partner[self.slot]
+        self.benefit = float(rules.benefit_against_plan(
+            p.planned_money[cycle, self.slot], self.net_money, self.size,
+            p.plan_savings_potential, p.params))
         lost = rules.control_lost(self.control_concern, maturity, p.lead_share[self.slot])
-        self.parts = rules.satisfaction_parts(benefit, self.fairness, vision, values[self.slot],
-                                              mean_trust[self.slot], lost, p.params)
+        self.parts = rules.satisfaction_parts(
+            self.benefit, self.fairness, self.model.alignment_by_partner[self.slot],
+            values[self.slot], mean_trust[self.slot], lost, p.params)
         self.satisfaction = float(rules.satisfaction(self.parts, p.params))
+        self.appraisal = rules.appraised(self.appraisal, self.parts, self.patience)
 
-    def consider_exit(self) -> None:
-        """Count dissatisfied reviews; once patience runs out and staying is worth less than
-        going it alone net of the exit penalty, give notice. Notice, once given, stands."""
+    def consider_exit(self, u, maturity) -> None:
+        """Weigh staying against going it alone, net of what leaving costs; give notice with
+        the chance that margin gives. Notice, once given, stands."""
         p = self.model.inputs
-        self.dissatisfied = int(rules.dissatisfied_count(
-            self.dissatisfied, self.satisfaction >= p.params.outside_option))
         if self.on_notice:
             self.notice_left -= 1
-        elif rules.gives_notice(self.satisfaction, self.dissatisfied, self.patience,
-                                p.exit_penalty, p.params):
-            self.on_notice = True
-            self.notice_left = p.notice_cycles
-            self.exit_reason = rules.SATISFACTION_PARTS[int(np.argmax(self.parts))]
+        else:
+            margin = rules.exit_margin(self.expected, self.appraisal, p.exit_penalty, maturity,
+                                       p.params)
+            if rules.gives_notice(margin, u[self.slot], p.params):
+                self.on_notice = True
+                self.notice_left = p.notice_cycles
+                self.exit_reason = rules.SATISFACTION_PARTS[
+                    int(rules.exit_reason(self.expected, self.appraisal))]
         self.leaving = self.on_notice and self.notice_left <= 0
 
     # --- what the model does to a partner ------------------------------------------------

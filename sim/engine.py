@@ -2,9 +2,10 @@
 
 Axis 0 is the replication, the last axis the partner slot (pairwise arrays [R, i, j]). Every
 behavioural rule is the same function of sim.rules that the Mesa agents call; this module only
-orchestrates the review in the same synchronous order as PartnershipModel.step, and draws each
-replication's randomness from that replication's own generator in the same order. So for the
-same seeds both engines give the same trajectories, figure for figure (tests/test_engine.py).
+orchestrates the review in the same synchronous order as PartnershipModel.step, phase for phase
+and name for name (`Partnership.step`), and draws each replication's randomness from that
+replication's own streams in the same order. So for the same seeds both engines give the same
+trajectories, figure for figure (tests/test_engine.py).
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ import numpy as np
 
 from sim import noise as noise_mod
 from sim import rules
-from sim.inputs import (TARGET_ALL, TARGET_ANY, PartnershipInputs, count_uncertain, resolve_batch,
-                        uncertain_paths)
+from sim.inputs import (PartnershipInputs, count_run_inputs, resolve_batch, shock_input_counts,
+                        shock_streams, uncertain_paths)
+from sim.scenario import Scenario
 from sim.seeds import replication_uniforms
-from sim.scenario import CHANCE_SHOCKS, Scenario
 
 #: The engines a Monte Carlo run can use: this one, and the Mesa model (the reference).
 ENGINES = ("vector", "mesa")
 
-SERIES = ("maturity", "gross_savings_m", "spend_m", "cum_net_savings_m", "pct_business_case",
-          "mean_trust", "min_trust", "active_partners", "fairness_imbalance", "alignment",
-          "decision_pace", "team_delivery", "team_skill", "mean_satisfaction", "dissolved")
+SERIES = ("maturity", "running_quality", "gross_savings_m", "spend_m", "cum_net_savings_m",
+          "planned_net_savings_m", "pct_business_case", "mean_trust", "min_trust",
+          "active_partners", "fairness_imbalance", "alignment", "decision_pace",
+          "team_delivery", "team_skill", "mean_satisfaction", "dissolved")
 
 
 @dataclass
@@ -47,8 +49,8 @@ class VectorRun:
 
 @dataclass(frozen=True)
 class StreamLayout:
-    """Where each uncertain input (by path) and the cycle noise sit in a replication's stream,
-    when variants of a scenario share streams (sim.paired)."""
+    """Where each uncertain input of the run's own stream (by path) and the cycle noise sit in
+    that stream, when variants of a scenario share streams (sim.paired)."""
 
     positions: dict            # uncertain path -> column in the stream
     noise_start: int           # first column of the cycle noise
@@ -57,30 +59,42 @@ class StreamLayout:
 
 def draw(scenario: Scenario, seed: int, replications, sample=0, columns=None, values=None,
          layout: StreamLayout | None = None):
-    """Each replication's inputs and cycle noise, from its own stream in the Mesa model's order
-    (the uncertain inputs, then every cycle's uniforms): (batch inputs, noise [R, H, width]).
+    """Each replication's inputs and noise, from its own streams in the Mesa model's order:
+    (batch inputs, cycle noise [R, H, width], shock noise [R, H, s, shock_width]).
 
-    `sample` is one design-point index or one per replication. A design sets some inputs
-    itself: `values` [R, len(columns)] replace the uniforms of the uncertain inputs at
+    The run's own stream holds its uncertain inputs (all but the shocks'), then every cycle's
+    uniforms; each shock's stream holds the shock's own uncertain inputs, then its numbers for
+    every cycle. `sample` is one design-point index or one per replication. A design sets some
+    inputs itself: `values` [R, len(columns)] replace the uniforms of the uncertain inputs at
     `columns` (quantiles of their distributions) before the inputs are resolved.
 
     `layout` pairs variants of a scenario (common random numbers): each uncertain input takes
     the column of its name, so an input shared by two variants gets the same quantile in
     both, and the noise starts at the same column in every variant."""
     replications = np.asarray(replications, dtype=np.int64).reshape(-1)
-    k = count_uncertain(scenario)
-    n, s, H = len(scenario.partner_specs()), len(scenario.shocks), scenario.horizon
-    w = noise_mod.width(n, s)
+    R = len(replications)
+    k = count_run_inputs(scenario)
+    n, H = len(scenario.partner_specs()), scenario.horizon
+    w = noise_mod.width(n)
     start, length = (k, k + H * w) if layout is None else (layout.noise_start, layout.length)
     block = replication_uniforms(seed, replications, length, sample,
-                                 out=_scratch((len(replications), length)))
-    if columns is not None:
-        block[:, columns] = values
-    inputs = block[:, :k]
+                                 out=_scratch((R, length)))
+    run_inputs = block[:, :k]
     if layout is not None:
-        inputs = block[:, [layout.positions[name] for name in uncertain_paths(scenario)]]
-    noise = block[:, start:start + H * w].reshape(len(replications), H, w)
-    return resolve_batch(scenario, inputs), noise
+        names = uncertain_paths(scenario)[:k]
+        run_inputs = block[:, [layout.positions[name] for name in names]]
+    cycle = block[:, start:start + H * w].reshape(R, H, w)
+    shock_inputs, shock_blocks = [], []
+    sw = noise_mod.shock_width(n)
+    for count, stream in zip(shock_input_counts(scenario), shock_streams(scenario)):
+        own = replication_uniforms(seed, replications, count + H * sw, sample, stream=stream)
+        shock_inputs.append(own[:, :count])
+        shock_blocks.append(own[:, count:].reshape(R, H, sw))
+    uniforms = np.concatenate([run_inputs, *shock_inputs], axis=1)  # a copy: the block is reused
+    if columns is not None:
+        uniforms[:, columns] = values
+    shocks = np.stack(shock_blocks, axis=2) if shock_blocks else np.zeros((R, H, 0, sw))
+    return resolve_batch(scenario, uniforms), cycle, shocks
 
 
 _local = threading.local()
@@ -105,245 +119,347 @@ def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> Ve
     return run
 
 
-def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray) -> VectorRun:
-    """Simulate a batch of resolved inputs ([R] leading axis) driven by `noise` [R, H, width]."""
-    events = []
-    first = inputs
-    p = inputs.params
-    R, n, s, H = len(noise), inputs.n, len(inputs.shocks), inputs.horizon
-    tr = inputs.traits
-    size = tr["size"]
-    priorities, vision = inputs.priorities, inputs.vision
-    joins_at = inputs.joins_at
-    target, potential, impl, ramp = (inputs.target_net_savings_m, inputs.savings_potential,
-                                     inputs.implementation_cost_m, inputs.ramp_up_cycles)
-    threshold, rate, call_out, exit_penalty = (inputs.penalty_threshold, inputs.penalty_rate,
-                                               inputs.call_out, inputs.exit_penalty)
-    dedicated, training, team_cost, training_cost, consensus = (
-        inputs.dedicated, inputs.training, inputs.team_cost_m, inputs.training_cost_m,
-        inputs.consensus)
-    leads, lead_share = first.service_leads, first.lead_share
-    col = (slice(None), None)  # per-replication scalars broadcast over partners
-
-    alignment = rules.vision_alignment(priorities, vision[:, None, :])
-    deter = rules.deterrence(call_out, rate, p)
-    ambition, resourcing, skills = tr["ambition"].copy(), tr["resourcing"].copy(), \
-        tr["skills"].copy()
-
-    active = np.broadcast_to(joins_at == 0, (R, n)).copy()
-    engaged = np.ones((R, n), bool)
-    on_notice = np.zeros((R, n), bool)
-    notice_left = np.zeros((R, n), int)
-    leaving = np.zeros((R, n), bool)
-    exited_at = np.full((R, n), -1)
-    reason = np.full((R, n), "", dtype=object)
-    dissatisfied = np.zeros((R, n), int)
-    trust = np.repeat(rules.initial_trust(tr["trust_propensity"], consensus[col], p)[:, :, None],
-                      n, axis=2)
-    kept = np.zeros((R, n))
-    contributed = np.zeros((R, n))
-    satisfaction = np.full((R, n), p.outside_option)
-    equity = np.ones((R, n))
-    money = np.zeros((R, n))
-    maturity, gross, spend, cum = (np.zeros(R) for _ in range(4))
-    pace, team_delivery, team_skill = np.zeros(R), np.zeros(R), np.zeros(R)
-    dissolved = np.zeros(R, bool)
-    dissolved_at = np.full(R, -1)
-    out = {k: np.zeros((H + 1, R)) for k in SERIES}  # a row per review: contiguous writes
-    eye = np.eye(n, dtype=bool)
-    gap = rules.cultural_gap(ambition, tr["control_concern"])  # changes with new leaderships
-
-    def collect(t):
-        pairs_trust = rules.mean_pair_trust(trust, active)
-        count = active.sum(axis=-1)
-        weight = active.astype(float)
-        values = {
-            "maturity": maturity, "gross_savings_m": gross, "spend_m": spend,
-            "cum_net_savings_m": cum, "pct_business_case": 100.0 * cum / target,
-            "mean_trust": pairs_trust, "min_trust": rules.min_over_others(trust, active),
-            "active_partners": count,
-            "fairness_imbalance": _masked_mean(np.abs(equity - 1.0), weight, count),
-            "alignment": _masked_mean(alignment, weight, count),
-            "decision_pace": pace, "team_delivery": team_delivery, "team_skill": team_skill,
-            "mean_satisfaction": _masked_mean(satisfaction, weight, count),
-            "dissolved": dissolved,
-        }
-        for k, v in values.items():
-            out[k][t] = v
-
-    collect(0)
-    for t in range(1, H + 1):
-        cn = noise_mod.cycle_noise(noise[:, t - 1], n, s)
-        gross, spend = np.zeros(R), np.zeros(R)
-        live = ~dissolved
-        # joiners
-        joining = live[:, None] & (joins_at == t)[None, :] & (exited_at < 0)
-        active = active | joining
-        # shocks, in scenario order
-        for k, sh in enumerate(first.shocks):
-            happens = live & ((sh.at_cycle == t) if sh.at_cycle else (cn.shock_occur[:, k]
-                                                                       < sh.rate))
-            m = sh.magnitude
-            if sh.kind == "supplier_failure":
-                maturity = np.where(happens, rules.cut(maturity, m), maturity)
-                if happens.any():
-                    events.append((t, sh.kind, happens))
-                continue
-            is_join = sh.kind == "partner_join"
-            hit = np.zeros((R, n), bool)
-            rows = np.flatnonzero(happens)
-            pool = ~active & (exited_at < 0) if is_join else active  # who it can hit
-            hit[rows] = _targets(sh.target, pool[rows], cn.shock_target[rows, k])
-            u = cn.shock_value[:, k]
-            mc = m[:, None]
-            if sh.kind in CHANCE_SHOCKS:
-                hit &= u < mc  # it goes ahead with chance m
-            if len(rows) and hit.any():
-                events.append((t, sh.kind, hit))
-            if sh.kind == "budget_cut":
-                resourcing = np.where(hit, rules.cut(resourcing, mc), resourcing)
-            elif sh.kind == "staff_loss":
-                skills = np.where(hit, rules.cut(skills, mc), skills)
-            elif sh.kind == "lapse":
-                engaged = engaged & ~hit
-            elif is_join:
-                active = active | hit
-            elif sh.kind == "partner_exit":
-                active = active & ~hit
-                leaving, on_notice = leaving & ~hit, on_notice & ~hit
-                exited_at = np.where(hit, t, exited_at)
-                reason = np.where(hit, "forced", reason)
-            elif sh.kind == "leadership_change":
-                ambition = np.where(hit, rules.new_leadership_ambition(u, p), ambition)
-                engaged = engaged & ~hit
-                rows = np.flatnonzero(hit.any(axis=-1))  # only the replications it struck
-                if len(rows):
-                    gap[rows] = rules.cultural_gap(ambition[rows], tr["control_concern"][rows])
-                    trust[rows] = _new_leadership_trust(trust[rows], hit[rows],
-                                                        tr["trust_propensity"][rows], mc[rows])
-        newly = live & (active.sum(axis=-1) < 2)
-        dissolved = dissolved | newly
-        dissolved_at = np.where(newly, t, dissolved_at)
-        go = ~dissolved
-        act = active & go[:, None]
-        # engagement, effort, delivery
-        engaged = np.where(act, rules.engagement(engaged, tr["volatility"], tr["commitment"],
-                                                 cn.lapse), engaged)
-        mean_trust = rules.mean_over_others(trust, active)
-        withheld = rules.withheld_share(mean_trust, deter[col], p)
-        effort = rules.effort(rules.effective_resourcing(resourcing, dedicated[col]),
-                              tr["commitment"], engaged, on_notice, withheld, alignment, p)
-        kept = np.where(act, rules.promise_kept(effort, tr["trustworthiness"], cn.delivery, p),
-                        kept)
-        contributed = np.where(act, contributed + kept * size, contributed)
-        # hard decisions and maturity
-        agree = rules.agreement(ambition, tr["control_concern"], mean_trust, alignment, p)
-        new_pace = rules.decision_pace(first.decision_rule, agree, active, trust, leads)
-        s_eff = rules.effective_skills(skills, training[col])
-        pace = np.where(go, new_pace, pace)
-        team_delivery = np.where(go, rules.size_weighted_mean(kept, size, active), team_delivery)
-        team_skill = np.where(go, rules.size_weighted_mean(s_eff, size, active), team_skill)
-        previous = maturity
-        maturity = np.where(go, rules.maturity_step(maturity, ramp, team_delivery, team_skill,
-                                                    pace, p), maturity)
-        # money
-        gross = np.where(go, potential * (size * active).sum(axis=-1) * previous / 2.0, 0.0)
-        spend = np.where(go, impl * (maturity - previous)
-                         + (dedicated * team_cost + training * training_cost) / 2.0, 0.0)
-        cum = cum + np.where(go, gross - spend, 0.0)
-        cost_w = size if first.cost_sharing == "by_size" else np.ones((R, n))
-        benefit_w = {"equal": np.ones((R, n)), "by_size": size,
-                     "by_contribution": contributed}[first.benefit_sharing]
-        cost_share, benefit_share = rules.shares(cost_w, active), rules.shares(benefit_w, active)
-        called = active & (cn.detect < call_out[col])
-        charged = rules.payable(rules.penalty_charged(kept, size, called, threshold[col],
-                                                      rate[col]), active, called)
-        received = rules.redistribute(charged, size, active, charged > 0)
-        money = np.where(act, money + benefit_share * gross[col], money)
-        money = np.where(act, money - cost_share * spend[col], money)
-        money = np.where(act, money - charged + received, money)
-        equity = np.where(act, rules.equity_ratio(benefit_share, cost_share,
-                                                  rules.shares(kept * size, active)), equity)
-        # trust
-        seen = rules.observed_delivery(kept, s_eff, cn.observe, p)
-        new_trust = rules.updated_trust(trust, seen, np.swapaxes(trust, -1, -2), p)
-        pair = act[:, :, None] & active[:, None, :] & ~eye
-        trust = np.where(pair, new_trust, trust)
-        # satisfaction
-        mean_trust = rules.mean_over_others(trust, active)
-        benefit = np.minimum(1.0, maturity / rules.planned_maturity(t, ramp))
-        values = rules.values_closeness(ambition, tr["control_concern"], active, gap)
-        fairness = 1.0 - rules.inequity(equity, p)
-        lost = rules.control_lost(tr["control_concern"], maturity[col], lead_share)
-        parts = rules.satisfaction_parts(benefit[col], fairness, alignment, values, mean_trust,
-                                         lost, p)
-        satisfaction = np.where(act, rules.satisfaction(parts, p), satisfaction)
-        # exits
-        new_count = rules.dissatisfied_count(dissatisfied, satisfaction >= p.outside_option)
-        dissatisfied = np.where(act, new_count, dissatisfied)
-        notice_left = np.where(act & on_notice, notice_left - 1, notice_left)
-        gives = act & ~on_notice & rules.gives_notice(satisfaction, dissatisfied,
-                                                      tr["patience"], exit_penalty[col], p)
-        reason[gives] = _PART_NAMES[np.argmax(parts[gives], axis=-1)]
-        notice_left = np.where(gives, first.notice_cycles, notice_left)
-        on_notice = on_notice | gives
-        leaving = np.where(act, on_notice & (notice_left <= 0), leaving)
-        quitting = leaving & act
-        staying = act & ~quitting
-        charged = rules.payable(rules.exit_penalty_charged(quitting, size, exit_penalty[col]),
-                                staying | quitting, quitting & staying.any(axis=-1)[:, None])
-        received = rules.redistribute(charged, size, staying, quitting)
-        money = money - charged + received
-        active = active & ~quitting
-        leaving = leaving & ~quitting
-        on_notice = on_notice & ~quitting
-        exited_at = np.where(quitting, t, exited_at)
-        newly = go & (active.sum(axis=-1) < 2)
-        dissolved = dissolved | newly
-        dissolved_at = np.where(newly, t, dissolved_at)
-        collect(t)
-    out = {k: v.T for k, v in out.items()}  # [R, H + 1]
-    return VectorRun(out, exited_at, reason, dissolved_at, money, first.names, inputs,
-                     np.arange(R), events)
+def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray,
+                    shock_noise: np.ndarray) -> VectorRun:
+    """Simulate a batch of resolved inputs ([R] leading axis) driven by `noise` [R, H, width]
+    and `shock_noise` [R, H, s, shock_width]."""
+    partnership = Partnership(inputs)
+    for t in range(1, inputs.horizon + 1):
+        partnership.step(t, noise[:, t - 1], shock_noise[:, t - 1])
+    return partnership.result()
 
 
 _PART_NAMES = np.array(rules.SATISFACTION_PARTS, dtype=object)
 
 
-def _new_leadership_trust(trust, hit, propensity, magnitude):
-    """Trust after new leaderships take over the partners `hit` ([R, n]), partner by partner in
-    slot order as the Mesa model applies them: the newcomer's own trust is reset towards its
-    propensity, and everyone else's trust in it is dented."""
-    n = hit.shape[-1]
-    for a in range(n):
-        ha = hit[:, a]
-        if not ha.any():
-            continue
-        row = rules.new_leadership_trust(trust[:, a, :], propensity[:, a, None], magnitude)
-        trust[:, a, :] = np.where(ha[:, None], row, trust[:, a, :])
-        column = rules.trust_in_new_leadership(trust[:, :, a], magnitude)
-        others = ha[:, None] & (np.arange(n) != a)[None, :]
-        trust[:, :, a] = np.where(others, column, trust[:, :, a])
-    return trust
+class Partnership:
+    """R replications of one partnership, as arrays, stepped review by review. Its `step` and
+    phases follow PartnershipModel's, name for name; each phase applies the rules to every
+    replication whose review takes place, and leaves the others as they were."""
+
+    def __init__(self, inputs: PartnershipInputs):
+        self.inputs = inputs
+        p = self.p = inputs.params
+        tr = inputs.traits
+        R, n = tr["size"].shape
+        self.R, self.n = R, n
+        self.col = (slice(None), None)                 # per-replication scalars over partners
+        self.size = tr["size"]
+        self.ambition = tr["ambition"].copy()
+        self.resourcing = tr["resourcing"].copy()
+        self.skills = tr["skills"].copy()
+        self.alignment = rules.vision_alignment(inputs.priorities, inputs.vision[:, None, :])
+        self.deterrence = rules.deterrence(inputs.call_out, inputs.penalty_rate, p)
+        self.gap = rules.cultural_gap(self.ambition, tr["control_concern"])
+        self.eye = np.eye(n, dtype=bool)
+
+        self.active = np.broadcast_to(inputs.joins_at == 0, (R, n)).copy()
+        self.engaged = np.ones((R, n), bool)
+        self.on_notice = np.zeros((R, n), bool)
+        self.notice_left = np.zeros((R, n), int)
+        self.leaving = np.zeros((R, n), bool)
+        self.exited_at = np.full((R, n), -1)
+        self.reason = np.full((R, n), "", dtype=object)
+        self.base_trust = rules.initial_trust(tr["trust_propensity"],
+                                              inputs.consensus[self.col], p)
+        self.kept_evidence = np.zeros((R, n, n))
+        self.broken_evidence = np.zeros((R, n, n))
+        self.promise = np.full((R, n), p.promise)
+        self.effort = np.zeros((R, n))
+        self.delivered = np.zeros((R, n))
+        self.kept = np.zeros((R, n))
+        self.contributed = np.zeros((R, n))
+        self.received = np.zeros((R, n))
+        self.paid = np.zeros((R, n))
+        self.penalties = np.zeros((R, n))               # received less paid
+        parts = len(rules.SATISFACTION_PARTS)
+        self.expected = np.zeros((R, n, parts))
+        self.appraisal = np.zeros((R, n, parts))
+        self.satisfaction = np.zeros((R, n))
+        self.equity = np.ones((R, n))
+        self.maturity, self.previous, self.quality = np.zeros(R), np.zeros(R), np.zeros(R)
+        self.gross, self.spend, self.cum = np.zeros(R), np.zeros(R), np.zeros(R)
+        self.pace, self.team_delivery, self.team_skill = np.zeros(R), np.zeros(R), np.zeros(R)
+        self.dissolved = np.zeros(R, bool)
+        self.dissolved_at = np.full(R, -1)
+        self.events: list = []
+        self.series = {k: np.zeros((inputs.horizon + 1, R)) for k in SERIES}  # row per review
+        self.trust = self.trust_matrix()
+        self.sign_charter(self.active)
+        self.collect(0)
+
+    # --- one review ------------------------------------------------------------------------
+
+    def step(self, t: int, noise: np.ndarray, shock_noise: np.ndarray) -> None:
+        """One six-month review of every replication (PartnershipModel.step)."""
+        self.gross, self.spend, self.quality = np.zeros(self.R), np.zeros(self.R), np.zeros(self.R)
+        live = ~self.dissolved
+        self.admit_joiners(t, live)
+        self.apply_shocks(t, live, noise_mod.shock_noise(shock_noise, self.n))
+        self.check_dissolution(t, live)
+        self.review(t, noise_mod.cycle_noise(noise, self.n))
+        self.trust = self.trust_matrix()
+        self.collect(t)
+
+    def review(self, t: int, noise: noise_mod.CycleNoise) -> None:
+        """Effort, delivery, decisions, money, trust, satisfaction, exits: in that order, for
+        the replications still intact (`go`) and their active partners (`act`)."""
+        go = ~self.dissolved
+        act = self.active & go[:, None]
+        self.update_engagement(act, noise.lapse)
+        trust = self.trust_matrix()
+        mean_trust = rules.mean_over_others(trust, self.active)
+        self.give_effort(act, mean_trust)
+        self.deliver(act, noise.delivery)
+        self.take_hard_decisions(go, trust, mean_trust)
+        self.share_costs_and_benefits(go, act, noise.detect)
+        self.observe_partners(act, noise.observe)
+        self.rebaseline_promise(act)
+        self.assess_satisfaction(t, act)
+        self.consider_exit(act, noise.exit)
+        self.settle_exits(t, act)
+        self.check_dissolution(t, go)
+
+    # --- the phases ----------------------------------------------------------------------
+
+    def sign_charter(self, signing) -> None:
+        """Partners `signing` ([R, n]) enter with the satisfaction they expect."""
+        inp = self.inputs
+        values = rules.values_closeness(self.ambition, inp.traits["control_concern"],
+                                        self.active, self.gap)
+        expected = rules.expected_parts(self.alignment, values, self.base_trust,
+                                        inp.traits["control_concern"], inp.lead_share, self.p)
+        self.expected = np.where(signing[..., None], expected, self.expected)
+        self.appraisal = np.where(signing[..., None], expected, self.appraisal)
+        self.satisfaction = np.where(signing, rules.satisfaction(expected, self.p),
+                                     self.satisfaction)
+
+    def admit_joiners(self, t: int, live) -> None:
+        joining = live[:, None] & (self.inputs.joins_at == t)[None, :] & (self.exited_at < 0) \
+            & ~self.active
+        if joining.any():
+            self.active = self.active | joining
+            self.sign_charter(joining)
+
+    def apply_shocks(self, t: int, live, noise: noise_mod.ShockNoise) -> None:
+        """Every shock of the scenario, in scenario order (PartnershipModel.apply_shocks)."""
+        inp, p, col = self.inputs, self.p, self.col
+        for k, sh in enumerate(inp.shocks):
+            strikes = live & rules.shock_strikes(sh.at_cycle, sh.rate, t, noise.occur[:, k])
+            m = sh.magnitude
+            if sh.kind == "supplier_failure":
+                self.maturity = np.where(strikes, rules.cut(self.maturity, m), self.maturity)
+                if strikes.any():
+                    self.events.append((t, sh.kind, strikes))
+                continue
+            rows = np.flatnonzero(strikes)
+            if not len(rows):
+                continue
+            joining = sh.kind == "partner_join"
+            pool = ~self.active & (self.exited_at < 0) if joining else self.active
+            hit = np.zeros((self.R, self.n), bool)
+            hit[rows] = rules.shock_targets(sh.target, pool[rows], noise.target[rows, k])
+            u = noise.value[:, k]
+            hit = rules.goes_ahead(sh.kind, hit, u, m)
+            if not hit.any():
+                continue
+            self.events.append((t, sh.kind, hit))
+            self.strike(sh.kind, hit, m[col], u, t)
+
+    def strike(self, kind: str, hit, m, u, t: int) -> None:
+        """What a shock does to the partners it hits (PartnershipModel.strike, then the
+        partnership-wide change of a leadership change)."""
+        p = self.p
+        if kind == "budget_cut":
+            self.resourcing = np.where(hit, rules.cut(self.resourcing, m), self.resourcing)
+        elif kind == "staff_loss":
+            self.skills = np.where(hit, rules.cut(self.skills, m), self.skills)
+        elif kind == "lapse":
+            self.engaged = self.engaged & ~hit
+        elif kind == "partner_join":
+            self.active = self.active | hit
+            self.sign_charter(hit)
+        elif kind == "partner_exit":
+            self.active = self.active & ~hit
+            self.leaving, self.on_notice = self.leaving & ~hit, self.on_notice & ~hit
+            self.exited_at = np.where(hit, t, self.exited_at)
+            self.reason = np.where(hit, "forced", self.reason)
+        elif kind == "leadership_change":
+            self.ambition = np.where(hit, rules.new_leadership_ambition(u, p), self.ambition)
+            self.engaged = self.engaged & ~hit
+            self.base_trust = np.where(hit, rules.new_leadership_base(
+                self.base_trust, self.inputs.traits["trust_propensity"], m), self.base_trust)
+            rows = np.flatnonzero(hit.any(axis=-1))    # only the replications it struck
+            kept_e, broken_e = rules.new_leadership_evidence(
+                self.kept_evidence[rows], self.broken_evidence[rows], hit[rows], m[rows, 0], p)
+            self.kept_evidence[rows], self.broken_evidence[rows] = kept_e, broken_e
+            self.gap[rows] = rules.cultural_gap(self.ambition[rows],
+                                                self.inputs.traits["control_concern"][rows])
+
+    def check_dissolution(self, t: int, live) -> None:
+        """Below two partners, the partnership dissolves."""
+        newly = live & ~self.dissolved & (self.active.sum(axis=-1) < 2)
+        self.dissolved = self.dissolved | newly
+        self.dissolved_at = np.where(newly, t, self.dissolved_at)
+
+    def update_engagement(self, act, u) -> None:
+        tr = self.inputs.traits
+        self.engaged = np.where(act, rules.engagement(self.engaged, tr["volatility"],
+                                                      tr["commitment"], u), self.engaged)
+
+    def give_effort(self, act, mean_trust) -> None:
+        inp = self.inputs
+        withheld = rules.withheld_share(mean_trust, self.deterrence[self.col], self.p)
+        resourcing = rules.effective_resourcing(self.resourcing, inp.dedicated[self.col])
+        effort = rules.effort(resourcing, inp.traits["commitment"], self.engaged, self.on_notice,
+                              withheld, self.alignment, self.p)
+        self.effort = np.where(act, effort, self.effort)
+
+    def deliver(self, act, eps) -> None:
+        delivered = rules.delivered_effort(self.effort, self.inputs.traits["trustworthiness"],
+                                           eps, self.p)
+        self.delivered = np.where(act, delivered, self.delivered)
+        self.kept = np.where(act, rules.promise_kept(self.delivered, self.promise), self.kept)
+        self.contributed = np.where(act, self.contributed + self.delivered * self.size,
+                                    self.contributed)
+
+    def take_hard_decisions(self, go, trust, mean_trust) -> None:
+        inp, p = self.inputs, self.p
+        agree = rules.agreement(self.ambition, inp.traits["control_concern"], mean_trust,
+                                self.alignment, p)
+        pace = rules.decision_pace(inp.decision_rule, agree, self.active, trust,
+                                   inp.service_leads)
+        skills = rules.effective_skills(self.skills, inp.training[self.col])
+        self.pace = np.where(go, pace, self.pace)
+        self.team_delivery = np.where(go, rules.size_weighted_mean(self.delivered, self.size,
+                                                                   self.active),
+                                      self.team_delivery)
+        self.team_skill = np.where(go, rules.size_weighted_mean(skills, self.size, self.active),
+                                   self.team_skill)
+        capacity = rules.programme_capacity(self.team_delivery, self.team_skill, self.pace, p)
+        self.previous = self.maturity
+        self.maturity = np.where(go, rules.maturity_step(self.maturity, inp.ramp_up_cycles,
+                                                         capacity, p), self.maturity)
+        self.quality = np.where(go, rules.running_quality(capacity, p), 0.0)
+
+    def share_costs_and_benefits(self, go, act, detect) -> None:
+        inp, col = self.inputs, self.col
+        self.gross = np.where(go, rules.gross_savings(inp.savings_potential, self.size,
+                                                      self.active, self.previous, self.quality),
+                              0.0)
+        self.spend = np.where(go, rules.programme_spend(
+            inp.implementation_cost_m, self.maturity, self.previous, inp.plan_ramp_up_cycles,
+            inp.dedicated, inp.team_cost_m, inp.training, inp.training_cost_m, self.p), 0.0)
+        self.cum = self.cum + np.where(go, self.gross - self.spend, 0.0)
+        cost_share = rules.shares(rules.cost_weights(inp.cost_sharing, self.size), self.active)
+        benefit_share = rules.shares(rules.benefit_weights(inp.benefit_sharing, self.size,
+                                                           self.contributed), self.active)
+        called = self.active & (detect < inp.call_out[col])
+        charged, received = rules.breach_penalties(self.kept, self.size, self.active, called,
+                                                   inp.penalty_threshold[col],
+                                                   inp.penalty_rate[col])
+        self.received = np.where(act, self.received + benefit_share * self.gross[col],
+                                 self.received)
+        self.paid = np.where(act, self.paid + cost_share * self.spend[col], self.paid)
+        self.penalties = np.where(act, self.penalties - charged + received, self.penalties)
+
+    def observe_partners(self, act, eps) -> None:
+        """Every active partner reads every other and adds to its evidence (then commits)."""
+        skills = rules.effective_skills(self.skills, self.inputs.training[self.col])
+        seen = rules.observed_delivery(self.kept, skills, eps, self.p)
+        kept_e, broken_e = rules.trust_evidence(self.kept_evidence, self.broken_evidence, seen,
+                                                self.p)
+        pair = act[:, :, None] & self.active[:, None, :] & ~self.eye
+        self.kept_evidence = np.where(pair, kept_e, self.kept_evidence)
+        self.broken_evidence = np.where(pair, broken_e, self.broken_evidence)
+
+    def rebaseline_promise(self, act) -> None:
+        self.promise = np.where(act, rules.rebaselined_promise(self.promise, self.effort,
+                                                               self.p), self.promise)
+
+    def assess_satisfaction(self, t: int, act) -> None:
+        inp, p, col = self.inputs, self.p, self.col
+        cc = inp.traits["control_concern"]
+        equity = rules.equity_ratio(self.received, self.paid, self.contributed, self.active)
+        values = rules.values_closeness(self.ambition, cc, self.active, self.gap)
+        mean_trust = rules.mean_over_others(self.trust_matrix(), self.active)
+        benefit = rules.benefit_against_plan(inp.planned_money[:, t, :], self.net_money,
+                                             self.size, inp.plan_savings_potential, p)
+        fairness = 1.0 - rules.inequity(equity, p)
+        lost = rules.control_lost(cc, self.maturity[col], inp.lead_share)
+        parts = rules.satisfaction_parts(benefit, fairness, self.alignment, values, mean_trust,
+                                         lost, p)
+        self.equity = np.where(act, equity, self.equity)
+        self.satisfaction = np.where(act, rules.satisfaction(parts, p), self.satisfaction)
+        self.appraisal = np.where(act[..., None], rules.appraised(
+            self.appraisal, parts, inp.traits["patience"]), self.appraisal)
+
+    def consider_exit(self, act, u) -> None:
+        inp = self.inputs
+        margin = rules.exit_margin(self.expected, self.appraisal, inp.exit_penalty[self.col],
+                                   self.maturity[self.col], self.p)
+        self.notice_left = np.where(act & self.on_notice, self.notice_left - 1, self.notice_left)
+        gives = act & ~self.on_notice & rules.gives_notice(margin, u, self.p)
+        if gives.any():
+            why = rules.exit_reason(self.expected[gives], self.appraisal[gives])
+            self.reason[gives] = _PART_NAMES[why]
+        self.notice_left = np.where(gives, inp.notice_cycles, self.notice_left)
+        self.on_notice = self.on_notice | gives
+        self.leaving = np.where(act, self.on_notice & (self.notice_left <= 0), self.leaving)
+
+    def settle_exits(self, t: int, act) -> None:
+        quitting = self.leaving & act
+        if not quitting.any():
+            return
+        staying = act & ~quitting
+        charged, received = rules.exit_settlement(quitting, staying, self.size,
+                                                  self.inputs.exit_penalty[self.col])
+        self.penalties = self.penalties - charged + received
+        self.active = self.active & ~quitting
+        self.leaving = self.leaving & ~quitting
+        self.on_notice = self.on_notice & ~quitting
+        self.exited_at = np.where(quitting, t, self.exited_at)
+
+    # --- views -----------------------------------------------------------------------------
+
+    @property
+    def net_money(self):
+        return self.received - self.paid + self.penalties
+
+    def trust_matrix(self):
+        return rules.trust_from_evidence(self.kept_evidence, self.broken_evidence,
+                                         self.base_trust, self.p)
+
+    def collect(self, t: int) -> None:
+        """This review's row of every series (what PartnershipModel's DataCollector records)."""
+        active = self.active
+        count = active.sum(axis=-1)
+        weight = active.astype(float)
+        values = {
+            "maturity": self.maturity, "running_quality": self.quality,
+            "gross_savings_m": self.gross, "spend_m": self.spend, "cum_net_savings_m": self.cum,
+            "planned_net_savings_m": self.inputs.planned_money[:, t, :].sum(axis=-1),
+            "pct_business_case": 100.0 * self.cum / self.inputs.target_net_savings_m,
+            "mean_trust": rules.mean_pair_trust(self.trust, active),
+            "min_trust": rules.min_over_others(self.trust, active),
+            "active_partners": count,
+            "fairness_imbalance": _masked_mean(np.abs(self.equity - 1.0), weight, count),
+            "alignment": _masked_mean(self.alignment, weight, count),
+            "decision_pace": self.pace, "team_delivery": self.team_delivery,
+            "team_skill": self.team_skill,
+            "mean_satisfaction": _masked_mean(self.satisfaction, weight, count),
+            "dissolved": self.dissolved,
+        }
+        for name, value in values.items():
+            self.series[name][t] = value
+
+    def result(self) -> VectorRun:
+        out = {k: v.T for k, v in self.series.items()}  # [R, H + 1]
+        return VectorRun(out, self.exited_at, self.reason, self.dissolved_at, self.net_money,
+                         self.inputs.names, self.inputs, np.arange(self.R), self.events)
 
 
 def _masked_mean(values, weight, count):
     """Mean over the active partners (weight = active as 0/1 floats; values are finite)."""
     return np.where(count > 0, np.einsum("...j,...j->...", values, weight)
                     / np.maximum(count, 1), 0.0)
-
-
-def _targets(target: int, pool, u):
-    """Which partners a shock hits, among those it can hit (`pool`, [R, n]): [R, n] mask (see
-    PartnershipModel.shock_targets)."""
-    R, n = pool.shape
-    if target == TARGET_ALL:
-        return pool.copy()
-    if target == TARGET_ANY:
-        count = pool.sum(axis=-1)
-        pick = np.minimum((u * count).astype(int), np.maximum(count - 1, 0))
-        order = np.cumsum(pool, axis=-1) - 1     # rank within the pool
-        return pool & (order == pick[:, None]) & (count > 0)[:, None]
-    hit = np.zeros((R, n), bool)
-    hit[:, target] = pool[:, target]
-    return hit

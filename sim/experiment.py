@@ -22,9 +22,10 @@ from sim.scenario import Scenario
 from sim.seeds import replication_seed
 
 TIMESERIES_COLUMNS = (
-    "cycle", "maturity", "gross_savings_m", "spend_m", "cum_net_savings_m", "pct_business_case",
-    "mean_trust", "min_trust", "active_partners", "fairness_imbalance", "alignment",
-    "decision_pace", "team_delivery", "mean_satisfaction", "dissolved",
+    "cycle", "maturity", "running_quality", "gross_savings_m", "spend_m", "cum_net_savings_m",
+    "planned_net_savings_m", "pct_business_case", "mean_trust", "min_trust", "active_partners",
+    "fairness_imbalance", "alignment", "decision_pace", "team_delivery", "mean_satisfaction",
+    "dissolved",
 )
 
 
@@ -64,11 +65,12 @@ def default_chunk_size(scenario: Scenario, engine: str) -> int:
     if engine != "vector":
         return DEFAULT_CHUNK.get(engine, 1)
     from sim.inputs import count_uncertain
-    from sim.noise import width
+    from sim.noise import shock_width, width
 
     n = len(scenario.partner_specs())
-    per_replication = 8 * (count_uncertain(scenario) + scenario.horizon
-                           * width(n, len(scenario.shocks)) + 40 * n * n + 40 * scenario.horizon)
+    noise = width(n) + len(scenario.shocks) * shock_width(n)
+    per_replication = 8 * (2 * count_uncertain(scenario) + scenario.horizon * noise
+                           + 60 * n * n + 40 * scenario.horizon)
     return int(max(1, min(DEFAULT_CHUNK["vector"], CHUNK_BYTES // per_replication)))
 
 

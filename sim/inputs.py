@@ -2,7 +2,14 @@
 
 Uncertain numbers are visited in a fixed order (partners in file order, their traits in schema
 order, then the charter, then shocks) and each consumes the next uniform of the replication's
-input block. `count_uncertain` tells the caller how many uniforms to draw.
+input block: the run's own stream for all but the shocks, each shock's own stream for its rate
+and magnitude (sim.noise). `count_uncertain` tells the caller how many uniforms there are,
+`count_run_inputs` how many come from the run's own stream.
+
+The business case is part of a replication's inputs: planners know each partner's cost base and
+the charter when they sign, so the plan (and, with `target_net_savings_m: plan`, the target) is
+projected per replication from those and from the point estimates of what is truly uncertain
+(savings rate, implementation and programme costs, ramp-up).
 """
 
 from __future__ import annotations
@@ -11,16 +18,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from sim.distributions import is_uncertain
+from sim import noise
+from sim.distributions import Uniform, is_uncertain
 from sim.parameters import ModelParameters
-from sim.scenario import BENEFITS, DEFAULT_MAGNITUDE, Scenario
+from sim.rules import TARGET_ALL, TARGET_ANY, planned_money
+from scipy.special import ndtr, ndtri
 
-TRAITS = (
-    "size", "ambition", "resourcing", "skills", "trustworthiness", "trust_propensity",
-    "commitment", "volatility", "control_concern", "patience",
-)
-SHOCK_CODES = {k: i for i, k in enumerate(DEFAULT_MAGNITUDE)}
-TARGET_ALL, TARGET_ANY = -1, -2
+from sim.scenario import BENEFITS, DEFAULT_MAGNITUDE, PLAN, TRAITS, Scenario
 #: joins_at of a prospective partner (`joins_at: null`): no review is ever that late.
 NEVER = 2**31 - 1
 
@@ -32,6 +36,7 @@ class ShockInputs:
     at_cycle: int        # scheduled cycle, or 0 for a random shock
     rate: float | np.ndarray       # chance per review for a random shock (0 if scheduled)
     magnitude: float | np.ndarray
+    stream: tuple = ()   # spawn key of its own random stream (noise.shock_stream)
 
 
 #: Fields sampled per replication (a float for one run, an [R] array for a batch).
@@ -76,6 +81,14 @@ class PartnershipInputs:
     lead_share: np.ndarray                 # [n] share of services each partner leads
     shocks: tuple[ShockInputs, ...]
     horizon: int
+    #: each partner's planned cumulative net money, £m, [H + 1, n] (batch: [R, H + 1, n])
+    planned_money: np.ndarray
+    #: the point estimates the plan uses (savings potential, costs, ramp-up)
+    plan_savings_potential: float
+    plan_ramp_up_cycles: float
+    #: the uncertain inputs (uncertain_paths) and their sampled values [k] (batch: [R, k])
+    input_paths: tuple[str, ...]
+    sampled: np.ndarray
     params: ModelParameters = field(default_factory=ModelParameters)
 
     @property
@@ -88,6 +101,7 @@ class PartnershipInputs:
             self,
             traits={t: v[k] for t, v in self.traits.items()},
             priorities=self.priorities[k], vision=self.vision[k],
+            planned_money=self.planned_money[k], sampled=self.sampled[k],
             shocks=tuple(replace(sh, rate=float(sh.rate[k]), magnitude=float(sh.magnitude[k]))
                          for sh in self.shocks),
             **{name: float(getattr(self, name)[k]) for name in SCALARS},
@@ -95,22 +109,60 @@ class PartnershipInputs:
 
 
 class _Uniforms:
-    """Hands out the columns of a [R, k] block of uniforms, one per uncertain input."""
+    """Hands out the columns of a [R, k] block of uniforms, one per uncertain input, and keeps
+    the value each gave (uncertain_paths order)."""
 
     def __init__(self, u):
         self.u = u
         self.i = 0
+        self.values: list[np.ndarray] = []
 
-    def value(self, x) -> np.ndarray:
-        if is_uncertain(x):
-            v = np.asarray(x.ppf(self.u[:, self.i]), dtype=float)
-            self.i += 1
-            return v
-        return np.full(len(self.u), float(x))
+    def quantile(self) -> np.ndarray:
+        """The next uniform, as a quantile (a partnership-wide component of a trait)."""
+        q = self.u[:, self.i]
+        self.i += 1
+        self.values.append(q)
+        return q
+
+    def value(self, x, common=None, similarity: float = 0.0) -> np.ndarray:
+        if not is_uncertain(x):
+            return np.full(len(self.u), float(x))
+        q = self.u[:, self.i]
+        self.i += 1
+        if common is not None:
+            q = correlated_quantile(q, common, similarity)
+        v = np.asarray(x.ppf(q), dtype=float)
+        self.values.append(v)
+        return v
+
+
+def correlated_quantile(own, common, similarity: float):
+    """A partner's quantile of a trait when `similarity` of the trait's variation is common to
+    the partnership (Gaussian copula with equicorrelation `similarity`): its own quantile mixed
+    with the partnership's on the normal scale, so its marginal distribution is unchanged."""
+    eps = 1e-16
+    z = np.sqrt(similarity) * ndtri(np.clip(common, eps, 1 - eps)) \
+        + np.sqrt(1.0 - similarity) * ndtri(np.clip(own, eps, 1 - eps))
+    return ndtr(z)
+
+
+#: The partnership-wide component of a correlated trait, among the uncertain inputs: a quantile.
+_COMMON = Uniform(uniform=(0.0, 1.0))
+
+
+def correlated_traits(scenario: Scenario) -> list[str]:
+    """Traits whose partners' draws share a partnership-wide component (partner_similarity),
+    in TRAITS order: those with a positive similarity that at least two partners leave
+    uncertain."""
+    specs = scenario.partner_specs()
+    return [t for t in TRAITS if scenario.similarity(t) > 0
+            and sum(is_uncertain(getattr(p, t)) for p in specs) >= 2]
 
 
 def _uncertain_leaves(scenario: Scenario):
     """Every number of the scenario that may be uncertain, in the fixed sampling order."""
+    for trait in correlated_traits(scenario):
+        yield _COMMON
     for partner in scenario.partner_specs():
         for trait in TRAITS:
             yield getattr(partner, trait)
@@ -123,16 +175,54 @@ def _uncertain_leaves(scenario: Scenario):
         if b in c.vision:
             yield c.vision[b]
     bc = c.business_case
-    yield from (bc.target_net_savings_m, bc.savings_potential, bc.implementation_cost_m,
-                bc.ramp_up_cycles)
+    if bc.target_net_savings_m != PLAN:
+        yield bc.target_net_savings_m
+    yield from (bc.savings_potential, bc.implementation_cost_m, bc.ramp_up_cycles)
     yield from (c.penalties.threshold, c.penalties.rate, c.penalties.call_out, c.exit.penalty)
     t = c.programme_team
     yield from (t.dedicated, t.training, t.team_cost_m, t.training_cost_m, c.consensus)
-    for s in scenario.shocks:
-        if s.rate is not None:
-            yield s.rate
-        if s.magnitude is not None:
-            yield s.magnitude
+    for shock in scenario.shocks:
+        yield from _shock_leaves(shock)
+
+
+def _shock_leaves(shock):
+    """A shock's numbers that may be uncertain (drawn from the shock's own stream)."""
+    if shock.rate is not None:
+        yield shock.rate
+    if shock.magnitude is not None:
+        yield shock.magnitude
+
+
+def shock_input_counts(scenario: Scenario) -> list[int]:
+    """How many uncertain inputs each shock draws from its own stream."""
+    return [sum(1 for leaf in _shock_leaves(s) if is_uncertain(leaf)) for s in scenario.shocks]
+
+
+def count_run_inputs(scenario: Scenario) -> int:
+    """How many uncertain inputs a replication draws from its own stream (all but shocks')."""
+    return count_uncertain(scenario) - sum(shock_input_counts(scenario))
+
+
+def shock_streams(scenario: Scenario) -> list[tuple]:
+    """The spawn key of each shock's own stream, in scenario order (noise.shock_stream)."""
+    seen: dict[tuple, int] = {}
+    keys = []
+    for shock in scenario.shocks:
+        identity = (shock.kind, shock.partner)
+        keys.append(noise.shock_stream(shock.kind, shock.partner, seen.get(identity, 0)))
+        seen[identity] = seen.get(identity, 0) + 1
+    return keys
+
+
+#: The least target a plan can set (£m): a plan projecting a loss for some replication still
+#: gives it a positive target, so that "% of the business case" stays defined.
+MIN_TARGET = 1e-6
+
+
+def point_estimate(value) -> float:
+    """An input's point estimate: its value, or for an uncertain one the value at the mode of a
+    three-point estimate (the median of other distributions): what a plan is drawn up with."""
+    return float(value.ppf(value.central_u())) if is_uncertain(value) else float(value)
 
 
 def central_uniforms(scenario: Scenario) -> np.ndarray:
@@ -147,8 +237,9 @@ def count_uncertain(scenario: Scenario) -> int:
 
 
 def uncertain_paths(scenario: Scenario) -> list[str]:
-    """Human-readable names of the uncertain inputs, in sampling order (for tables)."""
-    names = []
+    """Human-readable names of the uncertain inputs, in sampling order (for tables). The
+    partnership-wide quantile of a correlated trait is `partner_similarity.TRAIT`."""
+    names = [f"partner_similarity.{t}" for t in correlated_traits(scenario)]
     for partner in scenario.partner_specs():
         for trait in TRAITS:
             if is_uncertain(getattr(partner, trait)):
@@ -192,10 +283,11 @@ def resolve_batch(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs
     names = tuple(p.name for p in specs)
     index = {name: i for i, name in enumerate(names)}
     traits = {t: np.empty((R, len(specs))) for t in TRAITS}
+    common = {t: u.quantile() for t in correlated_traits(scenario)}
     partner_w = []
     for i, partner in enumerate(specs):  # a partner's priorities follow its traits
         for t in TRAITS:
-            traits[t][:, i] = u.value(getattr(partner, t))
+            traits[t][:, i] = u.value(getattr(partner, t), common.get(t), scenario.similarity(t))
         pr = partner.priorities
         partner_w.append(None if pr is None else np.stack(
             [u.value(pr[b]) if b in pr else np.zeros(R) for b in BENEFITS], axis=-1))
@@ -213,8 +305,9 @@ def resolve_batch(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs
             priorities[:, i] = np.where(total <= 0, vision, w / np.where(total <= 0, 1.0, total))
     bc = c.business_case
     sampled = {}
+    if bc.target_net_savings_m != PLAN:
+        sampled["target_net_savings_m"] = u.value(bc.target_net_savings_m)
     for name, value in (
-        ("target_net_savings_m", bc.target_net_savings_m),
         ("savings_potential", bc.savings_potential),
         ("implementation_cost_m", bc.implementation_cost_m),
         ("ramp_up_cycles", bc.ramp_up_cycles),
@@ -226,14 +319,14 @@ def resolve_batch(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs
     ):
         sampled[name] = u.value(value)
     shocks = []
-    for s in scenario.shocks:
+    for s, stream in zip(scenario.shocks, shock_streams(scenario)):
         rate_s = u.value(s.rate) if s.rate is not None else np.zeros(R)
         mag = u.value(s.magnitude) if s.magnitude is not None else \
             np.full(R, DEFAULT_MAGNITUDE[s.kind])
         target_code = {"all": TARGET_ALL, "any": TARGET_ANY}.get(s.partner)
         shocks.append(ShockInputs(
             kind=s.kind, target=index[s.partner] if target_code is None else target_code,
-            at_cycle=s.at_cycle or 0, rate=rate_s, magnitude=mag,
+            at_cycle=s.at_cycle or 0, rate=rate_s, magnitude=mag, stream=stream,
         ))
     leads = np.array([index[s.lead] for s in c.services], dtype=int)
     lead_share = np.zeros(len(specs))
@@ -242,10 +335,26 @@ def resolve_batch(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs
     if u.i != u.u.shape[-1]:
         raise ValueError(f"{scenario.name}: {u.u.shape[-1]} uniforms given for "
                          f"{u.i} uncertain inputs")
+    joins_at = np.array([NEVER if p.joins_at is None else p.joins_at for p in specs], dtype=int)
+    estimate = {name: point_estimate(value) for name, value in (
+        ("savings_potential", bc.savings_potential),
+        ("implementation_cost", bc.implementation_cost_m), ("ramp_up_cycles", bc.ramp_up_cycles),
+        ("team_cost", c.programme_team.team_cost_m),
+        ("training_cost", c.programme_team.training_cost_m))}
+    planned_active = np.arange(scenario.horizon + 1)[:, None] >= joins_at[None, :]
+    plan = planned_money(traits["size"], planned_active, estimate["savings_potential"],
+                         estimate["implementation_cost"], estimate["ramp_up_cycles"],
+                         sampled["dedicated"], estimate["team_cost"], sampled["training"],
+                         estimate["training_cost"], c.cost_sharing, c.benefit_sharing,
+                         scenario.parameters)
+    if bc.target_net_savings_m == PLAN:
+        sampled["target_net_savings_m"] = np.maximum(plan[:, -1].sum(axis=-1), MIN_TARGET)
     return PartnershipInputs(
-        names=names, traits=traits, priorities=priorities,
-        joins_at=np.array([NEVER if p.joins_at is None else p.joins_at for p in specs],
-                          dtype=int), vision=vision,
+        names=names, traits=traits, priorities=priorities, joins_at=joins_at, vision=vision,
+        input_paths=tuple(uncertain_paths(scenario)),
+        sampled=np.stack(u.values, axis=-1) if u.values else np.zeros((R, 0)),
+        planned_money=plan, plan_savings_potential=estimate["savings_potential"],
+        plan_ramp_up_cycles=estimate["ramp_up_cycles"],
         decision_rule=c.decision_rule, cost_sharing=c.cost_sharing,
         benefit_sharing=c.benefit_sharing, notice_cycles=c.exit.notice_cycles,
         service_leads=leads, lead_share=lead_share, shocks=tuple(shocks),

@@ -7,16 +7,16 @@ agents are activated never matters.
 
 from __future__ import annotations
 
-
 import mesa
 import numpy as np
 
 from sim import noise as noise_mod
 from sim import rules
 from sim.agents import PartnerOrganisation
+from sim.inputs import (PartnershipInputs, count_run_inputs, resolve, shock_input_counts,
+                        shock_streams)
 from sim.loading import as_scenario
-from sim.inputs import TARGET_ALL, TARGET_ANY, PartnershipInputs, count_uncertain, resolve
-from sim.scenario import CHANCE_SHOCKS
+from sim.seeds import child_rng
 
 
 class PartnershipModel(mesa.Model):
@@ -31,16 +31,27 @@ class PartnershipModel(mesa.Model):
     def __init__(self, *, scenario, seed=None, rng=None):
         super().__init__(seed=seed, rng=rng)
         self.scenario = as_scenario(scenario)
-        # All randomness, in a fixed order: the uncertain inputs, then every cycle's noise.
+        n = len(self.scenario.partner_specs())
+        horizon = self.scenario.horizon
+        # All randomness, in a fixed order: the uncertain inputs, then every cycle's noise, from
+        # the run's own generator; each shock's inputs and numbers from its own child stream.
+        run_inputs = self.rng.random(count_run_inputs(self.scenario))
+        self.noise = noise_mod.draw_run(self.rng, horizon, n)
+        shock_inputs, shock_blocks = [], []
+        for count, key in zip(shock_input_counts(self.scenario), shock_streams(self.scenario)):
+            stream = child_rng(self.rng, key)
+            shock_inputs.append(stream.random(count))
+            shock_blocks.append(stream.random((horizon, noise_mod.shock_width(n))))
+        self.shock_noise = np.stack(shock_blocks, axis=1) if shock_blocks else \
+            np.zeros((horizon, 0, noise_mod.shock_width(n)))    # [horizon, s, width]
         self.inputs: PartnershipInputs = resolve(
-            self.scenario, self.rng.random(count_uncertain(self.scenario)))
-        n, s = self.inputs.n, len(self.inputs.shocks)
-        self.noise = noise_mod.draw_run(self.rng, self.inputs.horizon, n, s)
+            self.scenario, np.concatenate([run_inputs, *shock_inputs]))
 
-        self.horizon = self.inputs.horizon
+        self.horizon = horizon
         self.cycle = 0
         self.maturity = 0.0
         self.previous_maturity = 0.0
+        self.running_quality = 0.0
         self.gross_savings = 0.0
         self.spend = 0.0
         self.cum_net_savings = 0.0
@@ -50,8 +61,8 @@ class PartnershipModel(mesa.Model):
         self.dissolved = False
         self.dissolved_at: int | None = None
         self.events: list[tuple[int, str, str]] = []  # (cycle, what, who)
-        self._alignment_by_partner = rules.vision_alignment(self.inputs.priorities,
-                                                            self.inputs.vision)
+        self.alignment_by_partner = rules.vision_alignment(self.inputs.priorities,
+                                                           self.inputs.vision)
         self.deterrence = float(rules.deterrence(self.inputs.call_out, self.inputs.penalty_rate,
                                                  self.inputs.params))
 
@@ -63,13 +74,16 @@ class PartnershipModel(mesa.Model):
                 joins_at=int(self.inputs.joins_at[slot]),
             )
         self.partners = sorted(self.agents, key=lambda a: a.slot)
+        self.sign_charter(self.active)
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "cycle": "cycle",
                 "maturity": "maturity",
+                "running_quality": "running_quality",
                 "gross_savings_m": "gross_savings",
                 "spend_m": "spend",
                 "cum_net_savings_m": "cum_net_savings",
+                "planned_net_savings_m": lambda m: m.planned_net_savings,
                 "pct_business_case": lambda m: m.pct_business_case,
                 "mean_trust": lambda m: m.mean_trust,
                 "min_trust": lambda m: m.min_trust,
@@ -87,8 +101,10 @@ class PartnershipModel(mesa.Model):
                 "active": "active",
                 "engaged": "engaged",
                 "effort": "effort",
+                "promise": "promise",
                 "kept": "kept",
                 "mean_trust_in_others": lambda a: a.model.mean_trust_of(a),
+                "benefit": "benefit",
                 "satisfaction": "satisfaction",
                 "net_money_m": "net_money",
             },
@@ -101,12 +117,12 @@ class PartnershipModel(mesa.Model):
     def step(self):
         """One six-month review of the partnership."""
         self.cycle += 1
-        self.gross_savings = self.spend = 0.0  # nothing flows unless a review takes place
-        if not self.dissolved:
-            noise = noise_mod.cycle_noise(self.noise[self.cycle - 1], self.inputs.n,
-                                          len(self.inputs.shocks))
+        self.gross_savings = self.spend = self.running_quality = 0.0  # nothing flows unless
+        if not self.dissolved:                                        # a review takes place
+            n = self.inputs.n
+            noise = noise_mod.cycle_noise(self.noise[self.cycle - 1], n)
             self.admit_joiners()
-            self.apply_shocks(noise)
+            self.apply_shocks(noise_mod.shock_noise(self.shock_noise[self.cycle - 1], n))
             if not self.check_dissolution():
                 self.review(noise)
         self._refresh_views()
@@ -118,131 +134,146 @@ class PartnershipModel(mesa.Model):
         partners = self.active_partners
         active = self.active
         partners.do("update_engagement", noise.lapse)
-        trust, mean_trust = self.trust_matrix(), self.mean_trust_by_partner()
+        trust = self.trust_matrix()
+        mean_trust = rules.mean_over_others(trust, active)
         partners.do("give_effort", mean_trust, self.deterrence)
         partners.do("deliver", noise.delivery)
         self.take_hard_decisions(active, trust, mean_trust)
-        equity = self.share_costs_and_benefits(active, noise.detect)
-        partners.do("observe_partners", self.array("kept"), active, trust, noise.observe)
-        partners.do("commit_trust")
-        self.assess_satisfaction(active, equity)
-        partners.do("consider_exit")
+        self.share_costs_and_benefits(active, noise.detect)
+        partners.do("observe_partners", self.array("kept"), active, noise.observe)
+        partners.do("commit_evidence")
+        partners.do("rebaseline_promise")
+        self.assess_satisfaction(active)
+        partners.do("consider_exit", noise.exit, self.maturity)
         self.settle_exits()
         self.check_dissolution()
 
     # --- the model's phases ----------------------------------------------------------------
 
-    def admit_joiners(self) -> None:
+    def sign_charter(self, signing) -> None:
+        """Partners `signing` (a mask) enter with the satisfaction they expect from the charter:
+        the founders at the start, a joiner when it joins."""
+        inp = self.inputs
+        values = rules.values_closeness(self.array("ambition"), self.array("control_concern"),
+                                        self.active)
+        expected = rules.expected_parts(self.alignment_by_partner, values, self.array(
+            "base_trust"), self.array("control_concern"), inp.lead_share, inp.params)
         for a in self.partners:
-            if a.joins_at == self.cycle and a.exited_at is None and not a.active:
+            if signing[a.slot]:
+                a.sign(expected[a.slot])
+
+    def admit_joiners(self) -> None:
+        joining = np.array([a.joins_at == self.cycle and a.exited_at is None and not a.active
+                            for a in self.partners])
+        for a in self.partners:
+            if joining[a.slot]:
                 a.active = True
                 self.events.append((self.cycle, "joined", a.name))
+        if joining.any():
+            self.sign_charter(joining)
 
-    def apply_shocks(self, noise: noise_mod.CycleNoise) -> None:
-        """Scheduled and random shocks of the scenario that fall in this review."""
+    def apply_shocks(self, noise: noise_mod.ShockNoise) -> None:
+        """Scheduled and random shocks of the scenario that fall in this review, in scenario
+        order; whom each hits and what it does are rules (shock_targets, goes_ahead, ...)."""
         p = self.inputs.params
         for k, shock in enumerate(self.inputs.shocks):
-            happens = (shock.at_cycle == self.cycle) if shock.at_cycle else \
-                bool(noise.shock_occur[k] < shock.rate)
-            if not happens:
+            if not rules.shock_strikes(shock.at_cycle, shock.rate, self.cycle, noise.occur[k]):
                 continue
             if shock.kind == "supplier_failure":
                 self.maturity = float(rules.cut(self.maturity, shock.magnitude))
                 self.events.append((self.cycle, shock.kind, "all"))
                 continue
             joining = shock.kind == "partner_join"
-            for a in self.shock_targets(shock.target, noise.shock_target[k], joining):
-                m, u = shock.magnitude, noise.shock_value[k, a.slot]
-                if shock.kind in CHANCE_SHOCKS and not u < m:
-                    continue  # it goes ahead with chance m; otherwise nothing happens
-                self.events.append((self.cycle, shock.kind, a.name))
-                if shock.kind == "budget_cut":
-                    a.resourcing = float(rules.cut(a.resourcing, m))
-                elif shock.kind == "staff_loss":
-                    a.skills = float(rules.cut(a.skills, m))
-                elif shock.kind == "lapse":
-                    a.engaged = False  # the review's engagement draw may bring it back
-                elif shock.kind == "partner_exit":
-                    a.leave(self.cycle, reason="forced")
-                elif shock.kind == "partner_join":
-                    a.active = True
-                elif shock.kind == "leadership_change":
-                    a.ambition = float(rules.new_leadership_ambition(u, p))
-                    a.engaged = False  # the new leadership reviews what it inherited
-                    a.trust = rules.new_leadership_trust(a.trust, a.trust_propensity, m)
-                    for other in self.partners:
-                        if other is not a:
-                            other.trust = other.trust.copy()
-                            other.trust[a.slot] = rules.trust_in_new_leadership(
-                                other.trust[a.slot], m)
+            pool = np.array([(not a.active and a.exited_at is None) if joining else a.active
+                             for a in self.partners])
+            m, u = shock.magnitude, noise.value[k]
+            hit = rules.goes_ahead(shock.kind, rules.shock_targets(shock.target, pool,
+                                                                   noise.target[k]), u, m)
+            for a in self.partners:
+                if hit[a.slot]:
+                    self.events.append((self.cycle, shock.kind, a.name))
+                    self.strike(a, shock.kind, m, u[a.slot])
+            if joining and hit.any():
+                self.sign_charter(hit)
+            if shock.kind == "leadership_change" and hit.any():
+                kept_e, broken_e = rules.new_leadership_evidence(
+                    np.stack([a.kept_evidence for a in self.partners]),
+                    np.stack([a.broken_evidence for a in self.partners]), hit, m, p)
+                for a in self.partners:
+                    a.kept_evidence, a.broken_evidence = kept_e[a.slot], broken_e[a.slot]
 
-    def shock_targets(self, target: int, u: float, joining: bool = False
-                      ) -> list[PartnerOrganisation]:
-        """Who a shock hits: among the active partners, or for a join among those not yet in
-        (and never gone)."""
-        active = [a for a in self.partners
-                  if ((not a.active and a.exited_at is None) if joining else a.active)]
-        if target == TARGET_ALL:
-            return active
-        if target == TARGET_ANY:
-            return [active[min(int(u * len(active)), len(active) - 1)]] if active else []
-        chosen = self.partners[target]
-        return [chosen] if chosen in active else []
+    def strike(self, a: PartnerOrganisation, kind: str, magnitude: float, u: float) -> None:
+        """What a shock does to one partner it hits (the partnership-wide evidence change of a
+        leadership change follows in apply_shocks)."""
+        p = self.inputs.params
+        if kind == "budget_cut":
+            a.resourcing = float(rules.cut(a.resourcing, magnitude))
+        elif kind == "staff_loss":
+            a.skills = float(rules.cut(a.skills, magnitude))
+        elif kind == "lapse":
+            a.engaged = False  # the review's engagement draw may bring it back
+        elif kind == "partner_exit":
+            a.leave(self.cycle, reason="forced")
+        elif kind == "partner_join":
+            a.active = True
+        elif kind == "leadership_change":
+            a.ambition = float(rules.new_leadership_ambition(u, p))
+            a.engaged = False  # the new leadership reviews what it inherited
+            a.base_trust = float(rules.new_leadership_base(a.base_trust, a.trust_propensity,
+                                                           magnitude))
 
     def take_hard_decisions(self, active, trust, mean_trust) -> None:
-        """Hard decisions at the pace the decision rule allows; the programme matures."""
+        """Hard decisions at the pace the decision rule allows; the programme builds the service
+        and runs it with the capacity this review's collaboration gives."""
         inp, p = self.inputs, self.inputs.params
         agree = rules.agreement(self.array("ambition"), self.array("control_concern"),
-                                mean_trust, self._alignment_by_partner, p)
+                                mean_trust, self.alignment_by_partner, p)
         pace = rules.decision_pace(inp.decision_rule, agree, active, trust, inp.service_leads)
         size = self.array("size")
         self.decision_pace = float(pace)
-        self.team_delivery = float(rules.size_weighted_mean(self.array("kept"), size, active))
+        self.team_delivery = float(rules.size_weighted_mean(self.array("delivered"), size,
+                                                            active))
         skills = rules.effective_skills(self.array("skills"), inp.training)
         self.team_skill = float(rules.size_weighted_mean(skills, size, active))
+        capacity = rules.programme_capacity(self.team_delivery, self.team_skill,
+                                            self.decision_pace, p)
         self.previous_maturity = self.maturity
-        self.maturity = float(rules.maturity_step(self.maturity, inp.ramp_up_cycles,
-                                                  self.team_delivery, self.team_skill,
-                                                  self.decision_pace, p))
+        self.maturity = float(rules.maturity_step(self.maturity, inp.ramp_up_cycles, capacity, p))
+        self.running_quality = float(rules.running_quality(capacity, p))
 
-    def share_costs_and_benefits(self, active, detect) -> np.ndarray:
-        """Savings from last review's maturity, this review's spend, shared per the charter;
-        penalties for breaches that are called out. Returns each partner's equity ratio."""
+    def share_costs_and_benefits(self, active, detect) -> None:
+        """Savings of this review, its spend, shared per the charter; penalties for breaches
+        that are called out."""
         inp = self.inputs
         size, kept = self.array("size"), self.array("kept")
-        self.gross_savings = float(inp.savings_potential * (size * active).sum()
-                                   * self.previous_maturity / 2.0)
-        self.spend = float(inp.implementation_cost_m * (self.maturity - self.previous_maturity)
-                           + (inp.dedicated * inp.team_cost_m
-                              + inp.training * inp.training_cost_m) / 2.0)
+        self.gross_savings = float(rules.gross_savings(
+            inp.savings_potential, size, active, self.previous_maturity, self.running_quality))
+        self.spend = float(rules.programme_spend(
+            inp.implementation_cost_m, self.maturity, self.previous_maturity,
+            inp.plan_ramp_up_cycles, inp.dedicated, inp.team_cost_m, inp.training,
+            inp.training_cost_m, inp.params))
         self.cum_net_savings += self.gross_savings - self.spend
-        cost_w = size if inp.cost_sharing == "by_size" else np.ones(inp.n)
-        benefit_w = {"equal": np.ones(inp.n), "by_size": size,
-                     "by_contribution": self.array("contributed")}[inp.benefit_sharing]
-        cost_share = rules.shares(cost_w, active)
-        benefit_share = rules.shares(benefit_w, active)
+        cost_share = rules.shares(rules.cost_weights(inp.cost_sharing, size), active)
+        benefit_share = rules.shares(rules.benefit_weights(
+            inp.benefit_sharing, size, self.array("contributed")), active)
         called_out = active & (detect < inp.call_out)
-        charged = rules.payable(rules.penalty_charged(kept, size, called_out,
-                                                      inp.penalty_threshold, inp.penalty_rate),
-                                active, called_out)
-        received = rules.redistribute(charged, size, active, charged > 0)
+        charged, received = rules.breach_penalties(kept, size, active, called_out,
+                                                   inp.penalty_threshold, inp.penalty_rate)
         for a in self.partners:
             if a.active:
                 a.received += benefit_share[a.slot] * self.gross_savings
                 a.paid += cost_share[a.slot] * self.spend
                 a.penalties_paid += charged[a.slot]
                 a.penalties_received += received[a.slot]
-        contribution_share = rules.shares(kept * size, active)
-        return rules.equity_ratio(benefit_share, cost_share, contribution_share)
 
-    def assess_satisfaction(self, active, equity) -> None:
-        inp = self.inputs
-        benefit = min(1.0, self.maturity / float(rules.planned_maturity(self.cycle,
-                                                                        inp.ramp_up_cycles)))
+    def assess_satisfaction(self, active) -> None:
+        equity = rules.equity_ratio(self.array("received"), self.array("paid"),
+                                    self.array("contributed"), active)
         values = rules.values_closeness(self.array("ambition"), self.array("control_concern"),
                                         active)
-        self.active_partners.do("assess_satisfaction", benefit, equity, values,
-                                self.mean_trust_by_partner(), self.maturity)
+        mean_trust = rules.mean_over_others(self.trust_matrix(), active)
+        self.active_partners.do("assess_satisfaction", equity, values, mean_trust,
+                                self.maturity, self.cycle)
 
     def settle_exits(self) -> None:
         """Partners whose notice has run out leave and pay the exit penalty to those who stay."""
@@ -250,11 +281,8 @@ class PartnershipModel(mesa.Model):
         if not leaving.any():
             return
         staying = self.active & ~leaving
-        size = self.array("size")
-        charged = rules.payable(rules.exit_penalty_charged(leaving, size,
-                                                           self.inputs.exit_penalty),
-                                staying | leaving, leaving & staying.any())
-        received = rules.redistribute(charged, size, staying, leaving)
+        charged, received = rules.exit_settlement(leaving, staying, self.array("size"),
+                                                  self.inputs.exit_penalty)
         for a in self.partners:
             a.penalties_paid += charged[a.slot]
             a.penalties_received += received[a.slot]
@@ -285,15 +313,18 @@ class PartnershipModel(mesa.Model):
         return np.array([getattr(a, attribute) for a in self.partners], dtype=float)
 
     def trust_matrix(self) -> np.ndarray:
-        """trust[i, j]: how far partner i trusts partner j."""
-        return np.stack([a.trust for a in self.partners])
+        """trust[i, j]: how far partner i trusts partner j, from i's evidence about j."""
+        return rules.trust_from_evidence(np.stack([a.kept_evidence for a in self.partners]),
+                                         np.stack([a.broken_evidence for a in self.partners]),
+                                         self.array("base_trust"), self.inputs.params)
 
     def mean_trust_by_partner(self) -> np.ndarray:
         return rules.mean_over_others(self.trust_matrix(), self.active)
 
     def _refresh_views(self) -> None:
         """Figures the data collector reads, computed once per review rather than per agent."""
-        self._partner_mean_trust = self.mean_trust_by_partner()
+        self._trust = self.trust_matrix()
+        self._partner_mean_trust = rules.mean_over_others(self._trust, self.active)
 
     def mean_trust_of(self, agent) -> float:
         """An active partner's mean trust in the others (NaN once it has left)."""
@@ -301,11 +332,16 @@ class PartnershipModel(mesa.Model):
 
     @property
     def mean_trust(self) -> float:
-        return float(rules.mean_pair_trust(self.trust_matrix(), self.active))
+        return float(rules.mean_pair_trust(self._trust, self.active))
 
     @property
     def min_trust(self) -> float:
-        return float(rules.min_over_others(self.trust_matrix(), self.active))
+        return float(rules.min_over_others(self._trust, self.active))
+
+    @property
+    def planned_net_savings(self) -> float:
+        """Where the business case's plan expected cumulative net savings to be by now."""
+        return float(self.inputs.planned_money[self.cycle].sum())
 
     @property
     def pct_business_case(self) -> float:
@@ -323,9 +359,10 @@ class PartnershipModel(mesa.Model):
         active = self.active
         if not active.any():
             return 0.0
-        return float(self._alignment_by_partner[active].mean())
+        return float(self.alignment_by_partner[active].mean())
 
     @property
     def mean_satisfaction(self) -> float:
         active = self.active
         return float(self.array("satisfaction")[active].mean()) if active.any() else 0.0
+

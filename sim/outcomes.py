@@ -22,7 +22,8 @@ THRIVING_TRUST = 0.5
 STUMBLING_PCT = 50.0
 STATUSES = ("thriving", "stumbling", "crumbling", "dissolved")
 
-#: The multiplicative factors of programme capacity, and what each shortfall points to.
+#: The multiplicative factors of programme capacity, and what each shortfall points to. Each is
+#: read against its best (delivery against what the business case needs: the signing promise).
 BOTTLENECKS = {
     "delivery": "under-delivery (resourcing, commitment, trust)",
     "skills": "skills gap",
@@ -41,7 +42,8 @@ def classify(delivered, dissolved, exits, final_trust, pct):
 
 
 def run_outcome(model) -> dict:
-    """One row of the outcomes table for a finished PartnershipModel."""
+    """One row of the outcomes table for a finished PartnershipModel: what happened, the
+    replication's business-case target, and the value of each of its uncertain inputs."""
     inp = model.inputs
     series = model.datacollector.model_vars
     cum = np.asarray(series["cum_net_savings_m"], dtype=float)
@@ -79,6 +81,8 @@ def run_outcome(model) -> dict:
         "failure_path": "" if delivered else _failure_path(model, exits, factors),
         "shocks": "; ".join(f"{k}@{c}:{who}" for c, k, who in model.events
                             if k in _SHOCK_KINDS),
+        "target_net_savings_m": float(inp.target_net_savings_m),
+        **dict(zip(inp.input_paths, map(float, inp.sampled))),
     }
 
 
@@ -93,8 +97,11 @@ def _last_live(values, model) -> float:
 
 def capacity_factors(mean_delivery, mean_skill, mean_pace, p):
     """The factors of programme capacity (rules.programme_capacity) from a run's mean team
-    delivery, team skill and decision pace over its live reviews, in BOTTLENECKS order."""
-    return (mean_delivery, p.skills_floor + (1 - p.skills_floor) * mean_skill,
+    delivery, team skill and decision pace over its live reviews, in BOTTLENECKS order, each
+    against its best: delivered effort against the effort the business case needs (the
+    promise at signing, capped at 1), the skill factor and the decision drive against 1."""
+    return (np.minimum(1.0, mean_delivery / p.promise),
+            p.skills_floor + (1 - p.skills_floor) * mean_skill,
             p.routine_progress + (1 - p.routine_progress) * mean_pace)
 
 
@@ -190,7 +197,8 @@ def exits_by_cycle(outcomes, horizon: int) -> list[int]:
 
 def vector_outcomes(run):
     """The outcomes table (a DataFrame) of an engine.VectorRun: row for row what run_outcome
-    gives for the Mesa model of the same replication (tests/test_engine.py)."""
+    gives for the Mesa model of the same replication (tests/test_engine.py), with each uncertain
+    input's sampled value."""
     import pandas as pd
 
     from sim.arrays import rowsum
@@ -257,6 +265,8 @@ def vector_outcomes(run):
         "bottleneck": bottleneck,
         "failure_path": failure,
         "shocks": _shock_logs(run, R),
+        "target_net_savings_m": np.broadcast_to(inp.target_net_savings_m, (R,)).astype(float),
+        **dict(zip(inp.input_paths, inp.sampled.T)),
     })
 
 

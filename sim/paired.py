@@ -9,7 +9,8 @@ the two runs of replication r differ only by the change, and paired statistics (
 paired differences) measure it with a fraction of the runs.
 
 The first variant's runs are exactly `collabsim run`'s runs of it (the stream layout of
-engine.draw with the variant's own uncertain inputs first).
+engine.draw with the variant's own uncertain inputs first). Shocks draw from streams of their
+own (sim.noise), so variants that add, remove or move a shock keep every other random number.
 """
 
 from __future__ import annotations
@@ -19,38 +20,44 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from sim.inputs import uncertain_paths
+from sim.inputs import count_run_inputs, uncertain_paths
+from sim.outcomes import classify
 from sim.scenario import Scenario
 
 #: Per-replication outcomes kept for paired analysis (columns of the outcomes table).
 KEPT = ("replication", "delivered", "status", "savings_pct", "net_savings_m", "dissolved",
-        "exits", "final_mean_trust", "shocks")
+        "exits", "first_exit_reason", "final_mean_trust", "shocks", "target_net_savings_m")
 
 
 def layout_of(variants: list[Scenario]):
     """The shared stream layout: the first variant's uncertain inputs, then the cycle noise
     (as long as the longest variant's), then any inputs the other variants add. So the first
-    variant's stream is exactly what `collabsim run` draws for it."""
+    variant's stream is exactly what `collabsim run` draws for it. (Shocks' inputs are drawn
+    from the shocks' own streams, not from this one.)"""
     from sim import noise as noise_mod
     from sim.engine import StreamLayout
 
-    first = uncertain_paths(variants[0])
+    first = run_input_paths(variants[0])
     positions = {name: i for i, name in enumerate(first)}
-    noise = max(v.horizon * noise_mod.width(len(v.partner_specs()), len(v.shocks))
-                for v in variants)
+    noise = max(v.horizon * noise_mod.width(len(v.partner_specs())) for v in variants)
     for v in variants[1:]:
-        for name in uncertain_paths(v):
+        for name in run_input_paths(v):
             if name not in positions:
                 positions[name] = noise + len(positions)
     length = max([len(first) + noise, *[p + 1 for p in positions.values()]])
     return StreamLayout(positions, len(first), length)
 
 
+def run_input_paths(scenario: Scenario) -> list[str]:
+    """The uncertain inputs a replication draws from its own stream (all but the shocks')."""
+    return uncertain_paths(scenario)[:count_run_inputs(scenario)]
+
+
 def fully_paired(variants: list[Scenario]) -> bool:
-    """Whether every review's random numbers line up across the variants too (same partners,
-    horizon and number of shocks), not only the sampled conditions."""
-    shape = {(tuple(v.partner_names()), v.horizon, len(v.shocks)) for v in variants}
-    return len(shape) == 1
+    """Whether every review's random numbers line up across the variants too (the same
+    partners), not only the sampled conditions: the cycle noise depends only on the partner
+    slots, and each shock has its own stream."""
+    return len({tuple(v.partner_names()) for v in variants}) == 1
 
 
 def outcomes_chunk(scenario: Scenario, seed: int, replications: range, layout) -> pd.DataFrame:
@@ -85,3 +92,23 @@ def paired_outcomes(variants: list[Scenario], seed: int, replications: int, *,
     parts = gather(tasks, sizes, workers=workers, scheduler=scheduler, on_progress=on_progress)
     return [pd.concat([parts[key] for key in sorted(k for k in parts if k[0] == i)],
                       ignore_index=True) for i in range(len(variants))]
+
+
+def on_common_target(tables: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The paired tables with every variant judged like for like: against the first variant's
+    business-case target, replication by replication (delivered, savings_pct), its net savings
+    already net of its own programme costs. A cheaper plan, or one that counts a variant's own
+    extra costs, must not make a variant look better."""
+    target = tables[0]["target_net_savings_m"].to_numpy(float)
+    out = []
+    for t in tables:
+        t = t.copy()
+        net = t["net_savings_m"].to_numpy(float)
+        t["delivered"] = ~t["dissolved"].to_numpy(bool) & (net >= target)
+        t["savings_pct"] = 100.0 * net / target
+        t["target_net_savings_m"] = target
+        t["status"] = classify(t["delivered"], t["dissolved"], t["exits"],
+                               t["final_mean_trust"], t["savings_pct"])
+        out.append(t)
+    return out
+

@@ -52,11 +52,17 @@ class ModelParameters(BaseModel):
         "detection probability lowers the temptation to defect).",
     )
 
-    # --- delivery and trust (001: 'be trustworthy yourself', 'be clear') ---------------------
+    # --- delivery, promises and trust (001: 'be trustworthy yourself', 'be clear') ------------
     promise: float = _p(
         0.45, 0.05, 1,
-        "Effort partners promise when they sign: what an average day-job team (resourcing "
-        "0.3, commitment 0.7) can give. Delivery is judged against it.",
+        "Effort each partner promises when it signs: what the business case needs from an "
+        "average day-job team (resourcing 0.3, commitment 0.7). Re-baselined at every review.",
+    )
+    rebaseline: float = _p(
+        0.5, 0, 1,
+        "Share of the gap between a partner's promise and the effort it could actually give "
+        "that each six-monthly review closes (001: 'review your plan of actions against the "
+        "reality'); 0 holds partners to their signing promise for ever.",
     )
     delivery_noise: float = _p(
         0.1, 0, 1, "Standard deviation of a partner's follow-through around its trustworthiness."
@@ -72,13 +78,22 @@ class ModelParameters(BaseModel):
         "counts as fully kept (generous tit-for-tat, Axelrod 1984: forgiving lets "
         "relationships recover from a misread delivery).",
     )
-    trust_gain: float = _p(
-        0.15, 0, 1, "Share of the gap to full trust closed by a fully kept promise in one review."
+    trust_memory: float = _p(
+        0.8, 0, 0.99,
+        "Share of its evidence about a partner that an observer still weighs a review later "
+        "(Beta reputation with forgetting, Josang & Ismail 2002): 0.8 halves the weight of a "
+        "review's evidence in about three reviews, so trust can be rebuilt.",
     )
-    trust_loss: float = _p(
-        0.35, 0, 1,
-        "Share of trust lost after a fully broken promise in one review; larger than trust_gain "
-        "so trust is slow to build and quick to lose (Slovic 1993).",
+    broken_weight: float = _p(
+        2.0, 1, 10,
+        "Weight of a broken promise as evidence against a partner, relative to a kept one as "
+        "evidence for it: above 1, trust is slow to build and quick to lose (Slovic 1993: "
+        "negative events move trust more than positive ones).",
+    )
+    trust_prior_weight: float = _p(
+        2.0, 0.1, 100,
+        "Weight of a partner's initial trust (its base rate) against the evidence: Josang's "
+        "non-informative prior weight W = 2.",
     )
     reciprocity: float = _p(
         0.1, 0, 1,
@@ -114,11 +129,32 @@ class ModelParameters(BaseModel):
     )
 
     planned_capacity: float = _p(
-        0.2, 0.01, 1,
+        0.0896, 0.01, 1,
         "Programme capacity (delivery x skill factor x decision drive) that a business case "
         "assumes when it sets the ramp-up time; a team with more or less capacity beats or "
         "misses the plan. The model's one calibrated constant: fitted so the `typical` scenario "
         "delivers in 30-50% of runs; every other check in docs/VALIDATION.md is out of sample.",
+    )
+
+    time_related_cost: float = _p(
+        0.5, 0, 1,
+        "Share of the implementation budget that is the cost of running the programme "
+        "(programme office, consultants, double running) over the planned ramp-up, paid every "
+        "review until the service is built: a late programme costs more (cost overruns follow "
+        "schedule overruns).",
+    )
+    run_dependence: float = _p(
+        1.0, 0, 1,
+        "How much a built service's savings depend on how well each review runs it (staffing, "
+        "quality, continuity, current systems: 001's benefits): run at the capacity the plan "
+        "assumed it realises the planned savings, and this share of them moves in proportion "
+        "to the capacity it is run with; the rest stays whatever the partners do.",
+    )
+    run_ceiling: float = _p(
+        1.1, 1, 10,
+        "Most a review can realise, as a multiple of the planned savings, however well the "
+        "service is run: a better-run service finds some savings the plan missed, but cannot "
+        "save money the cost base does not hold.",
     )
 
     # --- satisfaction (002: the five shareds; 001: control, data, third parties) -------------
@@ -137,17 +173,36 @@ class ModelParameters(BaseModel):
         0.25, 0, 10, "Fehr-Schmidt beta: displeasure per unit of getting more than one's input."
     )
 
+    shortfall_tolerance: float = _p(
+        2.0, 0.1, 100,
+        "Years of the savings its own cost base was planned to yield that a partner can fall "
+        "behind its business-case plan before the benefit part of its satisfaction is wholly "
+        "lost.",
+    )
+
     # --- exit (Phelan, Arend & Seale 2005) ----------------------------------------------------
-    outside_option: float = _p(
-        0.6, 0, 1,
-        "Satisfaction a partner expects from going it alone: a partnership that scores 60% on "
-        "every count is worth no more. Below it a review counts as dissatisfied, and after "
-        "patience runs out the partner considers leaving.",
+    signing_margin: float = _p(
+        0.1, 0, 1,
+        "How much better than going it alone a partner expected the partnership to be when it "
+        "signed (in satisfaction units); leaving looks better once its appraisal has fallen "
+        "this far, plus what leaving costs.",
     )
     exit_deterrence: float = _p(
         1.0, 0, 100,
         "Satisfaction a partner needs to lose, per unit of exit penalty (as a share of its "
         "annual cost base), before the penalty stops holding it in.",
+    )
+    integration_lock_in: float = _p(
+        0.1, 0, 1,
+        "Satisfaction a partner would give up to unpick a fully built service (taking staff "
+        "back, re-procuring systems): what has been invested holds it in, more as the service "
+        "matures.",
+    )
+    exit_spread: float = _p(
+        0.02, 0.001, 1,
+        "Spread of the random part of an exit decision (logit; McFadden 1974): the chance of "
+        "giving notice at a review is logistic(margin / exit_spread), 50% when leaving and "
+        "staying look equally good.",
     )
     leadership_ambition_low: float = _p(
         0.1, 0, 1, "Lowest ambition of a new leadership after political turnover."

@@ -4,7 +4,7 @@ Every rule broadcasts: a partner agent calls it with its own scalar values, and 
 engine calls it with whole arrays (leading axes = replications, last axis = partner). Arrays
 over partners put the partner on the last axis; pairwise arrays are [..., observer, observed].
 Nothing here draws random numbers: noise arrives as arguments, drawn by the caller from the
-run's own generator (sim.noise), so the rules are deterministic and testable in isolation.
+run's own streams (sim.noise), so the rules are deterministic and testable in isolation.
 
 Each function names the seed passage it implements; docs/ODD.md gives the equations in prose.
 """
@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.arrays import others_active, rowsum
 from sim.parameters import ModelParameters
+from sim.scenario import CHANCE_SHOCKS
 
 
 # --- who takes part ------------------------------------------------------------------------
@@ -31,7 +32,8 @@ def effective_skills(skills, training):
 
 
 def initial_trust(trust_propensity, consensus, p: ModelParameters):
-    """The trust a partner extends at signing: its openness, raised by real consensus (001)."""
+    """The trust a partner extends at signing, before any evidence: its openness, raised by
+    real consensus (001). It is the base rate of the partner's trust (trust_from_evidence)."""
     return trust_propensity + (1.0 - trust_propensity) * p.consensus_trust * consensus
 
 
@@ -75,32 +77,62 @@ def misalignment_factor(alignment, p: ModelParameters):
     return 1.0 - p.misalignment_drag * (1.0 - alignment)
 
 
-def promise_kept(effort_given, trustworthiness, eps, p: ModelParameters):
-    """Share of its promise a partner delivers: its effort against what it promised, times how
-    fully it follows through ('be trustworthy yourself', 001). `eps` is unit-variance noise."""
+def delivered_effort(effort_given, trustworthiness, eps, p: ModelParameters):
+    """Effort a partner actually delivers: what it gave, times how fully it follows through on
+    it ('be trustworthy yourself ... follow through on your intentions', 001). `eps` is
+    unit-variance noise on follow-through."""
     follow_through = np.clip(trustworthiness + p.delivery_noise * eps, 0.0, 1.0)
-    return np.clip(effort_given / p.promise, 0.0, 1.0) * follow_through
+    return effort_given * follow_through
 
 
-# --- trust ---------------------------------------------------------------------------------
+def promise_kept(delivered, promised):
+    """Share of its promise a partner delivered, in [0, 1]: delivering more earns no extra
+    credit. What the others judge it on."""
+    return np.clip(delivered / promised, 0.0, 1.0)
+
+
+def rebaselined_promise(promised, effort_given, p: ModelParameters):
+    """At each six-monthly review partners 'review [their] plan of actions against the
+    reality' (001): each moves `rebaseline` of the way from what it promised towards the
+    effort it could actually give, so a promise made at signing that its resourcing cannot
+    keep is corrected rather than broken review after review."""
+    return promised + p.rebaseline * (effort_given - promised)
+
+
+# --- trust (Beta reputation: Josang & Ismail 2002) -------------------------------------------
 
 
 def observed_delivery(kept, skills_eff, eps, p: ModelParameters):
-    """What each observer believes each other partner delivered: [..., observer, observed].
-    Misreading shrinks with the observer's skills ('always be clear', 001)."""
+    """What each observer believes each other partner delivered of its promise:
+    [..., observer, observed]. Misreading shrinks with the observer's skills ('always be clear
+    to avoid misunderstandings', 001)."""
     sigma = p.misreading * (1.0 - skills_eff)[..., :, None]
     return np.clip(kept[..., None, :] + sigma * eps, 0.0, 1.0)
 
 
-def updated_trust(trust, observed, trust_shown, p: ModelParameters):
-    """Asymmetric trust update: a kept promise closes `trust_gain` of the gap to 1, a broken one
-    removes `trust_loss` of the trust held, trust_loss > trust_gain ('slow to build, quick to
-    lose'). Small shortfalls are forgiven (Axelrod's generous tit-for-tat). Then a pull towards the trust the other shows (`trust_shown` = its trust in the
-    observer): 'make others aware that you trust them' (001). Stays in [0, 1]."""
-    kept = np.minimum(1.0, observed / (1.0 - p.forgiveness))  # generous tit-for-tat
-    t = trust + p.trust_gain * kept * (1.0 - trust) - p.trust_loss * (1.0 - kept) * trust
-    t = t + p.reciprocity * (trust_shown - t)
-    return np.clip(t, 0.0, 1.0)
+def trust_evidence(kept_evidence, broken_evidence, observed, p: ModelParameters):
+    """Evidence for and against each partner's reliability after one review (Beta reputation,
+    Josang & Ismail 2002): old evidence fades by `trust_memory`; a promise seen kept adds to
+    the first count, a broken one to the second with weight `broken_weight` > 1, so trust is
+    slow to build and quick to lose (Slovic 1993). Small shortfalls are forgiven (generous
+    tit-for-tat, Axelrod 1984). Returns (kept, broken) counts."""
+    kept = np.minimum(1.0, observed / (1.0 - p.forgiveness))
+    return (p.trust_memory * kept_evidence + kept,
+            p.trust_memory * broken_evidence + p.broken_weight * (1.0 - kept))
+
+
+def trust_from_evidence(kept_evidence, broken_evidence, base, p: ModelParameters):
+    """Trust as the expected reliability of each partner, [..., observer, observed]: the Beta
+    expectation with the observer's base rate `base` ([..., observer], its initial trust) as
+    prior, E = (r + W base) / (r + s + W), W = `trust_prior_weight` (Josang's base-rate form).
+    Then each observer's trust leans `reciprocity` of the way towards the trust the other
+    shows it ('make others aware that you trust them', 001). With no evidence yet, trust is
+    the base rate; it grows towards partners who keep their promises and falls towards those
+    who do not, whatever the partnership's age (Vanneste et al. 2014)."""
+    w = p.trust_prior_weight
+    expected = (kept_evidence + w * base[..., :, None]) / (kept_evidence + broken_evidence + w)
+    shown = np.swapaxes(expected, -1, -2)
+    return np.clip(expected + p.reciprocity * (shown - expected), 0.0, 1.0)
 
 
 def mean_over_others(pairwise, active):
@@ -122,7 +154,17 @@ def min_over_others(pairwise, active):
     return np.where(np.isfinite(lowest), lowest, 0.0)
 
 
-# --- hard decisions and programme maturity ---------------------------------------------------
+def mean_pair_trust(trust, active):
+    """Mean trust over every ordered pair of distinct active partners ([..., i, j] -> [...])."""
+    weight = np.asarray(active, dtype=float)
+    total = np.einsum("...i,...i->...", np.einsum("...ij,...j->...i", trust, weight), weight) \
+        - np.einsum("...ii,...i->...", trust, weight)        # every active pair, less i = j
+    m = active.sum(axis=-1)
+    count = m * (m - 1)
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0)
+
+
+# --- hard decisions, building and running the service (000) ---------------------------------
 
 
 def agreement(ambition, control_concern, mean_trust, alignment, p: ModelParameters):
@@ -177,19 +219,31 @@ def decision_pace(rule: str, agree, active, trust, leads):
     return lead_partner_pace(agree, active, trust, leads, np.asarray(majority))
 
 
-def maturity_step(maturity, ramp_up_cycles, team_delivery, team_skill, pace, p):
-    """Programme maturity grows by 1/ramp_up per review when the team performs as the business
-    case assumed (capacity = planned_capacity); more or less as it delivers more or less, is
-    more or less skilled, and takes hard decisions faster or slower (000)."""
-    capacity = programme_capacity(team_delivery, team_skill, pace, p)
-    return np.minimum(1.0, maturity + capacity / (p.planned_capacity * ramp_up_cycles))
-
-
 def programme_capacity(team_delivery, team_skill, pace, p):
-    """What the programme team can move in a review: delivery x skill factor x decision drive."""
+    """What the partnership's people can move in a review: delivered effort x skill factor x
+    decision drive (000: resourcing, skills, leadership ambition)."""
     skill = p.skills_floor + (1.0 - p.skills_floor) * team_skill
     drive = p.routine_progress + (1.0 - p.routine_progress) * pace
     return team_delivery * skill * drive
+
+
+def maturity_step(maturity, ramp_up_cycles, capacity, p):
+    """Building the shared service: maturity grows by 1/ramp_up per review when the programme
+    has the capacity the business case assumed (`planned_capacity`); faster or slower as it
+    has more or less (000)."""
+    return np.minimum(1.0, maturity + capacity / (p.planned_capacity * ramp_up_cycles))
+
+
+def running_quality(capacity, p):
+    """How well the shared service is run this review, a multiplier of its planned savings: a
+    service must be kept, staffed and improved every review (001's benefits: continuity,
+    quality, staff time, current systems), so what a review realises depends on that review's
+    collaboration. With x = capacity / planned_capacity, it is 1 - run_dependence +
+    run_dependence x: the planned savings at the capacity the plan assumed, proportionally less
+    below it, more above it up to `run_ceiling` (a better-run service cannot save money the
+    cost base does not hold)."""
+    x = capacity / p.planned_capacity
+    return np.minimum(p.run_ceiling, 1.0 - p.run_dependence + p.run_dependence * x)
 
 
 def planned_maturity(cycle, ramp_up_cycles):
@@ -204,6 +258,45 @@ def size_weighted_mean(values, size, active):
 
 
 # --- money ---------------------------------------------------------------------------------
+
+
+def gross_savings(savings_potential, size, active, previous_maturity, quality):
+    """Savings of one review (half a year), £m: the potential share of the active partners'
+    annual cost base, as far as the service was built by the last review and as well as it is
+    run in this one (savings follow implementation with a lag)."""
+    return savings_potential * rowsum(np.where(active, size, 0.0)) * previous_maturity \
+        * quality / 2.0
+
+
+def programme_spend(implementation_cost, maturity, previous_maturity, planned_ramp_up,
+                    dedicated, team_cost, training, training_cost, p: ModelParameters):
+    """Spend of one review, £m. Implementation: `time_related_cost` of its budget is the cost of
+    running the programme (programme office, consultants, double running) spread over the
+    planned ramp-up, paid every review until the service is built, so a slow programme costs
+    more (overruns follow delays; 001: 'the time it takes to establish and maintain
+    satisfactory partnerships'); the rest is paid in proportion to what is built (rebuilding
+    what a supplier failure destroyed is paid for again). Plus half a year of the programme
+    team and training."""
+    built = np.maximum(maturity - previous_maturity, 0.0)
+    running = np.where(previous_maturity < 1.0, 1.0, 0.0) / np.ceil(planned_ramp_up)
+    return implementation_cost * ((1.0 - p.time_related_cost) * built
+                                  + p.time_related_cost * running) \
+        + (dedicated * team_cost + training * training_cost) / 2.0
+
+
+def cost_weights(rule: str, size):
+    """Weights of the charter's cost-sharing rule ('equal' or 'by_size')."""
+    return size if rule == "by_size" else np.ones_like(size)
+
+
+def benefit_weights(rule: str, size, contributed):
+    """Weights of the charter's benefit-sharing rule: 'equal', 'by_size', or
+    'by_contribution' (effort delivered so far, weighted by size: shared rewards, 002)."""
+    if rule == "by_size":
+        return size
+    if rule == "by_contribution":
+        return contributed
+    return np.ones_like(size)
 
 
 def shares(rule_weights, active):
@@ -249,13 +342,61 @@ def _pro_rata(amounts, size, active, payers):
     return np.einsum("...jk->...k", share)
 
 
+def breach_penalties(kept, size, active, called_out, threshold, rate):
+    """Penalties of one review (001 step 4, 'abuses are called out quickly'): what each partner
+    pays for a breach that was called out, and what each receives: (paid, received)."""
+    charged = payable(penalty_charged(kept, size, called_out, threshold, rate), active,
+                      called_out)
+    return charged, redistribute(charged, size, active, charged > 0)
+
+
+def planned_money(size, planned_active, savings_potential, implementation_cost, ramp_up_cycles,
+                  dedicated, team_cost, training, training_cost, cost_sharing: str,
+                  benefit_sharing: str, p: ModelParameters):
+    """The business case as its planners project it (001 step 3, 'what good looks like'):
+    maturity reaching 1 after the ramp-up, the service run as planned, every partner delivering
+    its promise and staying. `planned_active` [H + 1, n] says who the plan counts in at each
+    review (founders and scheduled joiners). Returns each partner's planned cumulative net
+    money, £m, [..., H + 1, n] (review 0 is 0); its sum over partners is the plan's net
+    savings. The same savings, spend and sharing rules as the simulation."""
+    size = np.asarray(size, dtype=float)
+    H = planned_active.shape[0] - 1
+    out = np.zeros(size.shape[:-1] + (H + 1, size.shape[-1]))
+    cum = np.zeros(size.shape)
+    previous = np.zeros(size.shape[:-1])
+    for cycle in range(1, H + 1):
+        active = planned_active[cycle]
+        maturity = planned_maturity(cycle, ramp_up_cycles) + np.zeros_like(previous)
+        gross = gross_savings(savings_potential, size, active, previous, 1.0)
+        spend = programme_spend(implementation_cost, maturity, previous, ramp_up_cycles,
+                                dedicated, team_cost, training, training_cost, p)
+        cost_share = shares(cost_weights(cost_sharing, size), active)
+        benefit_share = shares(benefit_weights(benefit_sharing, size, size), active)
+        cum = cum + np.where(active, benefit_share * np.asarray(gross)[..., None]
+                             - cost_share * np.asarray(spend)[..., None], 0.0)
+        out[..., cycle, :] = cum
+        previous = maturity
+    return out
+
+
 # --- fairness, alignment, satisfaction (002: the five shareds) -------------------------------
 
 
-def equity_ratio(benefit_share, cost_share, contribution_share):
-    """Adams (1965): what a partner gets relative to what it puts in (money and effort)."""
-    inputs = 0.5 * (cost_share + contribution_share)
-    return np.where(inputs > 0, benefit_share / np.where(inputs > 0, inputs, 1.0), 1.0)
+def equity_ratio(received, paid, contributed, active):
+    """Adams (1965), on everything so far: a partner's share of the rewards (savings received)
+    against its share of the risk and resources it put in (costs paid, effort delivered);
+    1 when there is nothing yet to compare. Shares are over the active partners."""
+    def share(x):
+        total = rowsum(np.where(active, x, 0.0))[..., None]
+        return np.where(total > 0, x / np.where(total > 0, total, 1.0), 0.0), total > 0
+
+    reward, rewarded = share(received)
+    risk, risked = share(paid)
+    resource, resourced = share(contributed)
+    count = risked.astype(float) + resourced.astype(float)
+    inputs = np.where(count > 0, (risk + resource) / np.maximum(count, 1.0), 0.0)
+    ok = rewarded & (count > 0) & (inputs > 0)
+    return np.where(ok, reward / np.where(ok, inputs, 1.0), 1.0)
 
 
 def inequity(ratio, p: ModelParameters):
@@ -296,12 +437,23 @@ def control_lost(control_concern, maturity, lead_share):
     return control_concern * maturity * (1.0 - lead_share)
 
 
+def benefit_against_plan(planned, realised, size, savings_potential, p: ModelParameters):
+    """What the partnership gives a partner against what the business case promised it (000:
+    'do not deliver the desired business case outcomes'), in [0, 1]: 1 while its net money so
+    far is at least its plan so far, falling to 0 as the shortfall reaches
+    `shortfall_tolerance` years of the savings its own cost base was planned to yield
+    (`savings_potential` x size a year)."""
+    yearly = np.maximum(savings_potential * size, 1e-12)
+    behind = (planned - realised) / yearly
+    return np.clip(1.0 - behind / p.shortfall_tolerance, 0.0, 1.0)
+
+
 SATISFACTION_PARTS = ("benefit", "fairness", "vision", "values", "trust", "control")
 
 
 def satisfaction_parts(benefit, fairness, vision, values, trust, control, p: ModelParameters):
-    """Each part's weighted shortfall from a fully satisfied partner; the largest one is the
-    reason a partner gives when it leaves. Stacked on a new last axis in SATISFACTION_PARTS order."""
+    """Each part's weighted shortfall from a fully satisfied partner, stacked on a new last
+    axis in SATISFACTION_PARTS order."""
     return np.stack(np.broadcast_arrays(
         p.weight_benefit * (1.0 - benefit),
         p.weight_fairness * (1.0 - fairness),
@@ -319,28 +471,47 @@ def satisfaction(parts, p: ModelParameters):
     return top - rowsum(parts)
 
 
-# --- exit ----------------------------------------------------------------------------------
+def expected_parts(vision, values, base_trust, control_concern, lead_share, p: ModelParameters):
+    """The satisfaction parts a partner expects when it signs: the benefits and fairness the
+    business case promises, the vision and values it can see, the trust it extends, and the
+    control it agrees to hand over once the service is fully built. Its appraisal starts here."""
+    return satisfaction_parts(1.0, 1.0, vision, values, base_trust,
+                              control_lost(control_concern, 1.0, lead_share), p)
 
 
-def dissatisfied_count(count, satisfied_now):
-    """Reviews of dissatisfaction remembered: +1 after a bad review, -1 (to 0) after a good one."""
-    return np.where(satisfied_now, np.maximum(count - 1, 0), count + 1)
+def appraised(previous, current, patience):
+    """A partner's running appraisal of the partnership (its satisfaction parts, smoothed):
+    each review moves it 1 / (1 + patience) of the way to what this review gave, so a patient
+    partner weighs its whole experience and an impatient one its latest review."""
+    return previous + (current - previous) / (1.0 + np.asarray(patience)[..., None])
 
 
-def gives_notice(sat, count, patience, exit_penalty, p: ModelParameters):
-    """Phelan, Arend & Seale (2005): once patience has run out, leave when staying is worth less
-    than the outside option net of the exit penalty."""
-    return (count > patience) & (sat < p.outside_option - p.exit_deterrence * exit_penalty)
+# --- exit (Phelan, Arend & Seale 2005) -----------------------------------------------------
 
 
-def mean_pair_trust(trust, active):
-    """Mean trust over every ordered pair of distinct active partners ([..., i, j] -> [...])."""
-    weight = np.asarray(active, dtype=float)
-    total = np.einsum("...i,...i->...", np.einsum("...ij,...j->...i", trust, weight), weight) \
-        - np.einsum("...ii,...i->...", trust, weight)        # every active pair, less i = j
-    m = active.sum(axis=-1)
-    count = m * (m - 1)
-    return np.where(count > 0, total / np.maximum(count, 1), 0.0)
+def exit_margin(expected, appraisal, exit_penalty, maturity, p: ModelParameters):
+    """How far staying has fallen below going it alone: the fall of the partner's appraisal
+    since it signed (its satisfaction parts summed: what the partnership gives it), less the
+    margin by which it expected to be better off inside (`signing_margin`), less what leaving
+    would cost it: the exit penalty (`exit_deterrence` per unit of penalty) and unpicking what
+    has been built (`integration_lock_in` at full maturity). Positive: leaving looks better."""
+    fall = rowsum(appraisal) - rowsum(expected)
+    return fall - p.signing_margin - p.exit_deterrence * exit_penalty \
+        - p.integration_lock_in * maturity
+
+
+def gives_notice(margin, u, p: ModelParameters):
+    """Exit is a decision, taken at a review with noise (random utility, McFadden 1974): a
+    partner gives notice with chance logistic(margin / exit_spread), so it is likely once
+    leaving looks better than staying, and rare but possible before."""
+    z = np.clip(margin / p.exit_spread, -50.0, 50.0)
+    return u < 1.0 / (1.0 + np.exp(-z))
+
+
+def exit_reason(expected, appraisal):
+    """Index (in SATISFACTION_PARTS) of the part whose appraisal fell most since signing: the
+    reason a leaving partner gives."""
+    return np.argmax(appraisal - expected, axis=-1)
 
 
 def exit_penalty_charged(leaving, size, exit_penalty):
@@ -348,7 +519,51 @@ def exit_penalty_charged(leaving, size, exit_penalty):
     return np.where(leaving, exit_penalty * size, 0.0)
 
 
+def exit_settlement(leaving, staying, size, exit_penalty):
+    """What leavers pay and stayers receive when partners leave: the exit penalty, handed to
+    those who stay pro rata to size (none is charged if nobody stays): (paid, received)."""
+    staying_any = staying.any(axis=-1, keepdims=True)
+    charged = payable(exit_penalty_charged(leaving, size, exit_penalty), staying | leaving,
+                      leaving & staying_any)
+    return charged, redistribute(charged, size, staying, leaving)
+
+
 # --- shocks (DESIGN: political turnover, budget cuts, loss of key staff, supplier failure) --
+
+
+#: Target codes of a shock aimed at every eligible partner, or at one of them at random.
+TARGET_ALL, TARGET_ANY = -1, -2
+
+
+def shock_strikes(at_cycle, rate, cycle, u):
+    """Whether a shock strikes at this review: on its scheduled cycle, or with chance `rate`
+    per review when it is random (at_cycle 0)."""
+    return (at_cycle == cycle) if at_cycle else (u < rate)
+
+
+def shock_targets(target: int, pool, u):
+    """Which partners a shock hits, among those it can hit (`pool`, [..., n]): a named partner
+    (if in the pool), every one (TARGET_ALL), or one picked by the uniform `u` [...]
+    (TARGET_ANY). A mask [..., n]."""
+    pool = np.asarray(pool, dtype=bool)
+    if target == TARGET_ALL:
+        return pool.copy()
+    if target == TARGET_ANY:
+        count = pool.sum(axis=-1)
+        pick = np.minimum((np.asarray(u) * count).astype(int), np.maximum(count - 1, 0))
+        order = np.cumsum(pool, axis=-1) - 1     # rank within the pool
+        return pool & (order == pick[..., None]) & (count > 0)[..., None]
+    hit = np.zeros(pool.shape, bool)
+    hit[..., target] = pool[..., target]
+    return hit
+
+
+def goes_ahead(kind: str, hit, u, magnitude):
+    """For a chance shock (CHANCE_SHOCKS), the partners struck for whom the event goes ahead:
+    its value uniform is below the magnitude. Other shocks always go ahead."""
+    if kind in CHANCE_SHOCKS:
+        return hit & (u < np.asarray(magnitude)[..., None])
+    return hit
 
 
 def cut(value, magnitude):
@@ -362,12 +577,23 @@ def new_leadership_ambition(u, p: ModelParameters):
     return p.leadership_ambition_low + (p.leadership_ambition_high - p.leadership_ambition_low) * u
 
 
-def trust_in_new_leadership(trust, magnitude):
-    """Others' trust in a partner whose leadership changed is dented ('politics between
-    organisations may create uncertainty and distrust', 001)."""
-    return trust * (1.0 - magnitude)
+def new_leadership_base(base, trust_propensity, magnitude):
+    """A new leadership did not take part in the consensus before signing: its base rate of
+    trust moves `magnitude` of the way back to its organisation's own openness."""
+    return base * (1.0 - magnitude) + magnitude * trust_propensity
 
 
-def new_leadership_trust(trust, trust_propensity, magnitude):
-    """A new leadership partly starts afresh, from its organisation's openness to trust."""
-    return trust * (1.0 - magnitude) + magnitude * trust_propensity
+def new_leadership_evidence(kept_evidence, broken_evidence, hit, magnitude,
+                            p: ModelParameters):
+    """Evidence after new leaderships take over the partners `hit` ([..., n]): a newcomer
+    forgets `magnitude` of its own evidence about the others (it starts partly afresh), and the
+    others forget as much of their evidence about it, the old leadership's record, and add
+    `magnitude` x trust_prior_weight of doubt ('politics between organisations may create
+    uncertainty and distrust', 001). Returns (kept, broken)."""
+    m = np.asarray(magnitude)[..., None, None]
+    n = hit.shape[-1]
+    rows = hit[..., :, None]
+    columns = hit[..., None, :] & ~np.eye(n, dtype=bool)
+    keep = np.where(rows, 1.0 - m, 1.0) * np.where(columns, 1.0 - m, 1.0)
+    doubt = np.where(columns, m * p.trust_prior_weight, 0.0)
+    return kept_evidence * keep, broken_evidence * keep + doubt

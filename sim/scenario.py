@@ -8,9 +8,9 @@ a typo never silently falls back to a default.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.distributions import uncertain
 from sim.parameters import ModelParameters
@@ -33,6 +33,15 @@ Benefit = Literal[
 ]
 
 Unit = uncertain(0.0, 1.0)
+#: `target_net_savings_m: plan`: the target is what each replication's own plan projects.
+PLAN = "plan"
+
+#: Partner traits in schema order (each may be uncertain; priorities are separate).
+TRAITS = (
+    "size", "ambition", "resourcing", "skills", "trustworthiness", "trust_propensity",
+    "commitment", "volatility", "control_concern", "patience",
+)
+Trait = Literal[TRAITS]
 
 SHOCK_KINDS = (
     "leadership_change", "budget_cut", "staff_loss", "supplier_failure", "partner_exit", "lapse",
@@ -93,7 +102,9 @@ class PartnerTraits(_Strict):
         "third party (001).",
     )
     patience: uncertain(0.0, 100.0) = Field(
-        3.0, description="Dissatisfied reviews it tolerates before it considers leaving."
+        3.0,
+        description="How many reviews of experience it weighs before acting on it: its appraisal "
+        "of the partnership moves 1 / (1 + patience) of the way to each review's satisfaction.",
     )
     priorities: Optional[dict[Benefit, uncertain(0.0, 1e6)]] = Field(
         None,
@@ -126,8 +137,14 @@ class Population(_Strict):
 class BusinessCase(_Strict):
     """'What good looks like': the quantified target the partners agree (001 step 3)."""
 
-    target_net_savings_m: uncertain(1e-6, 1e7) = Field(
-        description="Cumulative net savings (£m) by the horizon that counts as delivering."
+    target_net_savings_m: Union[Literal["plan"], uncertain(1e-6, 1e7)] = Field(
+        PLAN,
+        description="Cumulative net savings (£m) by the horizon that counts as delivering; or "
+        "`plan` (the default): what the business case's own plan projects in each replication "
+        "from what the planners know when they sign (each partner's cost base, who joins when, "
+        "the charter) and the point estimates of what they cannot know (savings potential, "
+        "implementation and programme costs, ramp-up), with every partner delivering its "
+        "promise and staying.",
     )
     savings_potential: Unit = Field(
         0.15,
@@ -259,11 +276,33 @@ class Scenario(_Strict):
     population: Optional[Population] = Field(
         None, description="Partners drawn from distributions (instead of `partners`).")
     charter: Charter = Field(description="The relationship charter the partners mean to sign.")
+    partner_similarity: Union[float, dict[Trait, float]] = Field(
+        0.0,
+        description="How alike the partners of one partnership are: for each trait, the share "
+        "of its variation that is common to the whole partnership (same region, sector and "
+        "funding regime, one programme), from 0 (each partner drawn on its own) to 1 (all at "
+        "the same quantile). A number for every trait, or a mapping trait -> share. Each "
+        "partner keeps its own distribution; only their dependence changes (a Gaussian "
+        "copula). Applies to traits that are uncertain for at least two partners.",
+    )
     shocks: list[Shock] = Field(default_factory=list, max_length=1000,
                                 description="What may happen to the partnership.")
     parameters: ModelParameters = Field(
         default_factory=ModelParameters,
         description="Behavioural constants of the model (advanced; see below).")
+
+    @field_validator("partner_similarity")
+    @classmethod
+    def _share(cls, v):
+        for share in (v.values() if isinstance(v, dict) else [v]):
+            if isinstance(share, bool) or not 0.0 <= share <= 1.0:
+                raise ValueError(f"a share between 0 and 1, got {share}")
+        return v
+
+    def similarity(self, trait: str) -> float:
+        """The share of `trait`'s variation common to the whole partnership."""
+        v = self.partner_similarity
+        return float(v.get(trait, 0.0) if isinstance(v, dict) else v)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":

@@ -113,31 +113,47 @@ def _generate_words(pool: list, n_words32: int) -> list:
     return out
 
 
-def _pcg64_states(seed: int, replications: np.ndarray, sample):
-    """(state, inc) of default_rng(replication_seed(seed, r, s)).bit_generator for each pair of
-    replication r and sample index s (`sample` an int, or an array like `replications`)."""
+def _pcg64_states(seed: int, replications: np.ndarray, sample, stream: tuple = ()):
+    """(state, inc) of the PCG64 generator of each pair of replication r and sample index s
+    (`sample` an int, or an array like `replications`): default_rng(replication_seed(seed, r,
+    s)), or with `stream` (a tuple of 32-bit ints) the child stream of it,
+    default_rng(SeedSequence(replication_seed(seed, r, s), spawn_key=stream))."""
     r = np.asarray(replications, dtype=np.int64)
     k = np.broadcast_to(np.asarray(sample, dtype=np.int64), r.shape)
     for name, values in (("replication", r), ("sample", k)):
         if values.size and (values.min() < 0 or values.max() > _MASK32):
             raise ValueError(f"{name} indices must lie in [0, 2**32)")
+    if any(not 0 <= int(word) <= _MASK32 for word in stream):
+        raise ValueError("stream keys must lie in [0, 2**32)")
     run = _int_words(int(seed))
     run += [0] * (_POOL - len(run))              # padded because a spawn key follows
     entropy = run + [k.astype(np.uint32), r.astype(np.uint32)]
     seed_words = _generate_words(_mix_entropy(entropy), 4)  # replication_seed, 4 x uint32
-    # replication_seed = w64[0] << 64 | w64[1]; default_rng coerces it to little-endian words
+    # replication_seed = w64[0] << 64 | w64[1]; SeedSequence coerces it to little-endian words
+    # (four of them: with a spawn key the run entropy is padded to the pool size anyway)
     words = [np.broadcast_to(_u32(w), r.shape) for w in seed_words]
-    entropy = [words[2], words[3], words[0], words[1]]
+    entropy = [words[2], words[3], words[0], words[1], *[int(word) for word in stream]]
     state = [w.astype(np.uint64) for w in _generate_words(_mix_entropy(entropy), 8)]
     w64 = [state[2 * i] | (state[2 * i + 1] << np.uint64(32)) for i in range(4)]
     return w64
 
 
+def child_rng(rng: np.random.Generator, stream: tuple) -> np.random.Generator:
+    """The generator of a named child stream of `rng` (a generator built from a seed, as every
+    run's is): default_rng(SeedSequence(its entropy, spawn_key=its spawn key + stream)). Drawing
+    from the child never moves `rng`, and the child depends only on `rng`'s seed and `stream`:
+    what lets a shock have its own random numbers (sim.noise)."""
+    parent = rng.bit_generator.seed_seq
+    return np.random.default_rng(np.random.SeedSequence(
+        parent.entropy, spawn_key=tuple(parent.spawn_key) + tuple(stream)))
+
+
 def replication_uniforms(seed: int, replications, count: int, sample=0,
-                         out: np.ndarray | None = None) -> np.ndarray:
+                         out: np.ndarray | None = None, stream: tuple = ()) -> np.ndarray:
     """[len(replications), count] uniforms: row k is exactly
     ``replication_rng(seed, replications[k], sample[k]).random(count)`` (`sample` an int for
-    every row, or one per row). `out` may supply the array to fill (of that shape)."""
+    every row, or one per row), or with `stream` the same of child_rng(that generator,
+    stream). `out` may supply the array to fill (of that shape)."""
     replications = np.asarray(replications, dtype=np.int64).reshape(-1)
     if out is None:
         out = np.empty((len(replications), count))
@@ -145,7 +161,7 @@ def replication_uniforms(seed: int, replications, count: int, sample=0,
         raise ValueError(f"out has shape {out.shape}, need {(len(replications), count)}")
     if not len(replications):
         return out
-    w64 = [w.tolist() for w in _pcg64_states(seed, replications, sample)]
+    w64 = [w.tolist() for w in _pcg64_states(seed, replications, sample, stream)]
     bits = np.random.PCG64(0)
     generator = np.random.Generator(bits)
     state = {"bit_generator": "PCG64", "state": {"state": 0, "inc": 1},

@@ -190,7 +190,7 @@ def sweep_factors(scenario, specs: list[FactorSpec] = ()) -> Factors:
                           "scenario or give --factor PATH=LOW:HIGH")
     if base.population is not None:
         for n in names:
-            m = re.fullmatch(r"partners\.[^.]+\.(.+)", n)
+            m = re.fullmatch(r"(?:partners\.[^.]+|partner_similarity)\.(.+)", n)
             if m and n not in groups and n not in named:
                 groups[n] = f"partners.*.{m.group(1)}"
     grouping = [groups.get(n, n) for n in names]
