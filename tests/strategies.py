@@ -12,8 +12,9 @@ unit = st.floats(0.0, 1.0)
 
 @st.composite
 def scenarios(draw, max_partners: int = 6):
-    """Any valid partnership: 2 to max_partners partners, random traits (some uncertain),
-    priorities, charter clauses, late joiners, and shocks of every kind, scheduled or random."""
+    """Any valid partnership: 2 to max_partners partners, random traits (some uncertain, and
+    alike across partners by partner_similarity), priorities, charter clauses, a fixed target or
+    the plan's own, late joiners, and shocks of every kind, scheduled or random."""
     n = draw(st.integers(2, max_partners))
     horizon = draw(st.integers(1, 15))
     names = [f"Org {i}" for i in range(n)]
@@ -27,8 +28,9 @@ def scenarios(draw, max_partners: int = 6):
                 st.sampled_from(["savings", "quality", "continuity", "collaboration"]),
                 st.floats(0.0, 5.0), max_size=4))
         if draw(st.booleans()):
+            trait = draw(st.sampled_from(["ambition", "resourcing", "trustworthiness"]))
             low = draw(unit)
-            partner["ambition"] = {"uniform": [low, draw(st.floats(low, 1.0))]}
+            partner[trait] = {"uniform": [low, draw(st.floats(low, 1.0))]}
         partners.append(partner)
     services = [{"name": f"Service {k}", "lead": draw(st.sampled_from(names))}
                 for k in range(draw(st.integers(0, 3)))]
@@ -46,10 +48,14 @@ def scenarios(draw, max_partners: int = 6):
         else:
             shock["rate"] = draw(unit)
         shocks.append(shock)
+    similarity = draw(st.one_of(st.just(0.0), unit,
+                                st.dictionaries(st.sampled_from(TRAITS), unit, max_size=3)))
+    target = draw(st.one_of(st.just("plan"), st.floats(0.01, 10.0)))
     return {
         "name": "generated", "horizon": horizon, "partners": partners, "shocks": shocks,
+        "partner_similarity": similarity,
         "charter": {
-            "business_case": {"target_net_savings_m": draw(st.floats(0.01, 10.0)),
+            "business_case": {"target_net_savings_m": target,
                               "savings_potential": draw(unit),
                               "implementation_cost_m": draw(st.floats(0.0, 5.0)),
                               "ramp_up_cycles": draw(st.floats(1.0, 10.0))},
