@@ -66,6 +66,8 @@ class PartnerOrganisation(mesa.Agent):
         self.appraisal = np.zeros(parts)  # its running appraisal of them
         self.parts = np.zeros(parts)
         self.satisfaction = 0.0
+        self.appraisal_value = 0.0      # its appraisal as one figure (satisfaction, smoothed)
+        self.leave_below = 0.0          # the appraisal below which leaving looks better
         self.fairness = 1.0
         self.equity = 1.0
         self.benefit = 1.0
@@ -81,10 +83,13 @@ class PartnerOrganisation(mesa.Agent):
     def sign(self, expected) -> None:
         """Join with the satisfaction parts it expects (rules.expected_parts): its appraisal
         starts there."""
+        p = self.model.inputs
         self.expected = np.array(expected, dtype=float)
         self.appraisal = self.expected.copy()
         self.parts = self.expected.copy()
-        self.satisfaction = float(rules.satisfaction(self.parts, self.model.inputs.params))
+        self.satisfaction = self.appraisal_value = float(rules.satisfaction(self.parts, p.params))
+        self.leave_below = self.appraisal_value + float(rules.exit_margin(
+            self.expected, self.appraisal, p.exit_penalty, self.model.maturity, p.params))
 
     # --- the review, in order ------------------------------------------------------------
 
@@ -146,16 +151,22 @@ class PartnerOrganisation(mesa.Agent):
             values[self.slot], mean_trust[self.slot], lost, p.params)
         self.satisfaction = float(rules.satisfaction(self.parts, p.params))
         self.appraisal = rules.appraised(self.appraisal, self.parts, self.patience)
+        self.appraisal_value = float(rules.satisfaction(self.appraisal, p.params))
+        planned = rules.expected_as_planned(
+            self.expected, self.control_concern, p.lead_share[self.slot],
+            rules.planned_maturity(cycle, p.plan_ramp_up_cycles), p.params)
+        self.expected = rules.appraised(self.expected, planned, self.patience)
 
     def consider_exit(self, u, maturity) -> None:
         """Weigh staying against going it alone, net of what leaving costs; give notice with
         the chance that margin gives. Notice, once given, stands."""
         p = self.model.inputs
+        margin = float(rules.exit_margin(self.expected, self.appraisal, p.exit_penalty, maturity,
+                                         p.params))
+        self.leave_below = self.appraisal_value + margin
         if self.on_notice:
             self.notice_left -= 1
         else:
-            margin = rules.exit_margin(self.expected, self.appraisal, p.exit_penalty, maturity,
-                                       p.params)
             if rules.gives_notice(margin, u[self.slot], p.params):
                 self.on_notice = True
                 self.notice_left = p.notice_cycles

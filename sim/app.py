@@ -49,35 +49,41 @@ and what holds a partnership together.
 ## HOW IT WORKS
 
 At every review each partner gives effort (its **resourcing** and **commitment**, less what it
-holds back when it distrusts the others) and delivers part of what it promised (its
-**trustworthiness**, with some luck). The hard decisions (redundancies, relocations) are taken
-at the pace the **decision rule** and the partners' **ambition** allow, and the programme
-matures; **skills** turn effort into progress. Savings and costs are shared by the charter's
-rules. Each partner then watches what the others delivered and updates its **trust**: slowly up
-after a kept promise, quickly down after a broken one. A partner whose **satisfaction** (benefit
-against plan, fairness, shared vision and values, trust, control kept) stays below its outside
-option for longer than its patience gives notice and leaves. Below two partners, the
-partnership dissolves. Every rule is in docs/ODD.md, with its source.
+holds back when it distrusts the others) and delivers part of it (its **trustworthiness**, with
+some luck). The hard decisions (redundancies, relocations) are taken at the pace the **decision
+rule** and the partners' **ambition** allow; **skills** turn effort into progress. Together they
+build the shared service and run it: what each review saves depends on how well that review
+runs the service, so a shock at review 8 costs savings at review 8. Savings and costs are
+shared by the charter's rules.
+
+Each partner judges the others on whether they kept their promises (promises are re-baselined
+at every review against what each partner can really give) and keeps the evidence: kept
+promises build trust, broken ones cost more, and old evidence fades, so trust can be rebuilt.
+Each partner also weighs what the partnership gives it: its money against the business case's
+plan for it, fairness, shared vision and values, trust, and control handed over. When that
+appraisal falls far enough below what it expected at signing, net of what leaving would cost
+(the exit penalty, unpicking what has been built), it is likely to give notice. Below two
+partners, the partnership dissolves. Every rule is in docs/ODD.md, with its source.
 
 ## THINGS TO NOTICE
 
-* Trust is slow to build and quick to lose: watch the trust network after a partner's interest
-  lapses (the *hokey-cokey partner*).
-* Savings start negative: the implementation cost comes first, and the business case is met
-  only if the programme matures in time.
+* Trust falls when a partner breaks its promises, and recovers once it keeps them again: watch
+  the trust network after a partner's interest lapses (the *hokey-cokey partner*).
+* Savings start negative: the implementation cost comes first, and a slow programme costs more
+  for longer. The dotted line is the plan.
+* A partner whose money falls behind its plan grows unhappy even while the others are content:
+  its appraisal line drops towards its own dashed leaving line.
 * Who loses trust first after a shock is not always the partner that was hit.
-* A partner's satisfaction can fall while the savings grow, when the rewards do not follow the
-  effort (shared rewards) or the vision drifts from its own reasons for joining.
 
 ## THINGS TO TRY
 
 * Schedule a **budget_cut** on **Northshire** at review **4** with magnitude **0.6** (its
-  resourcing falls to 0.4 of what it was), press Reset and run: watch who loses trust first,
-  and how far savings fall behind the business case.
+  resourcing falls to 0.4 of what it was), press Reset and run: how far do savings fall behind
+  the plan? Then move it to review **8**: a late cut still costs savings in the reviews left.
 * Set every partner's **volatility** to 0.4: a partnership of hokey-cokey partners. Then raise
   the **consensus** to 0.8 and see whether a bought-in start holds it together.
-* Put the **dedicated** programme team and **training** to 0.8 and compare the savings curve.
-  Then try a **leadership_change** on any partner at review 2.
+* Put the **dedicated** programme team and **training** to 0.8 and compare the savings curve
+  with the plan. Then try a **leadership_change** on any partner at review 2.
 * Switch the **decision rule** from unanimity to majority with one partner's **ambition** at
   0.1: does the timid leader still hold everyone back?
 * Keep everything and change only the **seed**: the same partnership, different luck. How much
@@ -86,9 +92,9 @@ partnership dissolves. Every rule is in docs/ODD.md, with its source.
 ## EXTENDING THE MODEL
 
 * Let partners learn: raise skills a little every review a programme is active.
-* Give each partner its own outside option, or let the outside option change with the economy.
-* Add a shock of your own in `sim/rules.py` and `PartnershipModel.apply_shocks` (and the
-  vectorised engine in `sim/engine.py`; tests/test_engine.py keeps the two in step).
+* Let the outside option change with the economy, or differ between partners.
+* Add a shock of your own in `sim/rules.py` and `PartnershipModel.strike` (the vectorised
+  engine in `sim/engine.py` calls the same rules; tests/test_engine.py keeps the two in step).
 * Compare the odds behind what you see here: `collabsim stress` and `collabsim compare` run the
   same model thousands of times.
 """

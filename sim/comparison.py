@@ -4,6 +4,9 @@ Two or more variants (scenarios, or one scenario's partners under several charte
 the same sampled conditions with common random numbers (sim.paired), so replication r of every
 variant faces the same partners, estimates and luck. Then:
 
+* every variant is judged like for like: against the first variant's business case, replication
+  by replication, with its net savings net of its own programme costs (a charter that plans a
+  smaller target, or counts its own team's cost in its plan, does not look better for it);
 * whether a variant delivers more often than another is a paired question, answered with the
   exact McNemar test on the replications where exactly one of them delivered, and a 95% CI of
   the paired difference;
@@ -28,7 +31,7 @@ from sim import store
 from sim.distributions import DISTRIBUTION_KINDS
 from sim.loading import ScenarioError, as_scenario, read_yaml, scenario_data, scenario_from_dict
 from sim.outcomes import mean_interval, wilson_interval
-from sim.paired import fully_paired, paired_outcomes
+from sim.paired import fully_paired, on_common_target, paired_outcomes
 from sim.scenario import Scenario
 
 ALPHA = 0.05
@@ -87,8 +90,8 @@ def compare(variants, names: Optional[list[str]] = None, *, replications: int = 
     if replications < 10:
         raise ValueError("replications must be at least 10")
     seed = variants[0].seed if seed is None else int(seed)
-    tables = paired_outcomes(variants, seed, replications, workers=workers,
-                             scheduler=scheduler, on_progress=on_progress)
+    tables = on_common_target(paired_outcomes(variants, seed, replications, workers=workers,
+                                              scheduler=scheduler, on_progress=on_progress))
     delivered = np.stack([t["delivered"].to_numpy(bool) for t in tables])       # [V, R]
     money = np.stack([t["net_savings_m"].to_numpy(float) for t in tables])
     regret = money.max(axis=0) - money                                          # [V, R]
@@ -113,7 +116,7 @@ def compare(variants, names: Optional[list[str]] = None, *, replications: int = 
     differences = _against_best(names, best, delivered, money)
     clauses = differing_settings(variants, names)
     paired = "fully" if fully_paired(variants) else "conditions only"
-    message = _verdict(table, differences, clauses)
+    message = _verdict(table, differences, clauses, names[0])
     runs = pd.concat([t.assign(variant=n) for n, t in zip(names, tables)], ignore_index=True)
     settings = {"variants": names, "replications": replications, "seed": seed,
                 "paired": paired}
@@ -171,7 +174,8 @@ def _against_best(names, best, delivered, money) -> pd.DataFrame:
     return frame
 
 
-def _verdict(table: pd.DataFrame, differences: pd.DataFrame, clauses: pd.DataFrame) -> str:
+def _verdict(table: pd.DataFrame, differences: pd.DataFrame, clauses: pd.DataFrame,
+             first: str) -> str:
     best = table.iloc[0]
     if clauses.empty:
         return ("the variants are identical in every setting: no difference (paired runs "
@@ -188,15 +192,13 @@ def _verdict(table: pd.DataFrame, differences: pd.DataFrame, clauses: pd.DataFra
     lead = f"{best['variant']} is the more robust" if differences["real"].all() else \
         f"{best['variant']} ranks first"
     text = f"{lead}: {'; '.join(parts)}"
-    if (clauses["setting"] == "charter.business_case.target_net_savings_m").any():
-        money = "; ".join(
-            f"{d['best']} saves £{abs(d['net_savings_difference_m']):.2f}m "
-            f"{'more' if d['net_savings_difference_m'] >= 0 else 'less'} a run than "
-            f"{d['variant']} on average (95% CI {d['savings_ci_low_m']:+.2f} to "
-            f"{d['savings_ci_high_m']:+.2f})" for _, d in differences.iterrows())
-        text += (". Note: their business-case targets differ, so each is judged against its own "
-                 f"target; in money, {money}")
-    return text
+    money = "; ".join(
+        f"{d['best']} nets £{abs(d['net_savings_difference_m']):.2f}m "
+        f"{'more' if d['net_savings_difference_m'] >= 0 else 'less'} a run than {d['variant']} "
+        f"on average (95% CI {d['savings_ci_low_m']:+.2f} to {d['savings_ci_high_m']:+.2f})"
+        for _, d in differences.iterrows())
+    return (f"{text}. In money, net of each charter's own costs: {money}. Every variant is "
+            f"judged against {first}'s business case")
 
 
 def _p(p: float) -> str:

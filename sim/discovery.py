@@ -53,9 +53,13 @@ def _input_columns(scenario: Scenario, inputs) -> dict[str, np.ndarray]:
     normalised weights the model uses)."""
     names = scenario.partner_names()
     slot = {n: i for i, n in enumerate(names)}
+    sampled = dict(zip(inputs.input_paths, np.asarray(inputs.sampled).T))
     columns = {}
     for path in uncertain_paths(scenario):
         head, _, rest = path.partition(".")
+        if head == "partner_similarity":  # the partnership-wide quantile of a trait
+            columns[path] = sampled[path]
+            continue
         if head == "partners":
             name, field_ = _split_partner(rest, names)
             if field_.startswith("priorities."):
@@ -66,8 +70,7 @@ def _input_columns(scenario: Scenario, inputs) -> dict[str, np.ndarray]:
         elif head == "charter":
             columns[path] = _charter_value(inputs, rest)
         else:  # shocks[i].rate / shocks[i].magnitude
-            i = int(head[len("shocks["):-1])
-            columns[path] = np.asarray(getattr(inputs.shocks[i], rest), dtype=float)
+            columns[path] = sampled[path]
     return columns
 
 

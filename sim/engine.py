@@ -183,6 +183,7 @@ class Partnership:
         self.dissolved = np.zeros(R, bool)
         self.dissolved_at = np.full(R, -1)
         self.events: list = []
+        self.cycle = 0
         self.series = {k: np.zeros((inputs.horizon + 1, R)) for k in SERIES}  # row per review
         self.trust = self.trust_matrix()
         self.sign_charter(self.active)
@@ -192,6 +193,7 @@ class Partnership:
 
     def step(self, t: int, noise: np.ndarray, shock_noise: np.ndarray) -> None:
         """One six-month review of every replication (PartnershipModel.step)."""
+        self.cycle = t
         self.gross, self.spend, self.quality = np.zeros(self.R), np.zeros(self.R), np.zeros(self.R)
         live = ~self.dissolved
         self.admit_joiners(t, live)
@@ -227,8 +229,10 @@ class Partnership:
         inp = self.inputs
         values = rules.values_closeness(self.ambition, inp.traits["control_concern"],
                                         self.active, self.gap)
-        expected = rules.expected_parts(self.alignment, values, self.base_trust,
-                                        inp.traits["control_concern"], inp.lead_share, self.p)
+        trust = rules.mean_over_others(self.trust_matrix(), self.active)
+        expected = rules.expected_parts(
+            self.alignment, values, trust, inp.traits["control_concern"], inp.lead_share,
+            rules.planned_maturity(self.cycle, inp.plan_ramp_up_cycles), self.p)
         self.expected = np.where(signing[..., None], expected, self.expected)
         self.appraisal = np.where(signing[..., None], expected, self.appraisal)
         self.satisfaction = np.where(signing, rules.satisfaction(expected, self.p),
@@ -393,6 +397,11 @@ class Partnership:
         self.satisfaction = np.where(act, rules.satisfaction(parts, p), self.satisfaction)
         self.appraisal = np.where(act[..., None], rules.appraised(
             self.appraisal, parts, inp.traits["patience"]), self.appraisal)
+        planned = rules.expected_as_planned(self.expected, cc, inp.lead_share,
+                                            rules.planned_maturity(t, inp.plan_ramp_up_cycles),
+                                            p)
+        self.expected = np.where(act[..., None], rules.appraised(
+            self.expected, planned, inp.traits["patience"]), self.expected)
 
     def consider_exit(self, act, u) -> None:
         inp = self.inputs

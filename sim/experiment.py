@@ -69,8 +69,10 @@ def default_chunk_size(scenario: Scenario, engine: str) -> int:
 
     n = len(scenario.partner_specs())
     noise = width(n) + len(scenario.shocks) * shock_width(n)
-    per_replication = 8 * (2 * count_uncertain(scenario) + scenario.horizon * noise
-                           + 60 * n * n + 40 * scenario.horizon)
+    # measured with tracemalloc on `typical` with 2, 5 and 20 partners (7.7, 13.6, 56 kB per
+    # replication): the noise blocks, the pairwise evidence, the series, the sampled inputs
+    per_replication = 8 * (3 * count_uncertain(scenario) + scenario.horizon * noise
+                           + 12 * n * n + 40 * n + 20 * (scenario.horizon + 1))
     return int(max(1, min(DEFAULT_CHUNK["vector"], CHUNK_BYTES // per_replication)))
 
 

@@ -22,8 +22,6 @@ from sim import noise
 from sim.distributions import Uniform, is_uncertain
 from sim.parameters import ModelParameters
 from sim.rules import TARGET_ALL, TARGET_ANY, planned_money
-from scipy.special import ndtr, ndtri
-
 from sim.scenario import BENEFITS, DEFAULT_MAGNITUDE, PLAN, TRAITS, Scenario
 #: joins_at of a prospective partner (`joins_at: null`): no review is ever that late.
 NEVER = 2**31 - 1
@@ -140,6 +138,10 @@ def correlated_quantile(own, common, similarity: float):
     """A partner's quantile of a trait when `similarity` of the trait's variation is common to
     the partnership (Gaussian copula with equicorrelation `similarity`): its own quantile mixed
     with the partnership's on the normal scale, so its marginal distribution is unchanged."""
+    # scipy is imported here, not at the top: this module is on the path of refusing a bad
+    # scenario, which must stay fast (docs/RELIABILITY.md), and only correlated traits need it
+    from scipy.special import ndtr, ndtri
+
     eps = 1e-16
     z = np.sqrt(similarity) * ndtri(np.clip(common, eps, 1 - eps)) \
         + np.sqrt(1.0 - similarity) * ndtri(np.clip(own, eps, 1 - eps))

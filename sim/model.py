@@ -106,6 +106,8 @@ class PartnershipModel(mesa.Model):
                 "mean_trust_in_others": lambda a: a.model.mean_trust_of(a),
                 "benefit": "benefit",
                 "satisfaction": "satisfaction",
+                "appraisal": "appraisal_value",
+                "leave_below": "leave_below",
                 "net_money_m": "net_money",
             },
         )
@@ -156,8 +158,11 @@ class PartnershipModel(mesa.Model):
         inp = self.inputs
         values = rules.values_closeness(self.array("ambition"), self.array("control_concern"),
                                         self.active)
-        expected = rules.expected_parts(self.alignment_by_partner, values, self.array(
-            "base_trust"), self.array("control_concern"), inp.lead_share, inp.params)
+        trust = rules.mean_over_others(self.trust_matrix(), self.active)
+        expected = rules.expected_parts(
+            self.alignment_by_partner, values, trust, self.array("control_concern"),
+            inp.lead_share, rules.planned_maturity(self.cycle, inp.plan_ramp_up_cycles),
+            inp.params)
         for a in self.partners:
             if signing[a.slot]:
                 a.sign(expected[a.slot])

@@ -87,8 +87,10 @@ def delivered_effort(effort_given, trustworthiness, eps, p: ModelParameters):
 
 def promise_kept(delivered, promised):
     """Share of its promise a partner delivered, in [0, 1]: delivering more earns no extra
-    credit. What the others judge it on."""
-    return np.clip(delivered / promised, 0.0, 1.0)
+    credit, and a promise of nothing is kept. What the others judge it on."""
+    promised = np.asarray(promised, dtype=float)
+    ratio = np.asarray(delivered, dtype=float) / np.where(promised > 0, promised, 1.0)
+    return np.where(promised > 0, np.clip(ratio, 0.0, 1.0), 1.0)
 
 
 def rebaselined_promise(promised, effort_given, p: ModelParameters):
@@ -471,18 +473,31 @@ def satisfaction(parts, p: ModelParameters):
     return top - rowsum(parts)
 
 
-def expected_parts(vision, values, base_trust, control_concern, lead_share, p: ModelParameters):
-    """The satisfaction parts a partner expects when it signs: the benefits and fairness the
-    business case promises, the vision and values it can see, the trust it extends, and the
-    control it agrees to hand over once the service is fully built. Its appraisal starts here."""
-    return satisfaction_parts(1.0, 1.0, vision, values, base_trust,
-                              control_lost(control_concern, 1.0, lead_share), p)
+def expected_parts(vision, values, trust, control_concern, lead_share, planned_maturity,
+                   p: ModelParameters):
+    """The satisfaction parts a partner expects: the benefits and fairness the business case
+    promises, the vision and values it can see when it signs, the trust it starts with, and the
+    control it agreed to hand over as far as the plan has built the service by now
+    (`planned_maturity`). Its appraisal starts here."""
+    return satisfaction_parts(1.0, 1.0, vision, values, trust,
+                              control_lost(control_concern, planned_maturity, lead_share), p)
+
+
+def expected_as_planned(expected, control_concern, lead_share, planned_maturity,
+                        p: ModelParameters):
+    """What a partner expects at a review: what it expected when it signed, with the control
+    handed over by then as the plan builds the service (the other parts do not change)."""
+    control = p.weight_control * control_lost(control_concern, planned_maturity, lead_share)
+    out = np.array(expected, dtype=float, copy=True)
+    out[..., SATISFACTION_PARTS.index("control")] = control
+    return out
 
 
 def appraised(previous, current, patience):
     """A partner's running appraisal of the partnership (its satisfaction parts, smoothed):
     each review moves it 1 / (1 + patience) of the way to what this review gave, so a patient
-    partner weighs its whole experience and an impatient one its latest review."""
+    partner weighs its whole experience and an impatient one its latest review. Its
+    expectations move with the same memory, so what goes to plan is never a surprise."""
     return previous + (current - previous) / (1.0 + np.asarray(patience)[..., None])
 
 

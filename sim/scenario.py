@@ -134,8 +134,18 @@ class Population(_Strict):
     traits: PartnerTraits = Field(description="Trait values or distributions for every partner.")
 
 
+def _plan_or_number(value):
+    """`plan`, or a number or distribution: a misspelt word gets one plain message."""
+    if isinstance(value, str) and value != PLAN:
+        raise ValueError(f"a number of £m, a distribution, or `plan` (the business case's own "
+                         f"projection), got {value!r}")
+    return value
+
+
 class BusinessCase(_Strict):
     """'What good looks like': the quantified target the partners agree (001 step 3)."""
+
+    _target = field_validator("target_net_savings_m", mode="before")(_plan_or_number)
 
     target_net_savings_m: Union[Literal["plan"], uncertain(1e-6, 1e7)] = Field(
         PLAN,
@@ -276,7 +286,7 @@ class Scenario(_Strict):
     population: Optional[Population] = Field(
         None, description="Partners drawn from distributions (instead of `partners`).")
     charter: Charter = Field(description="The relationship charter the partners mean to sign.")
-    partner_similarity: Union[float, dict[Trait, float]] = Field(
+    partner_similarity: Union[float, dict[str, float]] = Field(
         0.0,
         description="How alike the partners of one partnership are: for each trait, the share "
         "of its variation that is common to the whole partnership (same region, sector and "
@@ -291,12 +301,20 @@ class Scenario(_Strict):
         default_factory=ModelParameters,
         description="Behavioural constants of the model (advanced; see below).")
 
-    @field_validator("partner_similarity")
+    @field_validator("partner_similarity", mode="before")
     @classmethod
     def _share(cls, v):
-        for share in (v.values() if isinstance(v, dict) else [v]):
-            if isinstance(share, bool) or not 0.0 <= share <= 1.0:
-                raise ValueError(f"a share between 0 and 1, got {share}")
+        if isinstance(v, dict):
+            for trait in v:
+                if trait not in TRAITS:
+                    raise ValueError(f"unknown trait {trait!r}{_suggest(str(trait), TRAITS)}; "
+                                     f"traits: {', '.join(TRAITS)}")
+        shares = v.values() if isinstance(v, dict) else [v]
+        for share in shares:
+            if isinstance(share, bool) or not isinstance(share, (int, float)) \
+                    or not 0.0 <= share <= 1.0:
+                raise ValueError(f"a share between 0 and 1 (or a mapping trait -> share), "
+                                 f"got {share!r}")
         return v
 
     def similarity(self, trait: str) -> float:

@@ -44,6 +44,8 @@ def savings_against_business_case(model) -> Figure:
     target = model.inputs.target_net_savings_m
     ax.axhline(target, color=BAD, ls="--", lw=1.2, label=f"business case £{target:.2f}m")
     ax.axhline(0, color=GREY, lw=0.8)
+    plan = model.inputs.planned_money.sum(axis=-1)
+    ax.plot(range(len(plan)), plan, color=GREY, lw=1.2, ls=":", label="the plan")
     ax.plot(h["cycle"], h["cum_net_savings_m"], color=INK, lw=2, marker="o", ms=3,
             label="cumulative net savings")
     ax.set_xlim(0, model.horizon)
@@ -120,20 +122,24 @@ def trust_network(model) -> Figure:
 
 
 def satisfaction_over_time(model) -> Figure:
-    """Each partner's satisfaction against the outside option (below it, patience runs out)."""
+    """Each partner's appraisal of the partnership (its satisfaction, weighed over its recent
+    reviews) against its own leaving line (dashed): below it, leaving looks better than
+    staying and the partner is likely to give notice."""
     fig, ax = _figure()
     agents = model.datacollector.get_agent_vars_dataframe().reset_index()
     step = "Step" if "Step" in agents else agents.columns[0]
-    for name, rows in agents.groupby("partner", sort=False):
+    colours = colormaps["tab10"]
+    for k, (name, rows) in enumerate(agents.groupby("partner", sort=False)):
         shown = rows[rows["active"].astype(bool)]
-        ax.plot(shown[step], shown["satisfaction"], lw=1.6, marker="o", ms=2.5, label=name)
-    ax.axhline(model.inputs.params.outside_option, color=BAD, ls="--", lw=1,
-               label="outside option")
+        colour = colours(k % 10)
+        ax.plot(shown[step], shown["appraisal"], lw=1.6, marker="o", ms=2.5, color=colour,
+                label=name)
+        ax.plot(shown[step], shown["leave_below"], lw=1, ls="--", color=colour)
     ax.set_ylim(0, 1)
     ax.set_xlim(0, model.horizon)
     ax.set_xlabel("review")
-    ax.set_ylabel("satisfaction")
-    ax.set_title("Partner satisfaction", fontsize=9)
+    ax.set_ylabel("appraisal (satisfaction)")
+    ax.set_title("Partner appraisal; dashed: below it leaving looks better", fontsize=9)
     ax.legend(fontsize=7, loc="lower left", ncol=max(1, math.ceil(len(model.partners) / 4)))
     fig.tight_layout()
     return fig

@@ -10,7 +10,7 @@ import pytest
 
 import sim
 from sim.experiment import TIMESERIES_COLUMNS, replication_seed
-from sim.inputs import count_uncertain
+from sim.inputs import count_run_inputs
 from sim.noise import width
 from sim.outcomes import STATUSES, run_outcome, wilson_interval
 
@@ -105,8 +105,8 @@ def test_replications_are_not_copies_of_each_other(result):
 def test_the_replication_generator_is_the_one_the_model_draws_from(scenario):
     model = sim.PartnershipModel(scenario=scenario, rng=replication_seed(11, 4))
     rng = sim.replication_rng(11, 4)
-    rng.random(count_uncertain(scenario))
-    expected = rng.random((scenario.horizon, width(3, len(scenario.shocks))))
+    rng.random(count_run_inputs(scenario))
+    expected = rng.random((scenario.horizon, width(3)))
     assert np.array_equal(model.noise, expected)
 
 

@@ -664,3 +664,18 @@ def test_a_lapse_that_does_not_go_ahead_changes_nothing_and_is_not_logged():
         {"kind": "lapse", "partner": "all", "at_cycle": 1, "magnitude": 0.0}]), rng=2)
     model.step()
     assert not any(k == "lapse" for _, k, _ in model.events)
+
+
+def test_a_partner_that_promises_nothing_keeps_its_promise_and_the_model_runs_on():
+    """Re-baselining at once to the effort given, with no day-job effort and no resourcing,
+    a partner's promise falls to nothing: nothing promised counts as kept, not as 0/0."""
+    partners = [{"name": f"P{i}", "size": 2.0, "resourcing": r, "volatility": 0.0}
+                for i, r in enumerate((0.5, 0.0))]
+    data = partnership(partners=partners, parameters={"day_job_effort": 0.0, "rebaseline": 1.0})
+    model = sim.PartnershipModel(scenario=data, rng=3)
+    for _ in range(model.horizon):
+        model.step()
+    kept = model.datacollector.get_agent_vars_dataframe()["kept"].to_numpy(float)
+    assert np.isfinite(kept).all()
+    run = sim.run(data, replications=20, seed=3)
+    assert np.isfinite(run.timeseries["mean_trust"]).all()

@@ -247,7 +247,7 @@ def notice_chance(margin):
 
 
 def test_an_unhappy_partner_is_likely_to_give_notice_and_an_exit_penalty_makes_it_less_likely():
-    expected = rules.expected_parts(0.9, 0.8, 0.6, 0.5, 0.0, P)
+    expected = rules.expected_parts(0.9, 0.8, 0.6, 0.5, 0.0, 1.0, P)
     unhappy = expected + np.array([0.1, 0.05, 0.0, 0.0, 0.1, 0.0])   # fallen 0.25 since signing
     free = rules.exit_margin(expected, unhappy, 0.0, 0.0, P)
     penalised = rules.exit_margin(expected, unhappy, 0.3, 0.0, P)

@@ -186,9 +186,16 @@ def test_a_less_trustworthy_partner_keeps_less_of_its_promise():
     assert kept(0.5) < kept(0.9) < kept(1.0) == pytest.approx(1.0)
 
 
-@given(st.floats(0.0, 10.0), st.floats(1e-3, 1.0))
+@given(st.floats(0.0, 10.0), st.floats(0.0, 1.0))
 def test_promise_kept_lies_between_zero_and_one(delivered, promised):
     assert 0.0 <= rules.promise_kept(delivered, promised) <= 1.0
+
+
+def test_a_promise_of_nothing_is_kept():
+    # a promise re-baselined to an effort of nothing (rebaseline 1, no resourcing, no day-job
+    # effort) must not divide by zero
+    assert rules.promise_kept(0.0, 0.0) == 1.0
+    assert rules.promise_kept(np.zeros(3), np.array([0.0, 0.5, 0.0])).tolist() == [1, 0, 1]
 
 
 def test_a_review_moves_the_promise_rebaseline_of_the_way_towards_the_effort_given():
@@ -1030,7 +1037,7 @@ def test_satisfaction_decreases_with_each_shortfall(part, worse):
 
 
 def test_a_partner_signs_expecting_the_business_cases_benefits_and_full_fairness():
-    expected = rules.expected_parts(0.8, 0.7, 0.6, 0.5, 0.0, P)
+    expected = rules.expected_parts(0.8, 0.7, 0.6, 0.5, 0.0, 1.0, P)
     part = dict(zip(rules.SATISFACTION_PARTS, expected))
     assert part["benefit"] == part["fairness"] == 0.0
     assert part["vision"] == pytest.approx(P.weight_vision * 0.2)
@@ -1038,18 +1045,44 @@ def test_a_partner_signs_expecting_the_business_cases_benefits_and_full_fairness
 
 
 def test_a_partner_signs_expecting_the_trust_it_extends():
-    low, high = rules.expected_parts(1.0, 1.0, np.array([0.3, 0.9]), 0.0, 0.0, P)
+    low, high = rules.expected_parts(1.0, 1.0, np.array([0.3, 0.9]), 0.0, 0.0, 1.0, P)
     index = rules.SATISFACTION_PARTS.index("trust")
     assert low[index] == pytest.approx(P.weight_trust * 0.7)
     assert high[index] == pytest.approx(P.weight_trust * 0.1)
 
 
-def test_a_partner_signs_expecting_to_hand_over_control_of_a_fully_built_service():
+def test_a_partner_expects_to_hand_over_control_as_the_plan_builds_the_service():
     index = rules.SATISFACTION_PARTS.index("control")
-    assert rules.expected_parts(1.0, 1.0, 1.0, 0.8, 0.0, P)[index] == pytest.approx(
+    assert rules.expected_parts(1.0, 1.0, 1.0, 0.8, 0.0, 0.0, P)[index] == 0.0  # at signing
+    assert rules.expected_parts(1.0, 1.0, 1.0, 0.8, 0.0, 1.0, P)[index] == pytest.approx(
         P.weight_control * rules.control_lost(0.8, 1.0, 0.0))
-    leads_half = rules.expected_parts(1.0, 1.0, 1.0, 0.8, 0.5, P)[index]
+    leads_half = rules.expected_parts(1.0, 1.0, 1.0, 0.8, 0.5, 1.0, P)[index]
     assert leads_half == pytest.approx(P.weight_control * 0.4)
+
+
+def test_what_a_partner_expects_moves_only_in_control_as_the_plan_builds_the_service():
+    signed = rules.expected_parts(0.8, 0.7, 0.6, 0.5, 0.0, 0.0, P)
+    halfway = rules.expected_as_planned(signed, 0.5, 0.0, 0.5, P)
+    control = rules.SATISFACTION_PARTS.index("control")
+    assert halfway[control] == pytest.approx(P.weight_control * 0.25)
+    others = [i for i in range(len(signed)) if i != control]
+    assert halfway[others] == pytest.approx(signed[others])
+    assert signed[control] == 0.0                                  # the input is not changed
+
+
+def test_a_partnership_going_to_plan_never_looks_worse_than_expected_on_control():
+    """Appraisal and expectation move with the same memory, so handing over control exactly as
+    planned adds nothing to the fall that makes a partner leave."""
+    expected = appraisal = rules.expected_parts(0.8, 0.7, 0.6, 0.9, 0.0, 0.0, P)
+    for cycle in range(1, 9):
+        built = rules.planned_maturity(cycle, 4)
+        parts = rules.satisfaction_parts(1.0, 1.0, 0.8, 0.7, 0.6,
+                                         rules.control_lost(0.9, built, 0.0), P)
+        appraisal = rules.appraised(appraisal, parts, 3)
+        expected = rules.appraised(expected, rules.expected_as_planned(expected, 0.9, 0.0,
+                                                                       built, P), 3)
+        assert rules.exit_margin(expected, appraisal, 0.0, built, P) == pytest.approx(
+            -P.signing_margin - P.integration_lock_in * built)
 
 
 def test_an_impatient_partner_appraises_the_partnership_by_its_latest_review():
@@ -1089,7 +1122,7 @@ def test_an_appraisal_lies_between_the_previous_one_and_this_review(previous, no
 # --- exit ----------------------------------------------------------------------------------------
 
 
-EXPECTED = rules.expected_parts(0.9, 0.8, 0.6, 0.5, 0.0, P)
+EXPECTED = rules.expected_parts(0.9, 0.8, 0.6, 0.5, 0.0, 1.0, P)
 
 
 def fallen(part: str, by: float):
@@ -1379,7 +1412,7 @@ ELEMENTWISE = {
                              [_e, _e, _pos, _pos]),
     "satisfaction_parts": (lambda *a: rules.satisfaction_parts(*a, P),
                            [_u, _u, _u, _u, _u, _u]),
-    "expected_parts": (lambda *a: rules.expected_parts(*a, P), [_u, _u, _u, _u, _u]),
+    "expected_parts": (lambda *a: rules.expected_parts(*a, P), [_u, _u, _u, _u, _u, _u]),
     "gives_notice": (lambda m, u: rules.gives_notice(0.1 * m, u, P), [_e, _u]),
     "shock_strikes": (lambda rate, u: rules.shock_strikes(0, rate, 3, u), [_u, _u]),
     "cut": (rules.cut, [_u, _u]),

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import sim
 from sim.maps import grid, outcome_function
@@ -209,12 +210,16 @@ def test_seed_zero_sweeps_are_reproducible_bootstrap_included():
 
 
 def test_a_constant_output_is_reported_not_analysed():
-    result = sweep(COUNCILS, "rbd_fast", samples=32, replications=4, seed=1,
+    # an exit penalty of ten years' cost base: nobody ever leaves, so P(dissolved) is always 0
+    data = yaml.safe_load(COUNCILS.read_text())
+    data["charter"]["exit"] = {"penalty": 10}
+    locked_in = sim.scenario_from_dict(data)
+    result = sweep(locked_in, "rbd_fast", samples=32, replications=4, seed=1,
                    outputs=("p_deliver", "p_dissolved"))
     assert result.outputs == ("p_deliver",)
     assert "p_dissolved" in result.design and any("p_dissolved" in n for n in result.notes)
     with pytest.raises(ValueError, match="nothing to analyse"):
-        sweep(COUNCILS, "sobol", samples=8, replications=2, outputs=("p_dissolved",))
+        sweep(locked_in, "sobol", samples=8, replications=2, outputs=("p_dissolved",))
 
 
 def test_a_partner_named_with_a_dot_can_be_a_factor():
