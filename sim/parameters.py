@@ -129,7 +129,7 @@ class ModelParameters(BaseModel):
     )
 
     planned_capacity: float = _p(
-        0.0896, 0.01, 1,
+        0.0893, 0.01, 1,
         "Programme capacity (delivery x skill factor x decision drive) that a business case "
         "assumes when it sets the ramp-up time; a team with more or less capacity beats or "
         "misses the plan. The model's one calibrated constant: fitted so the `typical` scenario "
