@@ -130,6 +130,7 @@ def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray,
 
 
 _PART_NAMES = np.array(rules.SATISFACTION_PARTS, dtype=object)
+_CONTROL = rules.SATISFACTION_PARTS.index("control")
 
 
 class Partnership:
@@ -200,7 +201,6 @@ class Partnership:
         self.apply_shocks(t, live, noise_mod.shock_noise(shock_noise, self.n))
         self.check_dissolution(t, live)
         self.review(t, noise_mod.cycle_noise(noise, self.n))
-        self.trust = self.trust_matrix()
         self.collect(t)
 
     def review(self, t: int, noise: noise_mod.CycleNoise) -> None:
@@ -209,7 +209,7 @@ class Partnership:
         go = ~self.dissolved
         act = self.active & go[:, None]
         self.update_engagement(act, noise.lapse)
-        trust = self.trust_matrix()
+        trust = self.trust            # evidence has not changed since it was last computed
         mean_trust = rules.mean_over_others(trust, self.active)
         self.give_effort(act, mean_trust)
         self.deliver(act, noise.delivery)
@@ -299,6 +299,8 @@ class Partnership:
             self.kept_evidence[rows], self.broken_evidence[rows] = kept_e, broken_e
             self.gap[rows] = rules.cultural_gap(self.ambition[rows],
                                                 self.inputs.traits["control_concern"][rows])
+            self.trust[rows] = rules.trust_from_evidence(kept_e, broken_e, self.base_trust[rows],
+                                                         p)
 
     def check_dissolution(self, t: int, live) -> None:
         """Below two partners, the partnership dissolves."""
@@ -386,7 +388,8 @@ class Partnership:
         cc = inp.traits["control_concern"]
         equity = rules.equity_ratio(self.received, self.paid, self.contributed, self.active)
         values = rules.values_closeness(self.ambition, cc, self.active, self.gap)
-        mean_trust = rules.mean_over_others(self.trust_matrix(), self.active)
+        self.trust = self.trust_matrix()        # the evidence of this review is in
+        mean_trust = rules.mean_over_others(self.trust, self.active)
         benefit = rules.benefit_against_plan(inp.planned_money[:, t, :], self.net_money,
                                              self.size, inp.plan_savings_potential, p)
         fairness = 1.0 - rules.inequity(equity, p)
@@ -395,13 +398,14 @@ class Partnership:
                                          lost, p)
         self.equity = np.where(act, equity, self.equity)
         self.satisfaction = np.where(act, rules.satisfaction(parts, p), self.satisfaction)
-        self.appraisal = np.where(act[..., None], rules.appraised(
-            self.appraisal, parts, inp.traits["patience"]), self.appraisal)
-        planned = rules.expected_as_planned(self.expected, cc, inp.lead_share,
-                                            rules.planned_maturity(t, inp.plan_ramp_up_cycles),
-                                            p)
-        self.expected = np.where(act[..., None], rules.appraised(
-            self.expected, planned, inp.traits["patience"]), self.expected)
+        np.copyto(self.appraisal, rules.appraised(self.appraisal, parts, inp.traits["patience"]),
+                  where=act[..., None])
+        # of what a partner expects only the control part moves (rules.expected_as_planned)
+        planned = rules.expected_control(cc, inp.lead_share, rules.planned_maturity(
+            t, inp.plan_ramp_up_cycles), p)
+        control = rules.appraised(self.expected[..., _CONTROL, None], planned[..., None],
+                                  inp.traits["patience"])[..., 0]
+        self.expected[..., _CONTROL] = np.where(act, control, self.expected[..., _CONTROL])
 
     def consider_exit(self, act, u) -> None:
         inp = self.inputs

@@ -150,9 +150,9 @@ def mean_over_others(pairwise, active):
 def min_over_others(pairwise, active):
     """Lowest trust any active partner holds in another active partner ([..., i, j] -> [...])."""
     n = pairwise.shape[-1]
-    seen = np.where(active[..., None, :], pairwise, np.inf)       # held in active partners
-    seen.reshape(seen.shape[:-2] + (n * n,))[..., ::n + 1] = np.inf  # not in oneself
-    lowest = np.where(active, seen.min(axis=-1), np.inf).min(axis=-1)  # by active holders
+    pairs = active[..., :, None] & active[..., None, :] & ~np.eye(n, dtype=bool)
+    seen = np.where(pairs, pairwise, np.inf)
+    lowest = seen.reshape(seen.shape[:-2] + (n * n,)).min(axis=-1)
     return np.where(np.isfinite(lowest), lowest, 0.0)
 
 
@@ -347,6 +347,9 @@ def _pro_rata(amounts, size, active, payers):
 def breach_penalties(kept, size, active, called_out, threshold, rate):
     """Penalties of one review (001 step 4, 'abuses are called out quickly'): what each partner
     pays for a breach that was called out, and what each receives: (paid, received)."""
+    if not np.any(called_out):            # most charters call nothing out: nothing to pay
+        nothing = np.zeros(np.broadcast_shapes(np.shape(kept), np.shape(called_out)))
+        return nothing, nothing.copy()
     charged = payable(penalty_charged(kept, size, called_out, threshold, rate), active,
                       called_out)
     return charged, redistribute(charged, size, active, charged > 0)
@@ -483,13 +486,19 @@ def expected_parts(vision, values, trust, control_concern, lead_share, planned_m
                               control_lost(control_concern, planned_maturity, lead_share), p)
 
 
+def expected_control(control_concern, lead_share, planned_maturity, p: ModelParameters):
+    """The control part a partner expects at a review: the control it agreed to hand over, as
+    far as the plan has built the service by then."""
+    return p.weight_control * control_lost(control_concern, planned_maturity, lead_share)
+
+
 def expected_as_planned(expected, control_concern, lead_share, planned_maturity,
                         p: ModelParameters):
     """What a partner expects at a review: what it expected when it signed, with the control
     handed over by then as the plan builds the service (the other parts do not change)."""
-    control = p.weight_control * control_lost(control_concern, planned_maturity, lead_share)
     out = np.array(expected, dtype=float, copy=True)
-    out[..., SATISFACTION_PARTS.index("control")] = control
+    out[..., SATISFACTION_PARTS.index("control")] = expected_control(
+        control_concern, lead_share, planned_maturity, p)
     return out
 
 

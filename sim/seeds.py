@@ -17,6 +17,8 @@ against NumPy itself), so the vectorised engine and the Mesa model see the same 
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 # numpy/random/bit_generator.pyx (SeedSequence), stable since NumPy 1.17
@@ -161,16 +163,115 @@ def replication_uniforms(seed: int, replications, count: int, sample=0,
         raise ValueError(f"out has shape {out.shape}, need {(len(replications), count)}")
     if not len(replications):
         return out
-    w64 = [w.tolist() for w in _pcg64_states(seed, replications, sample, stream)]
-    bits = np.random.PCG64(0)
-    generator = np.random.Generator(bits)
-    state = {"bit_generator": "PCG64", "state": {"state": 0, "inc": 1},
-             "has_uint32": 0, "uinteger": 0}
-    for k, (a, b, c, d) in enumerate(zip(*w64)):
-        inc = ((((c << 64) | d) << 1) | 1) & _MASK128
-        # pcg_setseq_128_srandom_r: state 0, step (-> inc), add initstate, step
-        s = ((inc + ((a << 64) | b)) * _PCG_MULT + inc) & _MASK128
-        state["state"] = {"state": s, "inc": inc}
-        bits.state = state
-        generator.random(out=out[k])
+    states = _seeded_states(_pcg64_states(seed, replications, sample, stream))
+    _filler().fill(states, out)
     return out
+
+
+_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_M32 = np.uint64(0xFFFFFFFF)
+_PCG_MULT_LO = np.uint64(_PCG_MULT & 0xFFFFFFFFFFFFFFFF)
+_PCG_MULT_HI = np.uint64(_PCG_MULT >> 64)
+
+
+def _mulhi64(u, v):
+    """The high 64 bits of u x v for uint64 arrays (Hacker's Delight, 32-bit limbs)."""
+    s32 = np.uint64(32)
+    u0, u1 = u & _M32, u >> s32
+    v0, v1 = v & _M32, v >> s32
+    t = u0 * v0
+    t = u1 * v0 + (t >> s32)
+    w1, w2 = t & _M32, t >> s32
+    t = u0 * v1 + w1
+    return u1 * v1 + w2 + (t >> s32)
+
+
+def _seeded_states(w64) -> np.ndarray:
+    """[R, 4] uint64 (state low, state high, inc low, inc high) of each PCG64 after seeding
+    from its SeedSequence words `w64` (pcg_setseq_128_srandom_r: inc from the last two words,
+    state 0, step, add the first two words, step), in 128-bit arithmetic on uint64 arrays."""
+    a, b, c, d = w64
+    one = np.uint64(1)
+    with np.errstate(over="ignore"):
+        inc_lo = (d << one) | one
+        inc_hi = (c << one) | (d >> np.uint64(63))
+        x_lo = b + inc_lo                                   # initstate + inc
+        x_hi = a + inc_hi + (x_lo < b).astype(np.uint64)
+        p_lo = x_lo * _PCG_MULT_LO                          # x * multiplier (mod 2**128)
+        p_hi = _mulhi64(x_lo, _PCG_MULT_LO) + x_lo * _PCG_MULT_HI + x_hi * _PCG_MULT_LO
+        s_lo = p_lo + inc_lo                                # + inc
+        s_hi = p_hi + inc_hi + (s_lo < p_lo).astype(np.uint64)
+    return np.stack([s_lo, s_hi, inc_lo, inc_hi], axis=1)
+
+
+class _Filler:
+    """Fills rows of uniforms from many PCG64 states with one reusable generator.
+
+    Setting a state through `PCG64.state` parses a dict and costs more than drawing a row, so
+    when it can, this writes each state straight into the generator's memory, through the
+    address NumPy publishes for low-level use (`PCG64.ctypes.state_address`). How NumPy lays out
+    its 128-bit numbers depends on the build, so the layout is found by probing, and checked:
+    a probe row drawn both ways must match, or the slow, documented way is used."""
+
+    def __init__(self):
+        import ctypes
+
+        self.bits = np.random.PCG64(0)
+        self.generator = np.random.Generator(self.bits)
+        self.memory = None
+        self._ctypes = ctypes
+        try:
+            address = ctypes.c_void_p.from_address(self.bits.ctypes.state_address).value
+            memory = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(address))
+            probe = {"state": (7 << 64) | 5, "inc": (11 << 64) | 9}   # odd inc, as PCG needs
+            self._set(probe)
+            order = {tuple(memory.tolist()): None}
+            layouts = {(5, 7, 9, 11): [0, 1, 2, 3], (7, 5, 11, 9): [1, 0, 3, 2]}
+            self.order = layouts.get(next(iter(order)))
+            if self.order is not None:
+                self.memory = memory
+                self._check()
+        except (AttributeError, TypeError, ValueError, OSError):
+            self.memory = None
+
+    def _set(self, state: dict) -> None:
+        self.bits.state = {"bit_generator": "PCG64", "state": state, "has_uint32": 0,
+                           "uinteger": 0}
+
+    def _check(self) -> None:
+        states = np.array([[3, 1, 13, 0], [2**63 + 1, 17, 2**40 + 1, 3]], dtype=np.uint64)
+        fast, slow = np.empty((2, 8)), np.empty((2, 8))
+        self._fill_fast(states, fast)
+        self._fill_slow(states, slow)
+        if not np.array_equal(fast, slow):
+            self.memory = None
+
+    def fill(self, states: np.ndarray, out: np.ndarray) -> None:
+        if self.memory is not None:
+            self._fill_fast(states, out)
+        else:
+            self._fill_slow(states, out)
+
+    def _fill_fast(self, states, out) -> None:
+        self._set({"state": 1, "inc": 1})           # a clean buffer (has_uint32 = 0)
+        words = np.ascontiguousarray(states[:, self.order])
+        memory, random = self.memory, self.generator.random
+        for k in range(len(words)):
+            memory[:] = words[k]
+            random(out=out[k])
+
+    def _fill_slow(self, states, out) -> None:
+        for k, (s_lo, s_hi, i_lo, i_hi) in enumerate(states.tolist()):
+            self._set({"state": (s_hi << 64) | s_lo, "inc": (i_hi << 64) | i_lo})
+            self.generator.random(out=out[k])
+
+
+def _filler() -> _Filler:
+    """This thread's filler (a generator is not safe to share between threads)."""
+    filler = getattr(_threads, "filler", None)
+    if filler is None:
+        filler = _threads.filler = _Filler()
+    return filler
+
+
+_threads = threading.local()
