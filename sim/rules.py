@@ -89,8 +89,8 @@ def promise_kept(delivered, promised):
     """Share of its promise a partner delivered, in [0, 1]: delivering more earns no extra
     credit, and a promise of nothing is kept. What the others judge it on."""
     promised = np.asarray(promised, dtype=float)
-    ratio = np.asarray(delivered, dtype=float) / np.where(promised > 0, promised, 1.0)
-    return np.where(promised > 0, np.clip(ratio, 0.0, 1.0), 1.0)
+    share = np.clip(delivered, 0.0, promised) / np.where(promised > 0, promised, 1.0)  # <= 1
+    return np.where(promised > 0, share, 1.0)
 
 
 def rebaselined_promise(promised, effort_given, p: ModelParameters):
