@@ -130,10 +130,12 @@ class ModelParameters(BaseModel):
 
     planned_capacity: float = _p(
         0.0893, 0.01, 1,
-        "Programme capacity (delivery x skill factor x decision drive) that a business case "
-        "assumes when it sets the ramp-up time; a team with more or less capacity beats or "
-        "misses the plan. The model's one calibrated constant: fitted so the `typical` scenario "
-        "delivers in 30-50% of runs; every other check in docs/VALIDATION.md is out of sample.",
+        "Programme capacity (delivered effort x skill factor x decision drive) that a business "
+        "case assumes when it sets the ramp-up time and the savings of a running service; a "
+        "team with more or less capacity beats or misses the plan. The model's one fitted "
+        "constant: `python -m sim.validation --fit --replications 4000` sets it so that "
+        "`typical` delivers in 40% of runs (the centre of the 30-50% band); docs/VALIDATION.md "
+        "says which other constants were chosen with a target in view.",
     )
 
     time_related_cost: float = _p(

@@ -302,6 +302,79 @@ def fit_planned_capacity(replications: int, seed: int, workers: int, target: flo
     return value, p_deliver(value)
 
 
+#: The structural choices the trade-off table compares: (run_ceiling, run_dependence).
+TRADEOFF = ((1.0, 0.5), (1.0, 1.0), (1.1, 0.5), (1.1, 1.0), (1.25, 0.5), (1.25, 1.0))
+
+
+def tradeoff(replications: int, seed: int, workers: int, samples: int = 256) -> list[dict]:
+    """How the running-quality ceiling and dependence set two patterns that pull against each
+    other: a dedicated team's lift (Kale, Dyer & Singh 2002: +13 points) and behaviour
+    deciding (Sobol). For each choice, planned_capacity is refitted so that typical delivers
+    in 40% of runs; then the priced team's lift in typical and three_councils (paired, same
+    target) and the Sobol total indices of typical (above the inert factor)."""
+    from sim.comparison import load_charter
+
+    rows = []
+    for ceiling, dependence in TRADEOFF:
+        params = {"run_ceiling": ceiling, "run_dependence": dependence}
+
+        def with_params(name, extra=None):
+            d = copy.deepcopy(_load(name))
+            d["parameters"] = dict(params, **(extra or {}))
+            return d
+
+        low, high = 0.02, 0.5
+        while high - low > 1e-3:
+            mid = (low + high) / 2
+            d = with_params("typical", {"planned_capacity": mid})
+            p = run(scenario_from_dict(d), replications, seed, workers=workers).summary[
+                "p_deliver"]
+            low, high = (mid, high) if p > 0.40 else (low, mid)
+        fitted = {"planned_capacity": round((low + high) / 2, 4)}
+        typical = with_params("typical", fitted)
+        teamed = copy.deepcopy(typical)
+        _charter(**TEAM)(teamed)
+        lift = {}
+        for name, pair in (("typical", [scenario_from_dict(typical), scenario_from_dict(teamed)]),
+                           ("three_councils", None)):
+            if pair is None:
+                councils = scenario_from_dict(with_params("three_councils", fitted))
+                pair = [councils, load_charter(SCENARIOS / "charters" / "dedicated_team.yaml",
+                                               councils)]
+            base, var = on_common_target(paired_outcomes(pair, seed, replications,
+                                                         workers=workers))
+            lift[name] = float(var["delivered"].mean() - base["delivered"].mean())
+        from sim.sensitivity import FactorSpec, sweep
+
+        st = sweep(scenario_from_dict(typical), "sobol", samples=samples, replications=32,
+                   outputs=("p_deliver",), factors=[FactorSpec.parse(f"{INERT_FACTOR}=0:1")],
+                   seed=seed, workers=workers).indices.set_index("factor")["ST"]
+        floor = float(st[INERT_FACTOR])
+        behaviour = st[[f for f in st.index if f.startswith(("partners.*.",
+                                                             "partner_similarity."))
+                        and f != "partners.*.size"]]
+        rows.append({"run_ceiling": ceiling, "run_dependence": dependence,
+                     "planned_capacity": fitted["planned_capacity"],
+                     "team_lift_typical": lift["typical"],
+                     "team_lift_three_councils": lift["three_councils"],
+                     "behaviour_above_floor": float((behaviour - floor).clip(lower=0).sum()),
+                     "money_above_floor": float((st[list(MONEY_ESTIMATES)] - floor)
+                                                .clip(lower=0).sum())})
+    return rows
+
+
+def tradeoff_markdown(rows: list[dict]) -> str:
+    lines = ["| run_ceiling | run_dependence | planned_capacity (refitted) | team lift, typical | "
+             "team lift, three_councils | Sobol: behaviour | Sobol: money estimates |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['run_ceiling']:g} | {r['run_dependence']:g} | "
+                     f"{r['planned_capacity']:.4f} | {100 * r['team_lift_typical']:+.1f} pts | "
+                     f"{100 * r['team_lift_three_councils']:+.1f} pts | "
+                     f"{r['behaviour_above_floor']:.2f} | {r['money_above_floor']:.2f} |")
+    return "\n".join(lines)
+
+
 def markdown(rows: list[dict]) -> str:
     lines = ["| check | claim | expected | baseline | variant | difference (95% CI) | "
              "median net £m | holds |", "|---|---|---|---|---|---|---|---|"]
@@ -341,7 +414,13 @@ def main(argv=None) -> int:
     ap.add_argument("--fit", action="store_true",
                     help="instead, refit planned_capacity so that typical delivers in 40%% of "
                          "runs, and print it")
+    ap.add_argument("--tradeoff", action="store_true",
+                    help="instead, print how the running-quality ceiling and dependence trade "
+                         "the dedicated team's lift against behaviour deciding (minutes)")
     args = ap.parse_args(argv)
+    if args.tradeoff:
+        print(tradeoff_markdown(tradeoff(args.replications, args.seed, args.workers)))
+        return 0
     if args.fit:
         value, p = fit_planned_capacity(args.replications, args.seed, args.workers)
         print(f"planned_capacity {value} (typical delivers in {p:.1%} of {args.replications} "

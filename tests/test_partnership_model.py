@@ -124,15 +124,19 @@ def test_budget_cut_lowers_that_partners_resourcing_from_that_cycle_on():
 
 
 def test_leadership_change_resets_ambition_and_dents_others_trust():
-    plain = sim.PartnershipModel(scenario=sim.scenario_from_dict(fixed_three()), rng=3)
-    turn = sim.PartnershipModel(scenario=_with_shock(
-        {"kind": "leadership_change", "partner": "Southmoor", "at_cycle": 3, "magnitude": 0.5}),
-        rng=3)
+    # a heavy exit penalty keeps Southmoor in until its leadership changes at review 3
+    staying = fixed_three()
+    staying["charter"]["exit"] = {"penalty": 10}
+    plain = sim.PartnershipModel(scenario=sim.scenario_from_dict(staying), rng=3)
+    staying["shocks"] = [{"kind": "leadership_change", "partner": "Southmoor", "at_cycle": 3,
+                          "magnitude": 0.5}]
+    turn = sim.PartnershipModel(scenario=sim.scenario_from_dict(staying), rng=3)
     for _ in range(2):
         plain.step()
         turn.step()
     plain.step()
     turn.step()
+    assert (3, "leadership_change", "Southmoor") in turn.events
     assert turn.partners[2].ambition != plain.partners[2].ambition
     assert turn.trust_matrix()[0, 2] < plain.trust_matrix()[0, 2]
     assert turn.trust_matrix()[1, 2] < plain.trust_matrix()[1, 2]
