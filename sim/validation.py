@@ -302,6 +302,35 @@ def fit_planned_capacity(replications: int, seed: int, workers: int, target: flo
     return value, p_deliver(value)
 
 
+FINDING_SCENARIOS = ("typical", "three_councils", "strong_charter", "hokey_cokey",
+                     "misaligned_vision", "under_resourced_untrained")
+
+
+def findings(replications: int, seed: int, workers: int) -> list[dict]:
+    """Each shipped scenario on its own (what `collabsim run scenarios/NAME.yaml
+    --replications N --seed S` prints), for the findings of docs/VALIDATION.md."""
+    rows = []
+    for name in FINDING_SCENARIOS:
+        s = run(scenario_from_dict(_load(name)), replications, seed, workers=workers).summary
+        rows.append({"scenario": name, **s})
+    return rows
+
+
+def findings_markdown(rows: list[dict]) -> str:
+    lines = ["| scenario | P(deliver) (95% CI) | median savings, % of case | median break-even "
+             "review | P(any exit) | P(dissolved) | median final trust | exit reasons |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lo, hi = r["p_deliver_ci"]
+        reasons = ", ".join(f"{k} {v}" for k, v in r["exit_reasons"].items()) or "none"
+        be = r["median_break_even_cycle"]
+        lines.append(f"| {r['scenario']} | {r['p_deliver']:.1%} ({lo:.1%}-{hi:.1%}) | "
+                     f"{r['median_savings_pct']:.0f}% | {'never' if be is None else f'{be:g}'} | "
+                     f"{r['p_any_exit']:.1%} | {r['p_dissolved']:.1%} | "
+                     f"{r['median_final_trust']:.2f} | {reasons} |")
+    return "\n".join(lines)
+
+
 #: The structural choices the trade-off table compares: (run_ceiling, run_dependence).
 TRADEOFF = ((1.0, 0.5), (1.0, 1.0), (1.1, 0.5), (1.1, 1.0), (1.25, 0.5), (1.25, 1.0))
 
@@ -444,6 +473,9 @@ def main(argv=None) -> int:
         patterns.append(behaviour_decides(args.sobol_samples, 32, args.seed, args.workers))
     if patterns:
         print(pattern_markdown(patterns))
+    if wanted("findings"):
+        print()
+        print(findings_markdown(findings(args.replications, args.seed, args.workers)))
     failed = [r["check"] for r in rows if not r["holds"]] + \
         [p["pattern"] for p in patterns if not p["holds"]]
     if failed:

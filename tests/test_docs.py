@@ -2,6 +2,8 @@
 
 import inspect
 import re
+
+import pytest
 from pathlib import Path
 
 from sim import rules, schema_docs
@@ -34,6 +36,28 @@ def test_odd_cites_every_seed_document():
 def test_validation_md_gives_the_command_that_regenerates_it():
     text = (DOCS / "VALIDATION.md").read_text()
     assert "python -m sim.validation --replications 2000" in text
+    assert "python -m sim.validation --fit --replications 4000" in text
+
+
+@pytest.mark.slow
+def test_every_table_in_validation_md_is_what_the_command_prints(capsys):
+    """The checks, patterns and findings tables are pasted from `python -m sim.validation
+    --replications 2000`: rerun it and require every line it prints on the page."""
+    from sim import validation
+
+    status = validation.main(["--replications", "2000"])
+    printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| ")]
+    page = (DOCS / "VALIDATION.md").read_text().splitlines()
+    missing = [ln for ln in printed if ln not in page]
+    assert not missing, "docs/VALIDATION.md is stale; rerun the command:\n" + "\n".join(missing)
+    assert status == (1 if "**no**" in "\n".join(printed) else 0)
+
+
+def test_the_fitted_constant_in_validation_md_is_the_default():
+    from sim.parameters import ModelParameters
+
+    text = (DOCS / "VALIDATION.md").read_text()
+    assert f"prints `planned_capacity {ModelParameters().planned_capacity}" in text
 
 
 def test_ci_runs_exactly_the_readmes_second_quick_start_command():
