@@ -130,3 +130,25 @@ def test_no_public_name_is_shadowed_by_a_module_of_the_same_name():
         importlib.import_module(module)
         assert not (DOCS.parent / "sim" / f"{name}.py").exists(), name
         assert getattr(sim, name) is getattr(importlib.import_module(module), name), name
+
+
+@pytest.mark.slow
+def test_the_stress_testing_session_in_the_readme_prints_what_it_says(tmp_path):
+    """Each `collabsim` command of the README's stress-testing session, followed by a comment,
+    prints that comment's text in its message."""
+    import json
+    import subprocess
+    import sys
+
+    root = DOCS.parent
+    block = (root / "README.md").read_text().split("### A stress-testing session", 1)[1]
+    lines = block.split("```bash", 1)[1].split("```", 1)[0].splitlines()
+    pairs = [(cmd, said[1:].strip()) for cmd, said in zip(lines, lines[1:])
+             if cmd.startswith("collabsim ") and said.startswith("#")]
+    assert len(pairs) == 4
+    for k, (command, said) in enumerate(pairs):
+        args = command.split()[1:] + ["--json", "--out", str(tmp_path / f"out{k}")]
+        done = subprocess.run([sys.executable, "-m", "sim.cli", *args], cwd=root,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        assert said in json.loads(done.stdout)["message"], (command, said)
