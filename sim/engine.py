@@ -152,7 +152,10 @@ class Partnership:
         self.alignment = rules.vision_alignment(inputs.priorities, inputs.vision[:, None, :])
         self.deterrence = rules.deterrence(inputs.call_out, inputs.penalty_rate, p)
         self.gap = rules.cultural_gap(self.ambition, tr["control_concern"])
-        self.eye = np.eye(n, dtype=bool)
+        self.values = np.zeros((R, n))                  # shared values, while still valid:
+        self.stale = np.ones(R, bool)                   # recomputed where membership or a
+                                                        # leadership changed
+        self.others = ~np.eye(n, dtype=bool)            # pairs of distinct partners
 
         self.active = np.broadcast_to(inputs.joins_at == 0, (R, n)).copy()
         self.engaged = np.ones((R, n), bool)
@@ -243,6 +246,7 @@ class Partnership:
             & ~self.active
         if joining.any():
             self.active = self.active | joining
+            self.stale |= joining.any(axis=-1)
             self.sign_charter(joining)
 
     def apply_shocks(self, t: int, live, noise: noise_mod.ShockNoise) -> None:
@@ -268,6 +272,7 @@ class Partnership:
             if not hit.any():
                 continue
             self.events.append((t, sh.kind, hit))
+            self.stale |= hit.any(axis=-1)
             self.strike(sh.kind, hit, m[col], u, t)
 
     def strike(self, kind: str, hit, m, u, t: int) -> None:
@@ -310,8 +315,8 @@ class Partnership:
 
     def update_engagement(self, act, u) -> None:
         tr = self.inputs.traits
-        self.engaged = np.where(act, rules.engagement(self.engaged, tr["volatility"],
-                                                      tr["commitment"], u), self.engaged)
+        np.copyto(self.engaged, rules.engagement(self.engaged, tr["volatility"],
+                                                 tr["commitment"], u), where=act)
 
     def give_effort(self, act, mean_trust) -> None:
         inp = self.inputs
@@ -319,15 +324,14 @@ class Partnership:
         resourcing = rules.effective_resourcing(self.resourcing, inp.dedicated[self.col])
         effort = rules.effort(resourcing, inp.traits["commitment"], self.engaged, self.on_notice,
                               withheld, self.alignment, self.p)
-        self.effort = np.where(act, effort, self.effort)
+        np.copyto(self.effort, effort, where=act)
 
     def deliver(self, act, eps) -> None:
         delivered = rules.delivered_effort(self.effort, self.inputs.traits["trustworthiness"],
                                            eps, self.p)
-        self.delivered = np.where(act, delivered, self.delivered)
-        self.kept = np.where(act, rules.promise_kept(self.delivered, self.promise), self.kept)
-        self.contributed = np.where(act, self.contributed + self.delivered * self.size,
-                                    self.contributed)
+        np.copyto(self.delivered, delivered, where=act)
+        np.copyto(self.kept, rules.promise_kept(self.delivered, self.promise), where=act)
+        np.copyto(self.contributed, self.contributed + self.delivered * self.size, where=act)
 
     def take_hard_decisions(self, go, trust, mean_trust) -> None:
         inp, p = self.inputs, self.p
@@ -364,10 +368,9 @@ class Partnership:
         charged, received = rules.breach_penalties(self.kept, self.size, self.active, called,
                                                    inp.penalty_threshold[col],
                                                    inp.penalty_rate[col])
-        self.received = np.where(act, self.received + benefit_share * self.gross[col],
-                                 self.received)
-        self.paid = np.where(act, self.paid + cost_share * self.spend[col], self.paid)
-        self.penalties = np.where(act, self.penalties - charged + received, self.penalties)
+        np.copyto(self.received, self.received + benefit_share * self.gross[col], where=act)
+        np.copyto(self.paid, self.paid + cost_share * self.spend[col], where=act)
+        np.copyto(self.penalties, self.penalties - charged + received, where=act)
 
     def observe_partners(self, act, eps) -> None:
         """Every active partner reads every other and adds to its evidence (then commits)."""
@@ -375,19 +378,19 @@ class Partnership:
         seen = rules.observed_delivery(self.kept, skills, eps, self.p)
         kept_e, broken_e = rules.trust_evidence(self.kept_evidence, self.broken_evidence, seen,
                                                 self.p)
-        pair = act[:, :, None] & self.active[:, None, :] & ~self.eye
-        self.kept_evidence = np.where(pair, kept_e, self.kept_evidence)
-        self.broken_evidence = np.where(pair, broken_e, self.broken_evidence)
+        pair = act[:, :, None] & self.active[:, None, :] & self.others
+        np.copyto(self.kept_evidence, kept_e, where=pair)
+        np.copyto(self.broken_evidence, broken_e, where=pair)
 
     def rebaseline_promise(self, act) -> None:
-        self.promise = np.where(act, rules.rebaselined_promise(self.promise, self.effort,
-                                                               self.p), self.promise)
+        np.copyto(self.promise, rules.rebaselined_promise(self.promise, self.effort, self.p),
+                  where=act)
 
     def assess_satisfaction(self, t: int, act) -> None:
         inp, p, col = self.inputs, self.p, self.col
         cc = inp.traits["control_concern"]
         equity = rules.equity_ratio(self.received, self.paid, self.contributed, self.active)
-        values = rules.values_closeness(self.ambition, cc, self.active, self.gap)
+        values = self.shared_values()
         self.trust = self.trust_matrix()        # the evidence of this review is in
         mean_trust = rules.mean_over_others(self.trust, self.active)
         benefit = rules.benefit_against_plan(inp.planned_money[:, t, :], self.net_money,
@@ -396,8 +399,8 @@ class Partnership:
         lost = rules.control_lost(cc, self.maturity[col], inp.lead_share)
         parts = rules.satisfaction_parts(benefit, fairness, self.alignment, values, mean_trust,
                                          lost, p)
-        self.equity = np.where(act, equity, self.equity)
-        self.satisfaction = np.where(act, rules.satisfaction(parts, p), self.satisfaction)
+        np.copyto(self.equity, equity, where=act)
+        np.copyto(self.satisfaction, rules.satisfaction(parts, p), where=act)
         np.copyto(self.appraisal, rules.appraised(self.appraisal, parts, inp.traits["patience"]),
                   where=act[..., None])
         # of what a partner expects only the control part moves (rules.expected_as_planned)
@@ -406,6 +409,17 @@ class Partnership:
         control = rules.appraised(self.expected[..., _CONTROL, None], planned[..., None],
                                   inp.traits["patience"])[..., 0]
         self.expected[..., _CONTROL] = np.where(act, control, self.expected[..., _CONTROL])
+
+    def shared_values(self):
+        """values_closeness of every replication, recomputed only where membership or a
+        leadership has changed since it was last computed (the result is the same)."""
+        rows = np.flatnonzero(self.stale)
+        if len(rows):
+            self.values[rows] = rules.values_closeness(
+                self.ambition[rows], self.inputs.traits["control_concern"][rows],
+                self.active[rows], self.gap[rows])
+            self.stale[rows] = False
+        return self.values
 
     def consider_exit(self, act, u) -> None:
         inp = self.inputs
@@ -428,6 +442,7 @@ class Partnership:
         charged, received = rules.exit_settlement(quitting, staying, self.size,
                                                   self.inputs.exit_penalty[self.col])
         self.penalties = self.penalties - charged + received
+        self.stale |= quitting.any(axis=-1)
         self.active = self.active & ~quitting
         self.leaving = self.leaving & ~quitting
         self.on_notice = self.on_notice & ~quitting

@@ -56,7 +56,7 @@ class RunResult:
 #: few enough for Mesa runs to report progress often.
 DEFAULT_CHUNK = {"vector": 10_000, "mesa": 50}
 #: Working memory a vector chunk is sized to (its noise block plus the pairwise state arrays).
-CHUNK_BYTES = 64 * 2**20
+CHUNK_BYTES = 128 * 2**20
 
 
 def default_chunk_size(scenario: Scenario, engine: str) -> int:

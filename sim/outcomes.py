@@ -271,13 +271,29 @@ def vector_outcomes(run):
 
 
 def _shock_logs(run, R: int) -> list[str]:
-    """'kind@cycle:who; ...' per replication, in the order the Mesa model logs shocks."""
-    logs = [[] for _ in range(R)]
+    """'kind@cycle:who; ...' per replication, in the order the Mesa model logs shocks (events in
+    time and scenario order, partners by slot): labels are built once per event and grouped by
+    replication with one stable sort."""
+    rows, labels = [], []
     for cycle, kind, who in run.shock_events:
         if who.ndim == 1:
-            for r in np.flatnonzero(who).tolist():
-                logs[r].append(f"{kind}@{cycle}:all")
+            hit = np.flatnonzero(who)
+            label = np.full(len(hit), f"{kind}@{cycle}:all", dtype=object)
         else:
-            for r, a in zip(*(ix.tolist() for ix in np.nonzero(who))):
-                logs[r].append(f"{kind}@{cycle}:{run.names[a]}")
-    return ["; ".join(items) for items in logs]
+            hit, partner = np.nonzero(who)
+            label = np.array([f"{kind}@{cycle}:{name}" for name in run.names],
+                             dtype=object)[partner]
+        rows.append(hit)
+        labels.append(label)
+    logs = [""] * R
+    if not rows:
+        return logs
+    row = np.concatenate(rows)
+    if not len(row):
+        return logs
+    order = np.argsort(row, kind="stable")
+    row, label = row[order], np.concatenate(labels)[order].tolist()
+    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]]).tolist() + [len(row)]
+    for a, b in zip(starts, starts[1:]):
+        logs[row[a]] = "; ".join(label[a:b])
+    return logs

@@ -150,9 +150,9 @@ def mean_over_others(pairwise, active):
 def min_over_others(pairwise, active):
     """Lowest trust any active partner holds in another active partner ([..., i, j] -> [...])."""
     n = pairwise.shape[-1]
-    pairs = active[..., :, None] & active[..., None, :] & ~np.eye(n, dtype=bool)
-    seen = np.where(pairs, pairwise, np.inf)
-    lowest = seen.reshape(seen.shape[:-2] + (n * n,)).min(axis=-1)
+    seen = np.where(active[..., None, :], pairwise, np.inf)       # held in active partners
+    seen[..., np.arange(n), np.arange(n)] = np.inf                # not in oneself
+    lowest = np.where(active, seen.min(axis=-1), np.inf).min(axis=-1)  # by active holders
     return np.where(np.isfinite(lowest), lowest, 0.0)
 
 
@@ -369,16 +369,20 @@ def planned_money(size, planned_active, savings_potential, implementation_cost, 
     out = np.zeros(size.shape[:-1] + (H + 1, size.shape[-1]))
     cum = np.zeros(size.shape)
     previous = np.zeros(size.shape[:-1])
+    members = None
     for cycle in range(1, H + 1):
         active = planned_active[cycle]
         maturity = planned_maturity(cycle, ramp_up_cycles) + np.zeros_like(previous)
         gross = gross_savings(savings_potential, size, active, previous, 1.0)
         spend = programme_spend(implementation_cost, maturity, previous, ramp_up_cycles,
                                 dedicated, team_cost, training, training_cost, p)
-        cost_share = shares(cost_weights(cost_sharing, size), active)
-        benefit_share = shares(benefit_weights(benefit_sharing, size, size), active)
-        cum = cum + np.where(active, benefit_share * np.asarray(gross)[..., None]
-                             - cost_share * np.asarray(spend)[..., None], 0.0)
+        if members is None or not np.array_equal(active, members):  # shares change on joins
+            members = active
+            cost_share = np.where(active, shares(cost_weights(cost_sharing, size), active), 0.0)
+            benefit_share = np.where(active, shares(benefit_weights(benefit_sharing, size, size),
+                                                    active), 0.0)
+        cum = cum + benefit_share * np.asarray(gross)[..., None] \
+            - cost_share * np.asarray(spend)[..., None]
         out[..., cycle, :] = cum
         previous = maturity
     return out
