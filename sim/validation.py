@@ -247,50 +247,68 @@ def typical_patterns(replications: int, seed: int, workers: int) -> list[dict]:
     return rows
 
 
-def behaviour_decides(samples: int, replications: int, seed: int, workers: int) -> dict:
-    """Sobol total indices of P(deliver) in `typical`, with an inert factor as noise floor."""
+def typical_sobol(samples: int, replications: int, seed: int, workers: int,
+                  parameters: dict | None = None):
+    """Sobol total indices of P(deliver) in `typical` (with `parameters` overridden), with the
+    inert factor added: a Series by factor."""
     from sim.sensitivity import FactorSpec, sweep
 
-    result = sweep(scenario_from_dict(_load("typical")), "sobol", samples=samples,
-                   replications=replications, outputs=("p_deliver",),
-                   factors=[FactorSpec.parse(f"{INERT_FACTOR}=0:1")], seed=seed,
-                   workers=workers)
-    st = result.indices.set_index("factor")["ST"]
+    data = copy.deepcopy(_load("typical"))
+    data["parameters"] = dict(data.get("parameters") or {}, **(parameters or {}))
+    result = sweep(scenario_from_dict(data), "sobol", samples=samples, replications=replications,
+                   outputs=("p_deliver",), factors=[FactorSpec.parse(f"{INERT_FACTOR}=0:1")],
+                   seed=seed, workers=workers)
+    return result.indices.set_index("factor")["ST"]
+
+
+def sobol_sums(st) -> dict:
+    """Total indices summed by kind, above the inert factor's (19 behavioural factors against
+    2 money ones: an index at the noise floor would otherwise add the floor to a sum): the
+    floor, the behavioural traits' and money estimates' sums above it, and their plain sums."""
     floor = float(st[INERT_FACTOR])
     money = st[list(MONEY_ESTIMATES)]
     behaviour = st[[f for f in st.index if f.startswith(("partners.*.", "partner_similarity."))
                     and f != "partners.*.size"]]
-    # 19 behavioural factors against 2 money ones: each index at the noise floor would add the
-    # floor to a sum, so the sums compare only what rises above it
-    above = {name: float((x - floor).clip(lower=0).sum()) for name, x in
-             (("behaviour", behaviour), ("money", money))}
+    return {"floor": floor,
+            "behaviour": float((behaviour - floor).clip(lower=0).sum()),
+            "money": float((money - floor).clip(lower=0).sum()),
+            "behaviour_plain": float(behaviour.sum()), "money_plain": float(money.sum())}
+
+
+def behaviour_decides(samples: int, replications: int, seed: int, workers: int) -> dict:
+    """Sobol total indices of P(deliver) in `typical`, with an inert factor as noise floor."""
+    st = typical_sobol(samples, replications, seed, workers)
+    sums = sobol_sums(st)
     top3 = list(st.sort_values(ascending=False).index[:3])
     holds = (any(r in top3 for r in THREE_REASONS)
-             and all(st[r] > floor for r in THREE_REASONS)
-             and above["behaviour"] > above["money"])
-    figure = (f"above the inert factor's {floor:.3f}, behavioural traits together "
-              f"{above['behaviour']:.2f} against the money estimates' {above['money']:.2f} "
-              f"(plain sums {behaviour.sum():.2f} and {money.sum():.2f}); top three "
-              f"{', '.join(top3)}; ambition {st[THREE_REASONS[0]]:.3f}, resourcing "
+             and all(st[r] > sums["floor"] for r in THREE_REASONS)
+             and sums["behaviour"] > sums["money"])
+    figure = (f"above the inert factor's {sums['floor']:.3f}, behavioural traits together "
+              f"{sums['behaviour']:.2f} against the money estimates' {sums['money']:.2f} "
+              f"(plain sums {sums['behaviour_plain']:.2f} and {sums['money_plain']:.2f}); top "
+              f"three {', '.join(top3)}; ambition {st[THREE_REASONS[0]]:.3f}, resourcing "
               f"{st[THREE_REASONS[1]]:.3f}, skills {st[THREE_REASONS[2]]:.3f}")
     return {"pattern": "behaviour decides", "figure": figure,
             "criterion": "one of the three reasons (000) in the top three, each above the inert "
                          "factor, behaviour's total indices above the money estimates' (above "
                          "the floor)",
-            "holds": bool(holds), "indices": result.indices}
+            "holds": bool(holds)}
 
 
 def fit_planned_capacity(replications: int, seed: int, workers: int, target: float = 0.40,
-                         tolerance: float = 1e-4) -> tuple[float, float]:
-    """The model's one fitted constant: the `planned_capacity` at which `typical` delivers in
-    `target` of runs (the centre of the 30-50% band), by bisection on the same replications
-    (common random numbers make P(deliver) a step function of it, falling as it rises).
-    Returns (planned_capacity, P(deliver) there), rounded to `tolerance`."""
+                         tolerance: float = 1e-4,
+                         parameters: dict | None = None) -> tuple[float, float]:
+    """The model's one fitted constant: the `planned_capacity` at which `typical` (with
+    `parameters` overridden) delivers in `target` of runs (the centre of the 30-50% band), by
+    bisection on the same replications (common random numbers make P(deliver) a step function
+    of it, falling as it rises). Returns (planned_capacity, P(deliver) there), rounded to
+    `tolerance`."""
     data = _load("typical")
 
     def p_deliver(value: float) -> float:
         d = copy.deepcopy(data)
-        d.setdefault("parameters", {})["planned_capacity"] = value
+        d["parameters"] = dict(d.get("parameters") or {}, **(parameters or {}),
+                               planned_capacity=value)
         return run(scenario_from_dict(d), replications, seed, workers=workers).summary[
             "p_deliver"]
 
@@ -316,21 +334,6 @@ def findings(replications: int, seed: int, workers: int) -> list[dict]:
     return rows
 
 
-def findings_markdown(rows: list[dict]) -> str:
-    lines = ["| scenario | P(deliver) (95% CI) | median savings, % of case | median break-even "
-             "review | P(any exit) | P(dissolved) | median final trust | exit reasons |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lo, hi = r["p_deliver_ci"]
-        reasons = ", ".join(f"{k} {v}" for k, v in r["exit_reasons"].items()) or "none"
-        be = r["median_break_even_cycle"]
-        lines.append(f"| {r['scenario']} | {r['p_deliver']:.1%} ({lo:.1%}-{hi:.1%}) | "
-                     f"{r['median_savings_pct']:.0f}% | {'never' if be is None else f'{be:g}'} | "
-                     f"{r['p_any_exit']:.1%} | {r['p_dissolved']:.1%} | "
-                     f"{r['median_final_trust']:.2f} | {reasons} |")
-    return "\n".join(lines)
-
-
 #: The structural choices the trade-off table compares: (run_ceiling, run_dependence).
 TRADEOFF = ((1.0, 0.5), (1.0, 1.0), (1.1, 0.5), (1.1, 1.0), (1.25, 0.5), (1.25, 1.0))
 
@@ -346,69 +349,72 @@ def tradeoff(replications: int, seed: int, workers: int, samples: int = 256) -> 
     rows = []
     for ceiling, dependence in TRADEOFF:
         params = {"run_ceiling": ceiling, "run_dependence": dependence}
+        params["planned_capacity"] = fit_planned_capacity(
+            replications, seed, workers, parameters=params)[0]
 
-        def with_params(name, extra=None):
+        def scenario(name: str, *mutations):
             d = copy.deepcopy(_load(name))
-            d["parameters"] = dict(params, **(extra or {}))
-            return d
+            d["parameters"] = dict(params)
+            for mutate in mutations:
+                mutate(d)
+            return scenario_from_dict(d)
 
-        low, high = 0.02, 0.5
-        while high - low > 1e-3:
-            mid = (low + high) / 2
-            d = with_params("typical", {"planned_capacity": mid})
-            p = run(scenario_from_dict(d), replications, seed, workers=workers).summary[
-                "p_deliver"]
-            low, high = (mid, high) if p > 0.40 else (low, mid)
-        fitted = {"planned_capacity": round((low + high) / 2, 4)}
-        typical = with_params("typical", fitted)
-        teamed = copy.deepcopy(typical)
-        _charter(**TEAM)(teamed)
+        councils = scenario("three_councils")
+        pairs = {"typical": [scenario("typical"), scenario("typical", _charter(**TEAM))],
+                 "three_councils": [councils, load_charter(
+                     SCENARIOS / "charters" / "dedicated_team.yaml", councils)]}
         lift = {}
-        for name, pair in (("typical", [scenario_from_dict(typical), scenario_from_dict(teamed)]),
-                           ("three_councils", None)):
-            if pair is None:
-                councils = scenario_from_dict(with_params("three_councils", fitted))
-                pair = [councils, load_charter(SCENARIOS / "charters" / "dedicated_team.yaml",
-                                               councils)]
+        for name, pair in pairs.items():
             base, var = on_common_target(paired_outcomes(pair, seed, replications,
                                                          workers=workers))
             lift[name] = float(var["delivered"].mean() - base["delivered"].mean())
-        from sim.sensitivity import FactorSpec, sweep
-
-        st = sweep(scenario_from_dict(typical), "sobol", samples=samples, replications=32,
-                   outputs=("p_deliver",), factors=[FactorSpec.parse(f"{INERT_FACTOR}=0:1")],
-                   seed=seed, workers=workers).indices.set_index("factor")["ST"]
-        floor = float(st[INERT_FACTOR])
-        behaviour = st[[f for f in st.index if f.startswith(("partners.*.",
-                                                             "partner_similarity."))
-                        and f != "partners.*.size"]]
-        rows.append({"run_ceiling": ceiling, "run_dependence": dependence,
-                     "planned_capacity": fitted["planned_capacity"],
-                     "team_lift_typical": lift["typical"],
+        sums = sobol_sums(typical_sobol(samples, 32, seed, workers, params))
+        rows.append({**params, "team_lift_typical": lift["typical"],
                      "team_lift_three_councils": lift["three_councils"],
-                     "behaviour_above_floor": float((behaviour - floor).clip(lower=0).sum()),
-                     "money_above_floor": float((st[list(MONEY_ESTIMATES)] - floor)
-                                                .clip(lower=0).sum())})
+                     "behaviour_above_floor": sums["behaviour"],
+                     "money_above_floor": sums["money"]})
     return rows
 
 
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table."""
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                     + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def _yes(holds: bool) -> str:
+    return "yes" if holds else "**no**"
+
+
+def findings_markdown(rows: list[dict]) -> str:
+    def be(value):
+        return "never" if value is None else f"{value:g}"
+
+    return table(
+        ["scenario", "P(deliver) (95% CI)", "median savings, % of case",
+         "median break-even review", "P(any exit)", "P(dissolved)", "median final trust",
+         "exit reasons"],
+        [[r["scenario"], f"{r['p_deliver']:.1%} ({r['p_deliver_ci'][0]:.1%}-"
+          f"{r['p_deliver_ci'][1]:.1%})", f"{r['median_savings_pct']:.0f}%",
+          be(r["median_break_even_cycle"]), f"{r['p_any_exit']:.1%}", f"{r['p_dissolved']:.1%}",
+          f"{r['median_final_trust']:.2f}",
+          ", ".join(f"{k} {v}" for k, v in r["exit_reasons"].items()) or "none"]
+         for r in rows])
+
+
 def tradeoff_markdown(rows: list[dict]) -> str:
-    lines = ["| run_ceiling | run_dependence | planned_capacity (refitted) | team lift, typical | "
-             "team lift, three_councils | Sobol: behaviour | Sobol: money estimates |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['run_ceiling']:g} | {r['run_dependence']:g} | "
-                     f"{r['planned_capacity']:.4f} | {100 * r['team_lift_typical']:+.1f} pts | "
-                     f"{100 * r['team_lift_three_councils']:+.1f} pts | "
-                     f"{r['behaviour_above_floor']:.2f} | {r['money_above_floor']:.2f} |")
-    return "\n".join(lines)
+    return table(
+        ["run_ceiling", "run_dependence", "planned_capacity (refitted)", "team lift, typical",
+         "team lift, three_councils", "Sobol: behaviour", "Sobol: money estimates"],
+        [[f"{r['run_ceiling']:g}", f"{r['run_dependence']:g}", f"{r['planned_capacity']:.4f}",
+          f"{100 * r['team_lift_typical']:+.1f} pts",
+          f"{100 * r['team_lift_three_councils']:+.1f} pts",
+          f"{r['behaviour_above_floor']:.2f}", f"{r['money_above_floor']:.2f}"] for r in rows])
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| check | claim | expected | baseline | variant | difference (95% CI) | "
-             "median net £m | holds |", "|---|---|---|---|---|---|---|---|"]
+    cells = []
     for r in rows:
-        what = "P(any exit)" if r["outcome"] == "any_exit" else ""
         if math.isnan(r["p_variant"]):
             lo, hi = r["ci_baseline"]
             base, var, diff, money = f"{r['p_baseline']:.1%} ({lo:.1%}-{hi:.1%})", "", "", ""
@@ -416,19 +422,17 @@ def markdown(rows: list[dict]) -> str:
             base, var = f"{r['p_baseline']:.1%}", f"{r['p_variant']:.1%}"
             lo, hi = r["difference_ci"]
             diff = (f"{100 * r['difference']:+.1f} ({100 * lo:+.1f} to {100 * hi:+.1f}) pts"
-                    + (f" of {what}" if what else ""))
+                    + (" of P(any exit)" if r["outcome"] == "any_exit" else ""))
             money = f"{r['median_net_difference_m']:+.2f}"
-        lines.append(f"| {r['check']} | {r['claim']} | {r['expected']} | {base} | {var} | "
-                     f"{diff} | {money} | {'yes' if r['holds'] else '**no**'} |")
-    return "\n".join(lines)
+        cells.append([r["check"], r["claim"], r["expected"], base, var, diff, money,
+                      _yes(r["holds"])])
+    return table(["check", "claim", "expected", "baseline", "variant", "difference (95% CI)",
+                  "median net £m", "holds"], cells)
 
 
 def pattern_markdown(rows: list[dict]) -> str:
-    lines = ["| pattern | figure | criterion | holds |", "|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['pattern']} | {r['figure']} | {r['criterion']} | "
-                     f"{'yes' if r['holds'] else '**no**'} |")
-    return "\n".join(lines)
+    return table(["pattern", "figure", "criterion", "holds"],
+                 [[r["pattern"], r["figure"], r["criterion"], _yes(r["holds"])] for r in rows])
 
 
 def main(argv=None) -> int:

@@ -53,6 +53,17 @@ def test_every_table_in_validation_md_is_what_the_command_prints(capsys):
     assert status == (1 if "**no**" in "\n".join(printed) else 0)
 
 
+@pytest.mark.slow
+def test_the_tradeoff_table_in_validation_md_is_what_the_command_prints(capsys):
+    from sim import validation
+
+    assert validation.main(["--tradeoff", "--replications", "2000"]) == 0
+    printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| ")]
+    page = (DOCS / "VALIDATION.md").read_text().splitlines()
+    assert len(printed) == 2 + len(validation.TRADEOFF)
+    assert [ln for ln in printed if ln not in page] == []
+
+
 def test_the_fitted_constant_in_validation_md_is_the_default():
     from sim.parameters import ModelParameters
 
