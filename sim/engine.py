@@ -277,30 +277,35 @@ class Partnership:
 
     def strike(self, kind: str, hit, m, u, t: int) -> None:
         """What a shock does to the partners it hits (PartnershipModel.strike, then the
-        partnership-wide change of a leadership change)."""
+        partnership-wide change of a leadership change), in the replications it struck."""
         p = self.p
+        rows = np.flatnonzero(hit.any(axis=-1))
+        h, m = hit[rows], m[rows]
         if kind == "budget_cut":
-            self.resourcing = np.where(hit, rules.cut(self.resourcing, m), self.resourcing)
+            self.resourcing[rows] = np.where(h, rules.cut(self.resourcing[rows], m),
+                                             self.resourcing[rows])
         elif kind == "staff_loss":
-            self.skills = np.where(hit, rules.cut(self.skills, m), self.skills)
+            self.skills[rows] = np.where(h, rules.cut(self.skills[rows], m), self.skills[rows])
         elif kind == "lapse":
-            self.engaged = self.engaged & ~hit
+            self.engaged[rows] &= ~h
         elif kind == "partner_join":
             self.active = self.active | hit
             self.sign_charter(hit)
         elif kind == "partner_exit":
-            self.active = self.active & ~hit
-            self.leaving, self.on_notice = self.leaving & ~hit, self.on_notice & ~hit
-            self.exited_at = np.where(hit, t, self.exited_at)
-            self.reason = np.where(hit, "forced", self.reason)
+            self.active[rows] &= ~h
+            self.leaving[rows] &= ~h
+            self.on_notice[rows] &= ~h
+            self.exited_at[rows] = np.where(h, t, self.exited_at[rows])
+            self.reason[rows] = np.where(h, "forced", self.reason[rows])
         elif kind == "leadership_change":
-            self.ambition = np.where(hit, rules.new_leadership_ambition(u, p), self.ambition)
-            self.engaged = self.engaged & ~hit
-            self.base_trust = np.where(hit, rules.new_leadership_base(
-                self.base_trust, self.inputs.traits["trust_propensity"], m), self.base_trust)
-            rows = np.flatnonzero(hit.any(axis=-1))    # only the replications it struck
+            self.ambition[rows] = np.where(h, rules.new_leadership_ambition(u[rows], p),
+                                           self.ambition[rows])
+            self.engaged[rows] &= ~h
+            self.base_trust[rows] = np.where(h, rules.new_leadership_base(
+                self.base_trust[rows], self.inputs.traits["trust_propensity"][rows], m),
+                self.base_trust[rows])
             kept_e, broken_e = rules.new_leadership_evidence(
-                self.kept_evidence[rows], self.broken_evidence[rows], hit[rows], m[rows, 0], p)
+                self.kept_evidence[rows], self.broken_evidence[rows], h, m[:, 0], p)
             self.kept_evidence[rows], self.broken_evidence[rows] = kept_e, broken_e
             self.gap[rows] = rules.cultural_gap(self.ambition[rows],
                                                 self.inputs.traits["control_concern"][rows])
