@@ -59,6 +59,8 @@ def parse_shock(text: str, **defaults) -> dict:
         if not eq or key not in ("partner", "at_cycle", "rate", "magnitude"):
             raise StressError(f"--shock {text}: {item!r} is not partner=NAME, at_cycle=N, "
                               "rate=X or magnitude=X")
+        if key in shock:
+            raise StressError(f"--shock {text}: {key} is given twice; give it once")
         shock[key] = value if key == "partner" else _number(text, key, value)
     for key, value in defaults.items():
         if value is not None and key not in shock and not (

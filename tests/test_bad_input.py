@@ -3,6 +3,7 @@ and leaves nothing behind."""
 
 import copy
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -94,9 +95,10 @@ def test_every_distribution_form_is_accepted_and_sampled_within_its_range(form):
 
 # --- through the real command line -----------------------------------------------------------
 
-def _cli(*args, cwd=None):
+def _cli(*args, cwd=None, env=None):
     return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+                          text=True, cwd=cwd, timeout=120,
+                          env={**os.environ, **env} if env else None)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -160,6 +162,11 @@ BAD_COMMAND_LINES = [
     (["report", "/no/such/folder"], "no such results folder"),
     (["app", "/no/such/scenario.yaml"], "no such file"),
     (["app", S, "--port", "70000"], "--port"),
+    # hardening, round two
+    (["run", S, "--shock", "budget_cut:partner=Northshire,partner=Eastvale"],
+     "partner is given twice"),
+    (["validate", "/dev/zero"], "not a regular file (a character device)"),
+    (["run", "/dev/zero"], "not a regular file"),
 ]
 
 
@@ -189,3 +196,68 @@ def test_validate_reports_a_good_scenario_as_json():
     assert proc.returncode == 0
     info = json.loads(proc.stdout)
     assert info["valid"] and info["partners"] == 3
+
+
+# --- hardening, round two: files and YAML ---------------------------------------------------
+
+def _refused_quickly(proc, elapsed, fragment, folder):
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert fragment in proc.stderr, proc.stderr
+    assert elapsed < 2.0, f"took {elapsed:.2f} s"
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "scenario.yaml"
+    os.mkfifo(fifo)
+    for command in ("validate", "run"):
+        start = time.monotonic()
+        proc = _cli(command, fifo, cwd=tmp_path)
+        _refused_quickly(proc, time.monotonic() - start, "not a regular file (a named pipe)",
+                         tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["scenario.yaml"], "nothing written"
+
+
+def _big(tmp_path, name, edit):
+    path = tmp_path / name
+    path.write_text(edit((ROOT / "scenarios" / "three_councils.yaml").read_text()))
+    assert path.stat().st_size < 2_000_000   # under the size limit: refused for its shape
+    return path
+
+
+HUGE = {   # 199,000 unknown keys; a list of 199,000 values; 10,000 lists of 20 values
+    "keys.yaml": (lambda text: text + "".join(f"k{i:x}: 1\n" for i in range(199_000)),
+                  "(top): a mapping with more than 100 keys"),
+    "values.yaml": (lambda text: text.replace("ambition: {uniform: [0.3, 0.6]}", "ambition: ["
+                                              + ",".join(["0.5"] * 199_000) + "]", 1),
+                    "partners[0].ambition: a list of more than 10,000 items"),
+    "nested.yaml": (lambda text: text + "extra:\n" + f"  - [{','.join(['1'] * 20)}]\n" * 9_999,
+                    "more than 200,000 values"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HUGE))
+def test_huge_structures_are_refused_quickly_and_for_what_they_are(tmp_path, name):
+    edit, fragment = HUGE[name]
+    path = _big(tmp_path, name, edit)
+    start = time.monotonic()
+    proc = _cli("run", path, "-n", 5, cwd=tmp_path)
+    _refused_quickly(proc, time.monotonic() - start, fragment, tmp_path)
+    assert "not valid YAML" not in proc.stderr
+    assert [p.name for p in tmp_path.iterdir()] == [name], "nothing written"
+
+
+def test_the_alias_limit_is_not_called_invalid_yaml():
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(CORPUS / "too_many_aliases.yaml")
+    assert "not valid YAML" not in str(info.value)
+
+
+def test_yaml_1_2_numbers_and_booleans_are_read_as_written(tmp_path):
+    d = copy.deepcopy(BASE)
+    text = yaml.safe_dump(d).replace("horizon: 10", "horizon: 1e1").replace("seed: 7",
+                                                                            "seed: +7")
+    scenario = load_scenario(_write(tmp_path, text))
+    assert scenario.horizon == 10 and scenario.seed == 7
+    d["name"] = "yes"
+    assert load_scenario(_write(tmp_path, yaml.safe_dump(d))).name == "yes"
