@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from sim import plots, store
 from sim.experiment import RunResult
 from sim.outcomes import STATUSES, exits_by_cycle
+from sim.text import markdown_literal, printable
 
 
 def _pct(x) -> str:
@@ -40,7 +42,8 @@ def headline_lines(s: dict) -> list[tuple[str, str]]:
 def summary_markdown(result: RunResult, command: str) -> str:
     s = result.summary
     sc = result.scenario
-    out = [f"# {sc.name}", "", sc.description.strip(), "",
+    out = [f"# {markdown_literal(sc.name)}", "", markdown_literal(sc.description.strip(),
+                                                                 lines=True), "",
            f"{s['replications']} replications, root seed {s['seed']}, horizon {sc.horizon} "
            f"reviews ({sc.horizon / 2:g} years).", "", "## Headline", "",
            "| | |", "|---|---|"]
@@ -52,12 +55,14 @@ def summary_markdown(result: RunResult, command: str) -> str:
     else:
         out.append("No run failed to deliver.")
     exits = exits_by_cycle(result.outcomes, sc.horizon)
+    # a code fence longer than any run of backticks in the command (a path may hold some)
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", command)), default=0))
     if any(exits):
         out += ["", "## Exits by review cycle", "", "| review | exits |", "|---|---|"]
         out += [f"| {c} | {n} |" for c, n in enumerate(exits) if n]
     out += ["", "## Figures", "", "![savings](savings_fan.png)", "", "![trust](trust.png)", "",
-            "![outcomes](outcomes.png)", "", "## Reproduce", "", "```", command, "```",
-            "", "Status classes and every mechanism are defined in docs/ODD.md.", ""]
+            "![outcomes](outcomes.png)", "", "## Reproduce", "", fence, printable(command),
+            fence, "", "Status classes and every mechanism are defined in docs/ODD.md.", ""]
     return "\n".join(out)
 
 

@@ -11,6 +11,7 @@ from sim import store
 from sim.comparison import Comparison
 from sim.discovery import FAILURES, Discovery
 from sim.stress import BreakingPoint, Timing
+from sim.text import literal_text
 
 INK, BAND, MARK, ALERT = "#264653", "#8ab17d", "#e9c46a", "#e76f51"
 
@@ -18,6 +19,7 @@ INK, BAND, MARK, ALERT = "#264653", "#8ab17d", "#e9c46a", "#e76f51"
 # --- stress -------------------------------------------------------------------------------------
 
 
+@literal_text
 def breaking_point_figure(result: BreakingPoint):
     """P(deliver) against the shock's magnitude or rate with 95% CIs, the threshold, the
     no-shock level and the crossing with its bootstrap CI."""
@@ -48,6 +50,7 @@ def breaking_point_figure(result: BreakingPoint):
     return fig
 
 
+@literal_text
 def timing_figure(result: Timing):
     t = result.table
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
@@ -84,6 +87,7 @@ def save_timing(result: Timing, folder: Path, scenario_path: str, command: str) 
 # --- compare ------------------------------------------------------------------------------------
 
 
+@literal_text
 def comparison_figure(result: Comparison):
     """P(deliver) with CIs, and each variant's regret distribution (net savings short of the
     best variant in the same replication)."""
@@ -123,6 +127,7 @@ def save_comparison(result: Comparison, folder: Path, sources: list[str], comman
 # --- discover -----------------------------------------------------------------------------------
 
 
+@literal_text
 def tradeoff_figure(result: Discovery):
     """PRIM's peeling trajectory of each box: coverage against density, coloured by how many
     conditions are restricted, the reported box circled."""
@@ -152,6 +157,7 @@ def tradeoff_figure(result: Discovery):
     return fig
 
 
+@literal_text
 def box_limits_figure(result: Discovery, box):
     """Each restricted condition's range inside the box (bar) within its sampled range."""
     lim = box.limits
