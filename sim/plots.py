@@ -84,5 +84,7 @@ def _wrap(text: str, width: int = 38) -> str:
 
 
 def save(fig, path) -> None:
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    """Save a figure as PNG (written to a temporary file and renamed into place) and close it."""
+    from sim.store import save_figure
+
+    save_figure(fig, path)

@@ -10,6 +10,7 @@ import numpy as np
 from sim import store
 from sim.comparison import Comparison
 from sim.discovery import FAILURES, Discovery
+from sim.loading import read_scenario_text
 from sim.stress import BreakingPoint, Timing
 from sim.text import literal_text
 
@@ -120,7 +121,7 @@ def save_comparison(result: Comparison, folder: Path, sources: list[str], comman
         tables={"comparison": result.table, "differences": result.differences,
                 "clauses": result.clauses, "runs": result.runs.drop(columns=["shocks"])},
         figures={"comparison": comparison_figure(result)},
-        extra_files={f"source-{i + 1}-{Path(s).name}": Path(s).read_text(encoding="utf-8-sig")
+        extra_files={f"source-{i + 1}-{Path(s).name}": read_scenario_text(s)
                      for i, s in enumerate(sources)})
 
 

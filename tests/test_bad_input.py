@@ -4,6 +4,7 @@ and leaves nothing behind."""
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -167,6 +168,8 @@ BAD_COMMAND_LINES = [
      "partner is given twice"),
     (["validate", "/dev/zero"], "not a regular file (a character device)"),
     (["run", "/dev/zero"], "not a regular file"),
+    (["stress", S, "--shock", "budget_cut", "--partner", "Northshire\x1b[2J"],
+     "shocks[2].partner: contains a control character"),
 ]
 
 
@@ -198,7 +201,7 @@ def test_validate_reports_a_good_scenario_as_json():
     assert info["valid"] and info["partners"] == 3
 
 
-# --- hardening, round two: files and YAML ---------------------------------------------------
+# --- hardening, round two: files, memory, user text -----------------------------------------
 
 def _refused_quickly(proc, elapsed, fragment, folder):
     assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -261,3 +264,97 @@ def test_yaml_1_2_numbers_and_booleans_are_read_as_written(tmp_path):
     assert scenario.horizon == 10 and scenario.seed == 7
     d["name"] = "yes"
     assert load_scenario(_write(tmp_path, yaml.safe_dump(d))).name == "yes"
+
+
+def test_a_chunk_that_cannot_fit_in_memory_is_refused_before_work_starts(tmp_path):
+    start = time.monotonic()
+    proc = _cli("run", T, "--chunk-size", 600_000, "-n", 600_000, cwd=tmp_path,
+                env={"COLLABSIM_MEMORY": "1G"})
+    _refused_quickly(proc, time.monotonic() - start, "--chunk-size 600000: a chunk of "
+                     "600,000 replications needs about", tmp_path)
+    fits = int(re.search(r"at most ([\d,]+) fit", proc.stderr)[1].replace(",", ""))
+    assert 1_000 < fits < 600_000
+    assert list(tmp_path.iterdir()) == [], "nothing written"
+
+
+def test_a_scenario_too_big_for_one_replication_is_refused_before_work_starts(tmp_path):
+    d = copy.deepcopy(yaml.safe_load(open(T)))
+    d["population"]["count"], d["horizon"] = 1000, 400
+    path = _write(tmp_path, yaml.safe_dump(d))
+    for args in (["run", path, "-n", 10], ["stress", path, "--shock", "budget_cut", "-n", 10],
+                 ["sweep", path, "-N", 8, "-n", 4]):
+        start = time.monotonic()
+        proc = _cli(*args, cwd=tmp_path, env={"COLLABSIM_MEMORY": "2G"})
+        _refused_quickly(proc, time.monotonic() - start, "one replication of", tmp_path)
+        assert "1000 partners over 400 reviews" in proc.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml"], args
+
+
+def test_big_scenarios_use_fewer_workers_rather_than_run_out_of_memory(tmp_path):
+    d = copy.deepcopy(yaml.safe_load(open(T)))
+    d["population"]["count"], d["horizon"] = 60, 20
+    path = _write(tmp_path, yaml.safe_dump(d))
+    proc = _cli("run", path, "-n", 40, "--chunk-size", 10, "--workers", 2, "--out",
+                tmp_path / "r", "--json", cwd=tmp_path, env={"COLLABSIM_MEMORY": "25M"})
+    assert proc.returncode == 0, proc.stderr
+    assert "note: 1 worker instead of 2" in proc.stderr
+    assert json.loads(proc.stdout)["replications"] == 40
+
+
+MARKUP_NAME = "Councils [/] [draft] [bold]x $\\frac$"
+
+
+@pytest.fixture(scope="module")
+def markup_scenario(tmp_path_factory):
+    """A valid scenario whose name, path and partner names read as Rich markup and
+    matplotlib mathematics (in a folder named `odd [`, so its path holds `[/]`)."""
+    folder = tmp_path_factory.mktemp("markup") / "odd ["
+    folder.mkdir()
+    d = copy.deepcopy(BASE)
+    d["name"] = MARKUP_NAME
+    d["partners"][0]["name"] = "North [/] $x"
+    for service in d["charter"].get("services", []):
+        service["lead"] = service["lead"].replace("Northshire", "North [/] $x")
+    path = folder / "] three.yaml"
+    path.write_text(yaml.safe_dump(d, allow_unicode=True))
+    assert "[/]" in str(path)
+    return path
+
+
+@pytest.mark.parametrize("command", [
+    ["validate"], ["run", "-n", 30], ["sweep", "-N", 8, "-n", 4],
+    ["grid", "--x", "charter.consensus=0:1", "--y", "charter.programme_team.training=0:1",
+     "--steps", 2,
+     "-n", 10],
+    ["stress", "--shock", "budget_cut", "-n", 20, "--tolerance", 0.2],
+    ["compare", "SECOND", "-n", 20]], ids=lambda c: c[0])
+def test_names_that_look_like_markup_are_shown_as_written_by_every_command(
+        markup_scenario, tmp_path, command):
+    args = [command[0], markup_scenario, *command[1:]]
+    args = [markup_scenario if a == "SECOND" else a for a in args]
+    if command[0] != "validate":
+        args += ["--out", tmp_path / "out", "--workers", 1]
+    proc = _cli(*args, cwd=tmp_path, env={"COLUMNS": "250"})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    shown = " ".join((proc.stdout + proc.stderr).split())   # tables wrap long titles
+    assert MARKUP_NAME in shown, proc.stdout
+    if command[0] == "validate":
+        assert str(markup_scenario) in proc.stdout
+
+
+def test_control_characters_never_reach_the_terminal(tmp_path):
+    """A path (which no schema checks) and a refused name are shown with their control
+    characters written out."""
+    path = tmp_path / "bad\x1b]0;owned\x07.yaml"
+    shutil.copy(CORPUS / "name_escape_sequence.yaml", path)
+    for command in ("validate", "run"):
+        proc = _cli(command, path, cwd=tmp_path)
+        assert proc.returncode == 2
+        assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
+        assert "bad\\x1b]0;owned\\x07.yaml" in proc.stderr, proc.stderr
+    d = copy.deepcopy(BASE)
+    d["partners"][0]["name"] = "North\x1b[2Jshire"
+    proc = _cli("validate", _write(tmp_path, yaml.safe_dump(d)), cwd=tmp_path)
+    assert proc.returncode == 2 and "\x1b" not in proc.stderr
+    assert "North\\x1b[2Jshire" in proc.stderr and "control character (U+001B)" in proc.stderr
