@@ -105,8 +105,8 @@ def stress(
     analysis_errors(lambda: with_shocks(sc, [   # their kinds and partners, checked at once
         {**{k: v for k, v in s.items() if k not in ("at_cycle", "rate")}, "rate": 0.0}
         for s in shocks]))
-    from sim import stress as stress_mod   # pandas, and matplotlib for the figures
-    from sim.workflow_report import save_breaking_point, save_timing
+    from sim import stress as stress_mod   # pandas (matplotlib only once there is a result)
+
     folder = new_results_folder(out_dir, "stress", scenario, seed)
     workers = workers or default_workers()
     argv = ["collabsim", "stress", str(scenario), *sum((["--shock", s] for s in shock), []),
@@ -117,6 +117,8 @@ def stress(
         result = _run_with_progress("timing", lambda report: stress_mod.shock_timing(
             sc, shocks, magnitude=magnitude, replications=replications, seed=seed,
             workers=workers, scheduler=scheduler, on_progress=report), scheduler)
+        from sim.workflow_report import save_timing
+
         _save(lambda: save_timing(result, folder, str(scenario),
                                   store.reproduce_command(argv + ["--timing"])))
         title = f"{sc.name}: when does the shock hurt most? ({replications} runs per review)"
@@ -128,6 +130,8 @@ def stress(
             on_progress=report), scheduler)
         argv += ["--vary", vary, "--range", value_range, "--threshold", str(threshold),
                  "--tolerance", str(tolerance)]
+        from sim.workflow_report import save_breaking_point
+
         _save(lambda: save_breaking_point(result, folder, str(scenario),
                                           store.reproduce_command(argv)))
         title = f"{sc.name}: breaking point ({replications} runs per point)"
@@ -243,10 +247,10 @@ def discover(
     sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
     check_fits(sc)
     from sim.discovery import FAILURES, condition_text, discover as run_discover
-    from sim.workflow_report import save_discovery
 
     if failure not in FAILURES:
         fail(f"--failure {failure}: must be one of {', '.join(FAILURES)}")
+    from sim.workflow_report import save_discovery   # matplotlib: once the input is good
     seed = sc.seed if seed is None else seed
     folder = new_results_folder(out_dir, "discover", scenario, seed)
     result = _run_with_progress("discovering", lambda report: run_discover(
