@@ -75,12 +75,10 @@ def run(
     is finished with `collabsim run --resume FOLDER`, with exactly the result it would have had.
     """
     from sim import store
-    from sim.engine import ENGINES
 
-    if engine not in ENGINES:
-        fail(f"--engine {engine}: must be one of {', '.join(ENGINES)}")
     if resume is not None:
         folder = resume
+        _check_engine(engine)
         if shock:
             fail("--shock: the run folder already records its shocks; resume with just "
                  f"--resume {folder}")
@@ -97,7 +95,8 @@ def run(
     else:
         if scenario is None:
             fail("give a scenario file, or --resume FOLDER to finish an interrupted run")
-        sc, text = load_with_text(scenario)
+        sc, text = load_with_text(scenario)   # first: a bad scenario is refused at once
+        _check_engine(engine)
         seed = sc.seed if seed is None else seed
         if shock:
             text = _with_cli_shocks(sc, shock)
@@ -141,6 +140,13 @@ def run(
         fail(f"--out {folder}: {exc.strerror or exc}", CANNOT_WRITE)
     summary = {**store.read_json(folder / "manifest.json")["summary"], "results": str(folder)}
     _print_summary(summary, plan, folder, as_json)
+
+
+def _check_engine(engine: str) -> None:
+    from sim.engine import ENGINES   # numpy and the rules: only once the scenario is good
+
+    if engine not in ENGINES:
+        fail(f"--engine {engine}: must be one of {', '.join(ENGINES)}")
 
 
 def _sweep_plan(folder: Path) -> dict:
