@@ -23,9 +23,10 @@ from pathlib import Path
 import solara
 
 from sim.distributions import DISTRIBUTION_KINDS
-from sim.loading import as_scenario, scenario_data, scenario_from_dict
+from sim.loading import ScenarioError, as_scenario, scenario_data, scenario_from_dict
 from sim.model import PartnershipModel
 from sim.scenario import SHOCK_KINDS, Scenario
+from sim.text import printable
 
 #: Traits with a slider for each partner.
 SLIDER_TRAITS = ("ambition", "resourcing", "skills", "trustworthiness", "commitment",
@@ -155,7 +156,8 @@ def model_params(scenario) -> dict:
         params[name] = {"type": "SliderFloat", "value": float(value), "min": 0.0,
                         "max": 1.0, "step": 0.05, "label": label}
     names = sc.partner_names()
-    params["shock"] = {"type": "Select", "value": NO_SHOCK, "values": [NO_SHOCK, *SHOCK_KINDS],
+    kinds = [k for k in SHOCK_KINDS if k != "partner_join" or can_join(sc)]
+    params["shock"] = {"type": "Select", "value": NO_SHOCK, "values": [NO_SHOCK, *kinds],
                        "label": "shock"}
     params["shock_partner"] = {"type": "Select", "value": names[0],
                                "values": [*names, "all", "any"], "label": "shock hits"}
@@ -169,6 +171,11 @@ def model_params(scenario) -> dict:
                 "type": "SliderFloat", "value": float(getattr(partner, trait)), "min": 0.0,
                 "max": 1.0, "step": 0.05, "label": slider_name(partner.name, trait)}
     return params
+
+
+def can_join(scenario: Scenario) -> bool:
+    """Whether a partner_join shock has anyone to bring in (a prospective or later partner)."""
+    return any(p.joins_at != 0 for p in scenario.partners or [])
 
 
 def scenario_with(scenario: Scenario, *, decision_rule=None, benefit_sharing=None,
@@ -208,7 +215,16 @@ class TeachingModel(PartnershipModel):
 
     def __init__(self, *, scenario=None, seed=1, **kwargs):
         base = pinned(scenario if scenario is not None else DEFAULT_SCENARIO)
-        super().__init__(scenario=scenario_with(base, **kwargs), rng=int(seed))
+        #: Why the chosen shock was left out (a join aimed at a founding partner), if it was.
+        self.notice = ""
+        try:
+            chosen = scenario_with(base, **kwargs)
+        except ScenarioError as exc:
+            if kwargs.get("shock", NO_SHOCK) == NO_SHOCK:
+                raise
+            chosen = scenario_with(base, **{**kwargs, "shock": NO_SHOCK})
+            self.notice = f"The shock was left out: {'; '.join(exc.problems)}"
+        super().__init__(scenario=chosen, rng=int(seed))
 
 
 # --- the page -------------------------------------------------------------------------------------
@@ -233,25 +249,34 @@ def _markdown(text: str):
 
 def _status(model):
     """Where the run stands, and each partner as it is now (the sliders' values, changed by any
-    shock since): what the sliders do not show."""
+    shock since): what the sliders do not show. Names are the user's text, so the page is built
+    as HTML with every name escaped (never read as Markdown: a partner called
+    `[x](javascript:...)` must not become a link, nor `![b](http://...)` fetch an image)."""
+    e = html.escape
     happened = "; ".join(f"review {c}: {what} ({who})" for c, what, who in model.events[-6:])
-    rows = ["| partner | " + " | ".join(SLIDER_TRAITS) + " | engaged | satisfaction |",
-            "|---" * (len(SLIDER_TRAITS) + 3) + "|"]
+    head = "".join(f"<th>{e(t)}</th>" for t in ("partner", *SLIDER_TRAITS, "engaged",
+                                                 "satisfaction"))
+    rows = []
     for a in model.partners:
         state = "yes" if a.engaged else "lapsed"
         if not a.active:
             state = f"left at {a.exited_at}" if a.exited_at is not None else "not yet in"
-        rows.append(f"| {html.escape(a.name)} | " + " | ".join(
-            f"{getattr(a, t):.2f}" for t in SLIDER_TRAITS) + f" | {state} | "
-            f"{a.satisfaction:.2f} |")
-    return _markdown(
-        f"**{html.escape(model.scenario.name)}**: review {model.cycle} of {model.horizon}, "
-        f"{int(model.active.sum())} partners in, savings {model.pct_business_case:.0f}% of the "
-        f"business case{', dissolved' if model.dissolved else ''}.\n\n"
-        + "\n".join(rows) + "\n\n"
-        f"{('Events: ' + html.escape(happened)) if happened else 'No shocks or exits yet.'}\n\n"
-        "*Sliders take effect on Reset. The Info tab (Page 1) explains the model and "
-        "suggests things to try.*")
+        cells = [e(printable(a.name)), *(f"{getattr(a, t):.2f}" for t in SLIDER_TRAITS),
+                 e(state), f"{a.satisfaction:.2f}"]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    notice = getattr(model, "notice", "")
+    page = (
+        f"<p><b>{e(printable(model.scenario.name))}</b>: review {model.cycle} of "
+        f"{model.horizon}, {int(model.active.sum())} partners in, savings "
+        f"{model.pct_business_case:.0f}% of the business case"
+        f"{', dissolved' if model.dissolved else ''}.</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<p>{e(printable('Events: ' + happened)) if happened else 'No shocks or exits yet.'}</p>"
+        + (f"<p><b>{e(printable(notice))}</b></p>" if notice else "")
+        + "<p><i>Sliders take effect on Reset. The Info tab (Page 1) explains the model and "
+        "suggests things to try.</i></p>")
+    return solara.HTML(tag="div", unsafe_innerHTML=page,
+                       style={"padding": "0 1em", "font-size": "0.95em"})
 
 
 def _info(model):

@@ -15,9 +15,11 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli_common import (BAD_INPUT, AsJson, OutDir, Scheduler, Seed, Workers,
-                             analysis_errors, app, err, fail, load_or_exit, new_results_folder,
-                             out, progress_bar)
+from sim.cli_common import (BAD_INPUT, CANNOT_WRITE, AsJson, OutDir, Scheduler, Seed, Workers,
+                             abnormal_ends, analysis_errors, app, check_fits, check_new_folder,
+                             err, fail, load_or_exit, load_with_text, new_results_folder, out,
+                             plain, progress_bar, raise_terminated, remove_created,
+                             resume_command, show)
 
 
 @app.command()
@@ -33,9 +35,10 @@ def validate(
     if as_json:
         print(json.dumps({"valid": True, "file": str(scenario), **info}))
         return
-    out.print(f"[green]ok[/]: {scenario}: {sc.name}", markup=True)
+    out.print("[green]ok[/]: ", end="", markup=True)
+    show(f"{scenario}: {sc.name}")
     for key, value in info.items():
-        out.print(f"  {key}: {value}", markup=False)
+        show(f"  {key}: {value}")
 
 
 @app.command()
@@ -72,12 +75,10 @@ def run(
     is finished with `collabsim run --resume FOLDER`, with exactly the result it would have had.
     """
     from sim import store
-    from sim.engine import ENGINES
 
-    if engine not in ENGINES:
-        fail(f"--engine {engine}: must be one of {', '.join(ENGINES)}")
     if resume is not None:
         folder = resume
+        _check_engine(engine)
         if shock:
             fail("--shock: the run folder already records its shocks; resume with just "
                  f"--resume {folder}")
@@ -90,50 +91,76 @@ def run(
         if scenario is not None and load_or_exit(scenario) != plan.scenario():
             fail(f"--resume {folder}: that run is of a different scenario than {scenario}")
         if stored_run.is_complete(folder):
-            err.print(f"{folder}: already complete", markup=False, soft_wrap=True)
+            show(f"{folder}: already complete", err)
     else:
         if scenario is None:
             fail("give a scenario file, or --resume FOLDER to finish an interrupted run")
-        sc = load_or_exit(scenario)
+        sc, text = load_with_text(scenario)   # first: a bad scenario is refused at once
+        _check_engine(engine)
         seed = sc.seed if seed is None else seed
-        text = _with_cli_shocks(sc, shock) if shock else None
+        if shock:
+            text = _with_cli_shocks(sc, shock)
         folder = out_dir if out_dir is not None else store.default_folder(str(scenario), seed)
         argv = ["collabsim", "run", str(scenario), "--replications", str(replications),
                 "--seed", str(seed)] + (["--engine", engine] if engine != "vector" else [])
         argv += sum((["--shock", s] for s in shock), [])
-        if folder.exists() and (not folder.is_dir() or not store.is_empty_folder(folder)):
-            fail(f"{folder}: already exists and is not an empty folder")
-        from sim import stored_run
+        check_new_folder(folder, "run")
+        from sim.loading import load_scenario_text
+        from sim.memory import check_memory, default_chunk_size
+
+        planned = load_scenario_text(text, str(scenario)) if shock else sc
+        chunk = chunk_size or default_chunk_size(planned, engine)
+        analysis_errors(lambda: check_memory(planned, engine, min(chunk, replications)))
+        from sim import stored_run   # pandas and pyarrow: loaded once the input is known good
     from sim.executors import default_workers
 
+    created = [p for p in [folder, *folder.parents] if not p.exists()]
+    planned_here = False   # whether this command wrote the folder's plan (and may remove it)
     try:
         with store.folder_lock(folder):   # one process per folder, for as long as it writes
-            if resume is None:
-                try:
-                    plan = stored_run.plan(folder, str(scenario), seed, replications, engine,
-                                           chunk_size, store.reproduce_command(argv),
-                                           scenario_text=text)
-                except (stored_run.RunFolderError, OSError) as exc:
-                    fail(str(exc) if isinstance(exc, stored_run.RunFolderError)
-                         else f"--out {folder}: {exc}")
-            if not stored_run.is_complete(folder):
-                _execute(folder, plan, workers or default_workers(), scheduler)
-    except store.FolderBusy as exc:
+            try:
+                if resume is None:
+                    try:
+                        plan = stored_run.plan(folder, str(scenario), seed, replications,
+                                               engine, chunk_size, store.reproduce_command(argv),
+                                               scenario_text=text)
+                    except stored_run.RunFolderError as exc:
+                        fail(str(exc))
+                    planned_here = True
+                if not stored_run.is_complete(folder):
+                    _execute(folder, plan, workers or default_workers(), scheduler,
+                             new=planned_here)
+            except typer.Exit as exc:
+                if exc.exit_code == BAD_INPUT and planned_here:
+                    remove_created(folder, created)   # bad input leaves nothing behind
+                raise
+    except (store.FolderBusy, store.UnsafeFolder) as exc:
         fail(str(exc))
-    except OSError as exc:
-        fail(f"--out {folder}: {exc}")
-    summary = {**json.loads((folder / "manifest.json").read_text())["summary"],
-               "results": str(folder)}
+    except OSError as exc:   # the folder itself cannot be made or locked
+        fail(f"--out {folder}: {exc.strerror or exc}", CANNOT_WRITE)
+    summary = {**store.read_json(folder / "manifest.json")["summary"], "results": str(folder)}
     _print_summary(summary, plan, folder, as_json)
+
+
+def _check_engine(engine: str) -> None:
+    from sim.engine import ENGINES   # numpy and the rules: only once the scenario is good
+
+    if engine not in ENGINES:
+        fail(f"--engine {engine}: must be one of {', '.join(ENGINES)}")
 
 
 def _sweep_plan(folder: Path) -> dict:
     """The plan of a sweep folder, or an exit-2 error saying what the folder is instead."""
+    from sim import store
+
     path = Path(folder) / "plan.json"
-    if not path.is_file():
+    if not Path(folder).is_dir() or not path.exists():
         fail(f"{folder}: not a sweep folder (no plan.json)")
     try:
-        plan = json.loads(path.read_text())
+        store.check_folder(folder)
+        plan = store.read_json(path)
+    except store.UnsafeFolder as exc:
+        fail(str(exc))
     except (ValueError, UnicodeDecodeError) as exc:
         fail(f"{path}: damaged ({exc})")
     kind = plan.get("kind", "run") if isinstance(plan, dict) else None
@@ -144,12 +171,14 @@ def _sweep_plan(folder: Path) -> dict:
 
 
 def _print_saved_sweep(folder: Path, as_json: bool) -> None:
-    manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    from sim import store
+
+    manifest = store.read_json(Path(folder) / "manifest.json")
     if as_json:
         print(json.dumps({"results": str(folder), "settings": manifest["settings"],
                           "adequacy": manifest["summary"]["adequacy"]}))
     else:
-        out.print(f"results: {folder}", markup=False, soft_wrap=True)
+        show(f"results: {folder}")
 
 
 def _with_cli_shocks(sc, shocks: list[str]) -> str:
@@ -157,7 +186,7 @@ def _with_cli_shocks(sc, shocks: list[str]) -> str:
     import yaml
 
     from sim.loading import ScenarioError, scenario_data
-    from sim.stress import DEFAULT_AT_CYCLE, StressError, parse_shock, with_shocks
+    from sim.shocks import DEFAULT_AT_CYCLE, StressError, parse_shock, with_shocks
 
     try:
         added = with_shocks(sc, [parse_shock(s, at_cycle=DEFAULT_AT_CYCLE) for s in shocks])
@@ -166,27 +195,44 @@ def _with_cli_shocks(sc, shocks: list[str]) -> str:
     return yaml.safe_dump(scenario_data(added), sort_keys=False, allow_unicode=True)
 
 
-def _execute(folder: Path, plan, workers: int, scheduler: Optional[str]) -> None:
+def _execute(folder: Path, plan, workers: int, scheduler: Optional[str], new: bool) -> None:
+    """Run what is left of the plan and assemble the folder; every abnormal end says what is
+    saved and how to finish (`collabsim run --resume FOLDER`)."""
     from sim import stored_run
+    from sim.executors import SchedulerUnreachable, memory_budget
+    from sim.memory import chunk_bytes, workers_for
 
-    with progress_bar("simulating") as progress:
-        task = progress.add_task("run", total=plan.replications)
-        try:
-            stored_run.execute(folder, workers=workers, scheduler=scheduler,
-                               on_progress=lambda done, total: progress.update(task,
-                                                                               completed=done))
-        except KeyboardInterrupt:
-            progress.stop()
-            done = len(stored_run.done_chunks(folder, plan))
-            err.print(f"interrupted: {done} of {len(plan.chunks())} chunks are saved in {folder}."
-                      f" Finish with: collabsim run --resume {folder}", markup=False,
-                      soft_wrap=True)
-            raise typer.Exit(130) from None
-        except OSError as exc:
-            if scheduler is not None:
-                fail(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})")
-            raise
-    stored_run.assemble(folder)
+    scenario = plan.scenario()
+    chunk = min(plan.chunk_size, plan.replications)
+    if scheduler is None and workers > 1:
+        use = analysis_errors(lambda: workers_for(scenario, plan.engine, chunk, workers))
+        if use < workers:
+            need = chunk_bytes(scenario, plan.engine, chunk) / 2**20
+            show(f"note: {use} worker{'s' if use > 1 else ''} instead of {workers}: each chunk "
+                 f"of this scenario needs about {need:,.0f} MB of memory, and "
+                 f"{memory_budget() / 2**20:,.0f} MB is available to collabsim (set "
+                 "COLLABSIM_MEMORY to change that)", err)
+            workers = use
+    resume = resume_command("run", folder)
+
+    def saved() -> str:
+        done = len(stored_run.done_chunks(folder, plan))
+        return f"{done} of {len(plan.chunks())} chunks are saved in {folder}"
+
+    with abnormal_ends(resume=resume, saved=saved, scheduler=scheduler):
+        with progress_bar("simulating") as progress:
+            task = progress.add_task("run", total=plan.replications)
+            try:
+                stored_run.execute(folder, workers=workers, scheduler=scheduler,
+                                   on_progress=lambda done, total: progress.update(
+                                       task, completed=done))
+            except SchedulerUnreachable as exc:
+                progress.stop()
+                if new and not stored_run.done_chunks(folder, plan):
+                    fail(f"--scheduler {scheduler}: {exc}")   # nothing done: nothing kept
+                fail(f"--scheduler {scheduler}: {exc}. {saved()}; finish with: {resume} "
+                     "(with another --scheduler, or none to run here)")
+        stored_run.assemble(folder)
 
 
 def _print_summary(summary: dict, plan, folder: Path, as_json: bool) -> None:
@@ -196,21 +242,21 @@ def _print_summary(summary: dict, plan, folder: Path, as_json: bool) -> None:
         print(json.dumps(summary))
         return
     name = plan.scenario().name
-    table = Table(title=f"{name}: {plan.replications} replications, seed {plan.seed}",
+    table = Table(title=plain(f"{name}: {plan.replications} replications, seed {plan.seed}"),
                   show_header=False)
     table.add_column(style="bold")
     table.add_column()
     for k, v in headline_lines(summary):
-        table.add_row(k, v)
+        table.add_row(plain(k), plain(v))
     out.print(table)
     if summary["failure_paths"]:
         paths = Table(title="Most common failure paths", show_header=True)
         paths.add_column("path")
         paths.add_column("share of runs", justify="right")
         for k, v in summary["failure_paths"].items():
-            paths.add_row(k, f"{100 * v:.1f}%")
+            paths.add_row(plain(k), f"{100 * v:.1f}%")
         out.print(paths)
-    out.print(f"results: {folder}", markup=False, soft_wrap=True)
+    show(f"results: {folder}")
 
 
 @app.command()
@@ -249,7 +295,7 @@ def sweep(
         folder = resume
         plan = _sweep_plan(folder)
         if (folder / "manifest.json").is_file():
-            err.print(f"{folder}: already complete", markup=False, soft_wrap=True)
+            show(f"{folder}: already complete", err)
             _print_saved_sweep(folder, as_json)
             return
         try:
@@ -263,7 +309,8 @@ def sweep(
     else:
         if scenario is None:
             fail("give a scenario file, or --resume FOLDER to finish an interrupted sweep")
-        sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
+        sc, text = load_with_text(scenario)   # first: bad input is refused before anything
+        check_fits(sc, replications)          # heavy loads
         from sim.sensitivity import METHODS
 
         if method not in METHODS:
@@ -277,51 +324,50 @@ def sweep(
         argv += ["--second-order"] if second_order else []
         command = store.reproduce_command(argv)
         plan = {"format": 1, "kind": "sweep", "scenario_path": str(scenario),
-                "scenario_text": Path(scenario).read_text(encoding="utf-8-sig"),
+                "scenario_text": text,
                 "method": method, "samples": samples, "replications": replications,
                 "outputs": list(output), "factors": list(factor), "seed": seed,
                 "second_order": second_order, "command": command}
     from sim.sensitivity import RANK_BY, sweep as run_sweep
 
     created = [p for p in [folder, *folder.parents] if not p.exists()]
+    planned_here = False   # whether this command wrote the folder's plan (and may remove it)
+    resume_with = resume_command("sweep", folder)
     try:
         with store.folder_lock(folder):   # one process per folder, for as long as it writes
-            if resume is None:
-                if not store.is_empty_folder(folder):
-                    fail(f"--out {folder}: already exists and is not an empty folder")
-                store.write_json(folder / "plan.json", plan)
-            with progress_bar("sweeping") as progress:
-                task = progress.add_task("sweep", total=None)
-                result = analysis_errors(lambda: run_sweep(
-                    sc, method, samples, replications, tuple(output), factor, seed,
-                    second_order, workers or default_workers(), scheduler,
-                    on_progress=lambda done, total: progress.update(task, completed=done,
-                                                                    total=total),
-                    checkpoint=folder / "points"),
-                    scheduler=scheduler, scenario_context="a --factor range is not valid for "
-                    "the scenario: ")
-            from sim.sensitivity_report import save_sweep   # matplotlib: once there is a result
+            try:
+                if resume is None:
+                    if not store.is_empty_folder(folder):
+                        fail(f"--out {folder}: already exists and is not an empty folder")
+                    store.write_json(folder / "plan.json", plan)
+                    planned_here = True
+                with abnormal_ends(resume=resume_with, scheduler=scheduler, saved=lambda: (
+                        f"The finished design points are saved in {folder}")):
+                    with progress_bar("sweeping") as progress:
+                        task = progress.add_task("sweep", total=None)
+                        result = analysis_errors(lambda: run_sweep(
+                            sc, method, samples, replications, tuple(output), factor, seed,
+                            second_order, workers or default_workers(), scheduler,
+                            on_progress=lambda done, total: progress.update(
+                                task, completed=done, total=total),
+                            checkpoint=folder / "points"),
+                            scheduler=scheduler, scenario_context="a --factor range is not "
+                            "valid for the scenario: ")
+                    from sim.sensitivity_report import save_sweep   # matplotlib, only now
 
-            save_sweep(result, folder, str(scenario), command, plan["scenario_text"],
-                       job_folder=True)
+                    save_sweep(result, folder, str(scenario), command, plan["scenario_text"],
+                               job_folder=True)
+            except typer.Exit as exc:
+                if exc.exit_code == BAD_INPUT and planned_here:
+                    remove_created(folder, created)   # bad input leaves nothing behind
+                raise
             shutil.rmtree(folder / "points", ignore_errors=True)
-    except store.FolderBusy as exc:
+    except (store.FolderBusy, store.UnsafeFolder) as exc:
         fail(str(exc))
-    except typer.Exit as exc:
-        if exc.exit_code == BAD_INPUT and created and resume is None:
-            shutil.rmtree(folder, ignore_errors=True)   # bad input leaves nothing behind,
-            for parent in created[1:]:                  # not even an empty results/
-                try:
-                    parent.rmdir()
-                except OSError:
-                    break
-        raise
-    except KeyboardInterrupt:
-        err.print(f"interrupted: the finished design points are saved in {folder}. Finish "
-                  f"with: collabsim sweep --resume {folder}", markup=False, soft_wrap=True)
-        raise typer.Exit(130) from None
+    except OSError as exc:   # the folder itself cannot be made or locked
+        fail(f"--out {folder}: {exc.strerror or exc}", CANNOT_WRITE)
     for note in result.notes:
-        err.print(f"SALib: {note}", markup=False, soft_wrap=True)
+        show(f"SALib: {note}", err)
     if as_json:
         print(json.dumps({"results": str(folder), "settings": result.settings,
                           "adequacy": result.adequacy,
@@ -330,8 +376,8 @@ def sweep(
     rank, conf = RANK_BY[method]
     for o in result.outputs:
         frame = result.indices[result.indices["output"] == o]
-        table = Table(title=f"{sc.name}: {method} indices for {o} ({len(result.design)} points "
-                      f"x {replications} runs)")
+        table = Table(title=plain(f"{sc.name}: {method} indices for {o} "
+                                  f"({len(result.design)} points x {replications} runs)"))
         table.add_column("rank", justify="right")
         table.add_column("factor", overflow="fold")
         table.add_column("range")
@@ -344,21 +390,21 @@ def sweep(
             for c in shown:
                 ci = f"{c}_conf"
                 cells.append(f"{row[c]:.3f}" + (f" ± {row[ci]:.3f}" if ci in frame else ""))
-            table.add_row(str(row["rank"]), row["factor"], row["range"], *cells)
+            table.add_row(*map(plain, (row["rank"], row["factor"], row["range"], *cells)))
         out.print(table)
         a = result.adequacy[o]
         if not a["checked"]:
-            out.print(f"sample size: not checked ({a['why']})", markup=False)
+            show(f"sample size: not checked ({a['why']})")
         elif a["adequate"]:
-            out.print(f"sample size: large enough to rank the factors (every 95% CI within "
-                      f"± {a['widest_half_width']:.3f})", markup=False)
+            show(f"sample size: large enough to rank the factors (every 95% CI within "
+                 f"± {a['widest_half_width']:.3f})")
         else:
             lead = "the leading factor is clear, but " if a["leader_clear"] else ""
-            out.print(f"[bold yellow]warning:[/] {lead}the 95% CIs are too wide to rank all the "
-                      f"factors (widest ± {a['widest_half_width']:.3f}, for "
-                      f"{a['widest_factor']}; ranking needs ± 0.05); try --samples "
-                      f"{a['suggested_samples']}", markup=True, soft_wrap=True)
-    out.print(f"results: {folder}", markup=False, soft_wrap=True)
+            out.print("[bold yellow]warning:[/] ", end="", markup=True)
+            show(f"{lead}the 95% CIs are too wide to rank all the factors (widest "
+                 f"± {a['widest_half_width']:.3f}, for {a['widest_factor']}; ranking needs "
+                 f"± 0.05); try --samples {a['suggested_samples']}")
+    show(f"results: {folder}")
 
 
 @app.command()
@@ -382,53 +428,62 @@ def grid(
     from sim.executors import default_workers
 
     sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
+    check_fits(sc, replications)
     from sim.maps import grid as run_grid
 
     seed = sc.seed if seed is None else seed
     folder = new_results_folder(out_dir, "grid", scenario, seed)
-    with progress_bar("mapping") as progress:
-        task = progress.add_task("grid", total=steps * steps)
-        result = analysis_errors(lambda: run_grid(
-            sc, x, y, steps, replications, tuple(output), seed, workers or default_workers(),
-            scheduler, on_progress=lambda done, total: progress.update(task, completed=done)),
-            scheduler=scheduler, scenario_context="an --x or --y range is not valid for the "
-            "scenario: ")
     argv = ["collabsim", "grid", str(scenario), "--x", x, "--y", y, "--steps", str(steps),
             "--replications", str(replications), "--seed", str(seed)]
     argv += sum((["--output", o] for o in output), [])
-    from sim.sensitivity_report import save_grid   # matplotlib: once there is a result
+    with abnormal_ends(scheduler=scheduler):
+        with progress_bar("mapping") as progress:
+            task = progress.add_task("grid", total=steps * steps)
+            result = analysis_errors(lambda: run_grid(
+                sc, x, y, steps, replications, tuple(output), seed,
+                workers or default_workers(), scheduler,
+                on_progress=lambda done, total: progress.update(task, completed=done)),
+                scheduler=scheduler, scenario_context="an --x or --y range is not valid for "
+                "the scenario: ")
+        from sim.sensitivity_report import save_grid   # matplotlib: once there is a result
 
-    analysis_errors(lambda: save_grid(result, folder, str(scenario),
-                                      store.reproduce_command(argv)))
+        analysis_errors(lambda: save_grid(result, folder, str(scenario),
+                                          store.reproduce_command(argv)))
     if as_json:
         print(json.dumps({"results": str(folder), "settings": result.settings,
                           "grid": json.loads(result.table.to_json(orient="records"))}))
         return
     m = result.matrix()
-    table = Table(title=f"{sc.name}: {result.output} (rows {result.y.path}, columns "
-                  f"{result.x.path})")
-    table.add_column("y \\ x", justify="right")
+    table = Table(title=plain(f"{sc.name}: {result.output} (rows {result.y.path}, columns "
+                              f"{result.x.path})"))
+    table.add_column(plain("y \\ x"), justify="right")
     for v in m.columns:
         table.add_column(f"{v:.3g}", justify="right")
     for yv, row in m.iloc[::-1].iterrows():
         table.add_row(f"{yv:.3g}", *(f"{v:.2f}" for v in row))
     out.print(table)
-    out.print(f"results: {folder}", markup=False, soft_wrap=True)
+    show(f"results: {folder}")
 
 
 from sim import cli_app, cli_workflows  # noqa: E402,F401 - register app, stress, compare, ...
 
 
 def main() -> None:
-    """Console entry point: usage errors exit 2 (click's convention), scenario errors too."""
+    """Console entry point: usage errors exit 2 (click's convention), scenario errors too;
+    SIGTERM is handled as Ctrl-C is (a message, the resume command, status 143)."""
     import os
+    import signal
+
+    from sim.cli_common import INTERRUPTED, TERMINATED, Terminated
 
     os.environ.setdefault("MPLBACKEND", "Agg")  # figures go to files; never open a window
+    signal.signal(signal.SIGTERM, raise_terminated)
     try:
         app()
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        err.print("terminated (SIGTERM)" if terminated else "interrupted")
+        sys.exit(TERMINATED if terminated else INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from typing import Optional
 
 import typer
 
-from sim.cli_common import app, err, fail, load_or_exit
+from sim.cli_common import (INTERRUPTED, TERMINATED, Terminated, app, err, fail, load_or_exit,
+                             show)
 
 
 @app.command("app")
@@ -32,12 +33,11 @@ def serve_app(
     env = {**os.environ, SCENARIO_ENV: str(path.resolve())}
     command = [sys.executable, "-m", "solara", "run", "sim.app", "--host", host, "--port",
                str(port), "--production", "--no-open", "--log-level", "warning"]
-    err.print(f"collabsim app: {path} on http://{host}:{port}/ (Ctrl-C stops it)",
-              markup=False)
+    show(f"collabsim app: {path} on http://{host}:{port}/ (Ctrl-C stops it)", err)
     try:
-        code = subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+        code = subprocess.call(command, env=env)   # stops the server if we are stopped
+    except KeyboardInterrupt as exc:
+        raise typer.Exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED) from None
     except OSError as exc:
         fail(f"cannot start the app server: {exc}")
     raise typer.Exit(code)

@@ -13,16 +13,24 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli_common import (AsJson, OutDir, Scheduler, Seed, Workers, analysis_errors, app, err,
-                             fail, load_or_exit, new_results_folder, out, progress_bar)
+from sim.cli_common import (BAD_INPUT, CANNOT_WRITE, WRITE_ERRORS, AsJson, OutDir, Scheduler,
+                             Seed, Workers, abnormal_ends, analysis_errors, app, check_fits, err,
+                             fail, load_or_exit, new_results_folder, out, plain, progress_bar,
+                             show)
 
 
 def _run_with_progress(label: str, fn, scheduler: Optional[str]):
-    with progress_bar(label) as progress:
+    with abnormal_ends(scheduler=scheduler), progress_bar(label) as progress:
         task = progress.add_task(label, total=None)
         return analysis_errors(lambda: fn(
             lambda done, total: progress.update(task, completed=done, total=total)),
             scheduler=scheduler)
+
+
+def _save(fn, scheduler: Optional[str] = None):
+    """Write a finished job's folder (refusals exit 2; a full disk and the like, 6)."""
+    with abnormal_ends(scheduler=scheduler):
+        return analysis_errors(fn)
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -37,15 +45,15 @@ def _emit(summary: dict, folder: Path, as_json: bool, title: str) -> None:
     if as_json:
         print(json.dumps({"results": str(folder), **summary}, default=str))
         return
-    table = Table(title=title, show_header=False)
+    table = Table(title=plain(title), show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for k, v in summary.get("headline", []):
-        table.add_row(str(k), str(v))
+        table.add_row(plain(k), plain(v))
     out.print(table)
     for note in summary.get("notes") or []:
-        err.print(f"note: {note}", markup=False, soft_wrap=True)
-    out.print(f"results: {folder}", markup=False, soft_wrap=True)
+        show(f"note: {note}", err)
+    show(f"results: {folder}")
 
 
 @app.command()
@@ -86,14 +94,19 @@ def stress(
     from sim.executors import default_workers
 
     sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
-    from sim import stress as stress_mod
-    from sim.workflow_report import save_breaking_point, save_timing
+    check_fits(sc)
+    from sim.shocks import parse_shock, with_shocks
 
     seed = sc.seed if seed is None else seed
     low, high = _range(value_range)
     if timing and at_cycle is not None:
         fail("--at-cycle: --timing strikes at each review in turn")
-    shocks = analysis_errors(lambda: [stress_mod.parse_shock(s, partner=partner) for s in shock])
+    shocks = analysis_errors(lambda: [parse_shock(s, partner=partner) for s in shock])
+    analysis_errors(lambda: with_shocks(sc, [   # their kinds and partners, checked at once
+        {**{k: v for k, v in s.items() if k not in ("at_cycle", "rate")}, "rate": 0.0}
+        for s in shocks]))
+    from sim import stress as stress_mod   # pandas (matplotlib only once there is a result)
+
     folder = new_results_folder(out_dir, "stress", scenario, seed)
     workers = workers or default_workers()
     argv = ["collabsim", "stress", str(scenario), *sum((["--shock", s] for s in shock), []),
@@ -104,8 +117,10 @@ def stress(
         result = _run_with_progress("timing", lambda report: stress_mod.shock_timing(
             sc, shocks, magnitude=magnitude, replications=replications, seed=seed,
             workers=workers, scheduler=scheduler, on_progress=report), scheduler)
-        analysis_errors(lambda: save_timing(result, folder, str(scenario),
-                                            store.reproduce_command(argv + ["--timing"])))
+        from sim.workflow_report import save_timing
+
+        _save(lambda: save_timing(result, folder, str(scenario),
+                                  store.reproduce_command(argv + ["--timing"])))
         title = f"{sc.name}: when does the shock hurt most? ({replications} runs per review)"
     else:
         result = _run_with_progress("stress", lambda report: stress_mod.breaking_point(
@@ -115,8 +130,10 @@ def stress(
             on_progress=report), scheduler)
         argv += ["--vary", vary, "--range", value_range, "--threshold", str(threshold),
                  "--tolerance", str(tolerance)]
-        analysis_errors(lambda: save_breaking_point(result, folder, str(scenario),
-                                                    store.reproduce_command(argv)))
+        from sim.workflow_report import save_breaking_point
+
+        _save(lambda: save_breaking_point(result, folder, str(scenario),
+                                          store.reproduce_command(argv)))
         title = f"{sc.name}: breaking point ({replications} runs per point)"
     summary = result.summary()
     if as_json:
@@ -145,13 +162,19 @@ def compare(
     from sim import store
     from sim.executors import default_workers
 
+    from sim.loading import read_scenario_text
+
+    if len(scenarios) + len(charter) < 2:
+        fail("give two or more scenarios, or a scenario and --charter FILE")
     variants = [load_or_exit(s) for s in scenarios]
+    for path in charter:   # readable, before anything heavy loads (checked as a charter below)
+        analysis_errors(lambda: read_scenario_text(path))
+    for variant in variants:
+        check_fits(variant)
     from sim.comparison import compare as run_compare, load_charter
     from sim.workflow_report import save_comparison
 
     variants += analysis_errors(lambda: [load_charter(c, variants[0]) for c in charter])
-    if len(variants) < 2:
-        fail("give two or more scenarios, or a scenario and --charter FILE")
     names = None
     if charter:
         names = [variants[0].name] + [f"{variants[0].name} + {c.stem}" for c in charter]
@@ -166,9 +189,8 @@ def compare(
     argv = ["collabsim", "compare", *map(str, scenarios), *sum((["--charter", str(c)]
                                                                 for c in charter), []),
             "--replications", str(replications), "--seed", str(seed)]
-    analysis_errors(lambda: save_comparison(result, folder,
-                                            [str(s) for s in [*scenarios, *charter]],
-                                            store.reproduce_command(argv)))
+    _save(lambda: save_comparison(result, folder, [str(s) for s in [*scenarios, *charter]],
+                                  store.reproduce_command(argv)))
     if as_json:
         print(json.dumps({"results": str(folder), **result.summary(),
                           "clauses": json.loads(result.clauses.to_json(orient="records"))}))
@@ -176,26 +198,27 @@ def compare(
     table = Table(title=f"Charter comparison: {replications} paired runs each, seed {seed}")
     for col in ("#", "variant", "P(deliver) [95% CI]", "median net savings", "not the best",
                 "mean regret"):
-        table.add_column(col, overflow="fold")
+        table.add_column(plain(col), overflow="fold")
     for _, r in result.table.iterrows():
-        table.add_row(str(r["rank"]), r["variant"],
-                      f"{r['p_deliver']:.1%} [{r['ci_low']:.1%}, {r['ci_high']:.1%}]",
-                      f"£{r['median_net_savings_m']:.2f}m", f"{r['p_regret']:.0%} of runs",
-                      f"£{r['mean_regret_m']:.2f}m")
+        table.add_row(*map(plain, (
+            r["rank"], r["variant"],
+            f"{r['p_deliver']:.1%} [{r['ci_low']:.1%}, {r['ci_high']:.1%}]",
+            f"£{r['median_net_savings_m']:.2f}m", f"{r['p_regret']:.0%} of runs",
+            f"£{r['mean_regret_m']:.2f}m")))
     out.print(table)
-    out.print(result.message, markup=False, soft_wrap=True)
+    show(result.message)
     if not result.clauses.empty:
         diff = Table(title="What differs")
         for col in result.clauses.columns:
-            diff.add_column(col, overflow="fold")
+            diff.add_column(plain(col), overflow="fold")
         for _, r in result.clauses.iterrows():
-            diff.add_row(*map(str, r.tolist()))
+            diff.add_row(*map(plain, r.tolist()))
         out.print(diff)
     if result.paired != "fully":
-        err.print("note: the variants differ in partners, horizon or shocks, so they share "
-                  "the sampled conditions but not every review's luck; differences are valid "
-                  "but less precise", markup=False, soft_wrap=True)
-    out.print(f"results: {folder}", markup=False, soft_wrap=True)
+        show("note: the variants differ in partners, horizon or shocks, so they share the "
+             "sampled conditions but not every review's luck; differences are valid but less "
+             "precise", err)
+    show(f"results: {folder}")
 
 
 @app.command()
@@ -222,11 +245,12 @@ def discover(
     from sim.executors import default_workers
 
     sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
+    check_fits(sc)
     from sim.discovery import FAILURES, condition_text, discover as run_discover
-    from sim.workflow_report import save_discovery
 
     if failure not in FAILURES:
         fail(f"--failure {failure}: must be one of {', '.join(FAILURES)}")
+    from sim.workflow_report import save_discovery   # matplotlib: once the input is good
     seed = sc.seed if seed is None else seed
     folder = new_results_folder(out_dir, "discover", scenario, seed)
     result = _run_with_progress("discovering", lambda report: run_discover(
@@ -236,28 +260,26 @@ def discover(
     argv = ["collabsim", "discover", str(scenario), "--replications", str(replications),
             "--failure", failure, "--boxes", str(boxes), "--seed", str(seed)]
     argv += ["--density", str(density)] if density is not None else []
-    analysis_errors(lambda: save_discovery(result, folder, str(scenario),
-                                           store.reproduce_command(argv)))
+    _save(lambda: save_discovery(result, folder, str(scenario),
+                                 store.reproduce_command(argv)))
     summary = result.summary()
     if as_json:
         _emit(summary, folder, True, "")
         return
-    out.print(f"{sc.name}: {result.base_rate:.1%} of {replications} runs "
-              f"{FAILURES[failure]}.", markup=False)
+    show(f"{sc.name}: {result.base_rate:.1%} of {replications} runs {FAILURES[failure]}.")
     if not result.boxes:
-        out.print(result.message, markup=False, soft_wrap=True)
+        show(result.message)
     for b in result.boxes:
-        out.print(f"\n[bold]Box {b.number}[/]: {b.density:.0%} of the runs inside it "
-                  f"{FAILURES[failure]} (against {result.base_rate:.0%} overall). It holds "
-                  f"{b.coverage:.0%} of those runs (coverage) and {b.mass:.0%} of all runs "
-                  "(mass). Conditions:", markup=True, soft_wrap=True)
+        out.print(f"\n[bold]Box {b.number}[/]: ", end="", markup=True)
+        show(f"{b.density:.0%} of the runs inside it {FAILURES[failure]} (against "
+             f"{result.base_rate:.0%} overall). It holds {b.coverage:.0%} of those runs "
+             f"(coverage) and {b.mass:.0%} of all runs (mass). Conditions:")
         for _, r in b.limits.iterrows():
-            out.print(f"  - {condition_text(r)}   (sampled {r['range_low']:.3g} to "
-                      f"{r['range_high']:.3g}; quasi-p {r['quasi_p']:.1g})", markup=False,
-                      soft_wrap=True)
+            show(f"  - {condition_text(r)}   (sampled {r['range_low']:.3g} to "
+                 f"{r['range_high']:.3g}; quasi-p {r['quasi_p']:.1g})")
     for note in result.notes:
-        err.print(f"note: {note}", markup=False, soft_wrap=True)
-    out.print(f"results: {folder}", markup=False, soft_wrap=True)
+        show(f"note: {note}", err)
+    show(f"results: {folder}")
 
 
 @app.command()
@@ -277,8 +299,9 @@ def report(
     except ReportError as exc:
         fail(str(exc))
     except OSError as exc:
-        fail(f"--out {out_file}: {exc}")
+        fail(f"--out {out_file or folder}: {exc.strerror or exc}",
+             CANNOT_WRITE if exc.errno in WRITE_ERRORS else BAD_INPUT)
     if as_json:
         print(json.dumps({"report": str(path), "bytes": path.stat().st_size}))
     else:
-        out.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB)", markup=False)
+        show(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB)")

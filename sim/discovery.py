@@ -272,7 +272,8 @@ def discover(scenario, *, replications: int = 5000, failure: str = "not_delivere
     """Run `replications` of the scenario and find up to `boxes` boxes of conditions where
     `failure` concentrates (see the module docstring)."""
     from sim.executors import gather
-    from sim.experiment import chunks_of, default_chunk_size
+    from sim.experiment import chunks_of
+    from sim.memory import default_chunk_size, workers_for
 
     sc = as_scenario(scenario)
     if failure not in FAILURES:
@@ -284,7 +285,9 @@ def discover(scenario, *, replications: int = 5000, failure: str = "not_delivere
     if density is not None and not 0 < density <= 1:
         raise ValueError(f"density {density}: must be in (0, 1]")
     seed = sc.seed if seed is None else int(seed)
-    chunks = chunks_of(replications, default_chunk_size(sc, "vector"))
+    size = default_chunk_size(sc, "vector")
+    workers = workers_for(sc, "vector", size, workers)   # fewer if big chunks need it
+    chunks = chunks_of(replications, size)
     tasks = {k: (discovery_chunk, (sc, seed, c)) for k, c in enumerate(chunks)}
     parts = gather(tasks, {k: len(c) for k, c in enumerate(chunks)}, workers=workers,
                    scheduler=scheduler, on_progress=on_progress)

@@ -20,7 +20,10 @@ import math
 from typing import Annotated, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+
+#: A number as a scenario gives it: an int or a float, never text ("0.3") or true/false.
+Number = Annotated[float, Strict()]
 
 
 class _Dist(BaseModel):
@@ -47,7 +50,7 @@ def _finite(values: list[float]) -> list[float]:
 class Uniform(_Dist):
     """Any value between low and high equally likely."""
 
-    uniform: tuple[float, float] = Field(description="[low, high]")
+    uniform: tuple[Number, Number] = Field(description="[low, high]")
 
     @field_validator("uniform")
     @classmethod
@@ -68,7 +71,7 @@ class Uniform(_Dist):
 class Triangular(_Dist):
     """A most likely value with a low and high bound: the usual three-point estimate."""
 
-    triangular: tuple[float, float, float] = Field(description="[low, mode, high]")
+    triangular: tuple[Number, Number, Number] = Field(description="[low, mode, high]")
 
     @field_validator("triangular")
     @classmethod
@@ -101,10 +104,10 @@ class Triangular(_Dist):
 
 class BetaParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    a: float = Field(gt=0, le=1e4, description="shape alpha (> 0)")
-    b: float = Field(gt=0, le=1e4, description="shape beta (> 0)")
-    low: float = Field(0.0, description="value at the bottom of the range")
-    high: float = Field(1.0, description="value at the top of the range")
+    a: Number = Field(gt=0, le=1e4, description="shape alpha (> 0)")
+    b: Number = Field(gt=0, le=1e4, description="shape beta (> 0)")
+    low: Number = Field(0.0, description="value at the bottom of the range")
+    high: Number = Field(1.0, description="value at the top of the range")
 
     @model_validator(mode="after")
     def _ordered(self) -> "BetaParams":
@@ -132,7 +135,7 @@ class Beta(_Dist):
 class OneOf(_Dist):
     """One of a list of values, each equally likely (written in YAML as a plain list)."""
 
-    one_of: tuple[float, ...] = Field(min_length=1, max_length=10_000)
+    one_of: tuple[Number, ...] = Field(min_length=1, max_length=10_000)
 
     @field_validator("one_of")
     @classmethod
@@ -155,8 +158,19 @@ Distribution = Union[Uniform, Triangular, Beta, OneOf]
 DISTRIBUTION_KINDS = {"uniform": Uniform, "triangular": Triangular, "beta": Beta, "one_of": OneOf}
 
 
+#: How a number-or-distribution field may be written, for error messages.
+FORMS = ("{uniform: [low, high]}, {triangular: [low, mode, high]}, {beta: {a, b}}, or a list "
+         "of values")
+
+
 def _list_to_one_of(value):
-    """Let a YAML list stand for 'one of these values'."""
+    """Let a YAML list stand for 'one of these values'; refuse text and yes/no values, which
+    are not numbers (pydantic would read "0.3" as 0.3 and true as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number or a distribution, got {str(value).lower()} "
+                         "(a yes/no value)")
+    if isinstance(value, str):
+        raise ValueError(f"expected a number or a distribution ({FORMS}), got text {value!r}")
     if isinstance(value, list):
         return {"one_of": value}
     return value

@@ -17,6 +17,8 @@ import pandas as pd
 
 from sim.engine import ENGINES  # noqa: F401 - the engines a run can use
 from sim.loading import as_scenario
+# chunk sizes and the memory they need: sim.memory (still importable from here)
+from sim.memory import CHUNK_BYTES, DEFAULT_CHUNK, default_chunk_size, workers_for  # noqa: F401
 from sim.outcomes import run_outcome, summarise
 from sim.scenario import Scenario
 from sim.seeds import replication_seed
@@ -50,30 +52,6 @@ class RunResult:
     outcomes: pd.DataFrame
     timeseries: pd.DataFrame
     summary: dict = field(default_factory=dict)
-
-
-#: Largest chunks: enough replications to amortise the vector engine's per-review array work,
-#: few enough for Mesa runs to report progress often.
-DEFAULT_CHUNK = {"vector": 10_000, "mesa": 50}
-#: Working memory a vector chunk is sized to (its noise block plus the pairwise state arrays).
-CHUNK_BYTES = 128 * 2**20
-
-
-def default_chunk_size(scenario: Scenario, engine: str) -> int:
-    """Replications per chunk: DEFAULT_CHUNK, cut for big partnerships so that one chunk's
-    working memory stays near CHUNK_BYTES (so memory is bounded whatever the partner count)."""
-    if engine != "vector":
-        return DEFAULT_CHUNK.get(engine, 1)
-    from sim.inputs import count_uncertain
-    from sim.noise import shock_width, width
-
-    n = len(scenario.partner_specs())
-    noise = width(n) + len(scenario.shocks) * shock_width(n)
-    # measured with tracemalloc on `typical` with 2, 5 and 20 partners (7.7, 13.6, 56 kB per
-    # replication): the noise blocks, the pairwise evidence, the series, the sampled inputs
-    per_replication = 8 * (3 * count_uncertain(scenario) + scenario.horizon * noise
-                           + 12 * n * n + 40 * n + 20 * (scenario.horizon + 1))
-    return int(max(1, min(DEFAULT_CHUNK["vector"], CHUNK_BYTES // per_replication)))
 
 
 def run_chunk(scenario: Scenario, seed: int, replications: range, sample: int = 0,
@@ -156,6 +134,8 @@ def run(
     scenario = as_scenario(scenario)
     chunk_size = default_chunk_size(scenario, engine) if chunk_size is None else chunk_size
     check_settings(replications, engine, workers, chunk_size)
+    workers = workers_for(scenario, engine, min(chunk_size, replications), workers,
+                          setting="chunk_size")
     seed = scenario.seed if seed is None else int(seed)
     chunks = chunks_of(replications, chunk_size)
     tasks = {k: (run_chunk, (scenario, seed, chunk, 0, engine)) for k, chunk in enumerate(chunks)}

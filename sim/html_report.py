@@ -4,12 +4,17 @@ Everything is inside the file: figures as base64 PNGs, styles inline, no scripts
 fetched from the network, so it opens the same on a laptop without a connection or attached to
 an e-mail. It shows what the folder's manifest.json records (the scenario, the headline
 figures, how to reproduce the result), every figure in the folder, and the small tables.
+
+A results folder may come from someone else: every text is HTML-escaped, and only regular
+files inside the folder are read (a `*.png` or `*.csv` that is a symbolic link, or a device,
+is listed as not embedded, never followed).
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import os
 from pathlib import Path
@@ -17,8 +22,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from sim import store
+
 #: Tables with at most this many rows are shown in full; larger ones are listed.
 TABLE_ROWS = 60
+#: Largest figure or table file embedded (the CSV copies stop at 100,000 rows, about 20 MB).
+MAX_EMBEDDED_BYTES = 64_000_000
 REPORT = "report.html"
 
 TITLES = {"run": "Monte Carlo stress test", "sweep": "Sensitivity sweep",
@@ -58,7 +67,9 @@ def build_report(folder: str | os.PathLike) -> str:
         raise ReportError(f"{folder}: not a complete results folder (no manifest.json; an "
                           "interrupted run is finished with `collabsim run --resume`)")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = json.loads(store.read_file(manifest_path).decode("utf-8"))
+    except store.UnsafeFolder as exc:
+        raise ReportError(str(exc)) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ReportError(f"{manifest_path}: unreadable ({exc})") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("summary") or {}, dict):
@@ -70,9 +81,13 @@ def build_report(folder: str | os.PathLike) -> str:
     parts = [f"<h1>{_e(title)}</h1>",
              f"<p class='meta'>{_e(manifest.get('created_utc', ''))} · results folder "
              f"<code>{_e(folder.name)}</code> · seed {_e(manifest.get('seed'))}</p>"]
+    skipped: list[str] = []
     parts += _headline(kind, manifest.get("summary") or {})
-    parts += _figures(folder)
-    parts += _tables(folder)
+    parts += _figures(folder, skipped)
+    parts += _tables(folder, skipped)
+    if skipped:
+        parts.append("<p class='note'>Not embedded (only regular files inside the folder are): "
+                     + ", ".join(f"<code>{_e(n)}</code>" for n in skipped) + "</p>")
     parts += _reproduce(manifest)
     body = "\n".join(parts)
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -86,13 +101,7 @@ def write_report(folder: str | os.PathLike, out: str | os.PathLike | None = None
     page = build_report(folder)
     target = Path(out) if out is not None else Path(folder) / REPORT
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    store.write_text(target, page)
     return target
 
 
@@ -144,23 +153,36 @@ def _share(value) -> str:
     return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else _e(value)
 
 
-def _figures(folder: Path) -> list[str]:
-    images = sorted(folder.glob("*.png"))
+def _regular_files(folder: Path, suffix: str, skipped: list[str]) -> list[tuple[Path, bytes]]:
+    """(path, bytes) of the regular files directly in the folder with this suffix, in name
+    order; anything else by that name (a symbolic link, a device) goes to `skipped`."""
+    found = []
+    for path in sorted(folder.glob(f"*{suffix}")):
+        try:
+            found.append((path, store.read_file(path, MAX_EMBEDDED_BYTES)))
+        except (store.UnsafeFolder, FileNotFoundError) as exc:
+            reason = str(exc).split(": ", 1)[-1].split(";")[0]
+            skipped.append(f"{path.name} ({reason})")
+    return found
+
+
+def _figures(folder: Path, skipped: list[str]) -> list[str]:
+    images = _regular_files(folder, ".png", skipped)
     if not images:
         return []
     out = ["<h2>Figures</h2>"]
-    for path in images:
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        out.append(f"<figure><img alt='{_e(path.stem)}' src='data:image/png;base64,{data}'>"
+    for path, data in images:
+        encoded = base64.b64encode(data).decode("ascii")
+        out.append(f"<figure><img alt='{_e(path.stem)}' src='data:image/png;base64,{encoded}'>"
                    f"<figcaption>{_e(path.name)}</figcaption></figure>")
     return out
 
 
-def _tables(folder: Path) -> list[str]:
+def _tables(folder: Path, skipped: list[str]) -> list[str]:
     out, listed = [], []
-    for path in sorted(folder.glob("*.csv")):
+    for path, data in _regular_files(folder, ".csv", skipped):
         try:
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(io.BytesIO(data))
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
                 ValueError) as exc:
             listed.append((f"{path.name} (not readable as a table: {exc})", None, None))
@@ -171,7 +193,8 @@ def _tables(folder: Path) -> list[str]:
         else:
             listed.append((path.name, len(frame), len(frame.columns)))
     for sub in ("outcomes", "timeseries"):
-        if (folder / sub).is_dir() and not (folder / f"{sub}.csv").exists():
+        if (folder / sub).is_dir() and not (folder / sub).is_symlink() \
+                and not (folder / f"{sub}.csv").exists():
             parts = len(list((folder / sub).glob("*.parquet")))
             listed.append((f"{sub}/ ({parts} Parquet parts)", None, None))
     if not out and not listed:

@@ -7,11 +7,12 @@ suggests the key they probably meant.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import re
+import stat
 import typing
-from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -22,6 +23,11 @@ MAX_FILE_BYTES = 2_000_000
 MAX_ALIASES = 100
 MAX_NODES = 200_000
 MAX_DEPTH = 40
+#: No mapping in a scenario has more keys than this (the largest, `parameters`, has about 40),
+#: and no list more items (a distribution's list of values may hold 10,000): a file beyond
+#: either is refused while it is read, before anything is built from it.
+MAX_KEYS = 100
+MAX_ITEMS = 10_000
 
 
 class ScenarioError(Exception):
@@ -40,19 +46,99 @@ class ScenarioError(Exception):
         return f"{self.source}: {len(self.problems)} problems\n{shown}{more}"
 
 
-class _GuardedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses alias bombs (a few anchors expanding to millions of nodes)."""
+class UnreadableFile(ValueError):
+    """A file that is not read: missing, not a regular file, too large, or unreadable."""
 
-    def __init__(self, stream):
-        super().__init__(stream)
-        self._aliases = 0
 
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > MAX_ALIASES:
-                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases (*refs); refusing to expand")
-        return super().compose_node(parent, index)
+def read_regular_file(path: str | os.PathLike, limit: int, *,
+                      follow_symlinks: bool = True) -> bytes:
+    """The bytes of `path`, which must be a regular file of at most `limit` bytes (UnreadableFile
+    otherwise, with a message that does not repeat the path). Devices, pipes and sockets are
+    refused without reading from them (so /dev/zero or a FIFO cannot fill memory or hang), and
+    at most `limit` + 1 bytes are ever read, whatever the file claims its size is."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise UnreadableFile("no such file") from None
+    except IsADirectoryError:
+        raise UnreadableFile("is a directory, not a file") from None
+    except OSError as exc:
+        if not follow_symlinks and os.path.islink(path):
+            raise UnreadableFile("a symbolic link, not a regular file; refusing to follow it") \
+                from None
+        raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise UnreadableFile("is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile(f"not a regular file (a {_file_kind(info.st_mode)}); "
+                                 "give a file")
+        if info.st_size > limit:
+            raise UnreadableFile(f"file is {info.st_size:,} bytes; the limit is {limit:,}")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise UnreadableFile(f"file is over {limit:,} bytes, the limit")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISFIFO, "named pipe"), (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def read_scenario_text(path: str | os.PathLike) -> str:
+    """A scenario file's text: a regular UTF-8 file of at most MAX_FILE_BYTES (ScenarioError
+    naming the file otherwise). Read once: callers keep this text rather than read it again."""
+    source = str(path)
+    try:
+        raw = read_regular_file(path, MAX_FILE_BYTES)
+    except UnreadableFile as exc:
+        message = str(exc).replace("the limit is", "scenarios are limited to")
+        raise ScenarioError(source, [message]) from None
+    return decode_text(raw, source)
+
+
+def decode_text(raw: bytes, source: str) -> str:
+    """UTF-8 text (a leading byte-order mark is dropped), or a ScenarioError that names the
+    first bad byte by its position in the file."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ScenarioError(source, ["UTF-16 text, not UTF-8; save it as UTF-8"])
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return raw[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = bom + exc.start
+        line = raw.count(b"\n", 0, at) + 1
+        raise ScenarioError(
+            source, [f"not UTF-8 text (byte {at}, line {line}: {raw[at]:#04x}); save it as UTF-8"]
+        ) from None
+
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser when installed
+
+
+class _GuardedLoader(_Base):
+    """The safe loader (libyaml's when there is one) with YAML 1.2's plain scalars, refusing
+    keys given twice. Only `true`/`false` are booleans, and only plain decimal numbers are
+    numbers: YAML 1.1's `yes`, `on`, `off`, sexagesimal `1:30`, octal `010` and `1_000` stay
+    text, so a number field given one is refused instead of silently read as 1, 90 or 8."""
 
     def construct_mapping(self, node, deep=False):
         """A key given twice is an error (plain YAML keeps the last one silently, so a typo'd
@@ -70,6 +156,74 @@ class _GuardedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+_PLAIN = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_GuardedLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _PLAIN]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+for _tag, _pattern, _first in (
+        ("tag:yaml.org,2002:bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+        ("tag:yaml.org,2002:int", r"[-+]?(?:0|[1-9][0-9]*)", "-+0123456789"),
+        ("tag:yaml.org,2002:float",
+         r"[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+         r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)", "-+0123456789.")):
+    _GuardedLoader.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
+
+
+class _TooBig(ValueError):
+    """A YAML stream refused while it is read (before anything is built from it)."""
+
+
+def _scan(text: str) -> None:
+    """Read the YAML's events (fast: libyaml's parser) and refuse, before anything is built,
+    what no scenario has: more than MAX_ALIASES aliases, MAX_NODES values, MAX_DEPTH levels,
+    a mapping of more than MAX_KEYS keys or a list of more than MAX_ITEMS items."""
+    stack: list[list] = []    # per open collection: [is_mapping, items so far, key, path]
+    nodes = aliases = 0
+
+    def where() -> str:
+        out = ""
+        for is_map, count, key, _ in stack:
+            if is_map:
+                out += ("." if out else "") + (str(key) if key is not None else "?")
+            else:
+                out += f"[{count - 1}]"
+        return out or "(top)"
+
+    def add_item() -> None:
+        if stack:
+            top = stack[-1]
+            top[1] += 1
+            if top[0]:
+                if top[1] % 2 and top[1] // 2 + 1 > MAX_KEYS:
+                    raise _TooBig(f"{top[3]}: a mapping with more than {MAX_KEYS:,} keys; no "
+                                  f"part of a scenario has that many")
+            elif top[1] > MAX_ITEMS:
+                raise _TooBig(f"{top[3]}: a list of more than {MAX_ITEMS:,} items; no list in "
+                              f"a scenario may be that long (partners and shocks at most 1,000)")
+
+    for event in yaml.parse(text, Loader=_GuardedLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise _TooBig(f"more than {MAX_ALIASES} aliases (*refs); refusing to expand")
+            add_item()
+        elif isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent,
+                                yaml.SequenceStartEvent)):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise _TooBig(f"more than {MAX_NODES:,} values; no scenario needs that many")
+            if stack and stack[-1][0] and stack[-1][1] % 2 == 0:   # a mapping's key
+                stack[-1][2] = event.value if isinstance(event, yaml.ScalarEvent) else None
+            add_item()
+            if not isinstance(event, yaml.ScalarEvent):
+                path = where()
+                if len(stack) >= MAX_DEPTH:
+                    raise _TooBig(f"nested more than {MAX_DEPTH} levels deep")
+                stack.append([isinstance(event, yaml.MappingStartEvent), 0, None, path])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            stack.pop()
+
+
 def _check_shape(data, path="(top)") -> None:
     """Refuse self-referencing or absurdly large/deep structures before validating them."""
     count = 0
@@ -78,7 +232,7 @@ def _check_shape(data, path="(top)") -> None:
         node, depth, ancestors = stack.pop()
         count += 1
         if count > MAX_NODES:
-            raise ValueError(f"more than {MAX_NODES} values once aliases are expanded")
+            raise ValueError(f"more than {MAX_NODES:,} values once aliases are expanded")
         if depth > MAX_DEPTH:
             raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, (dict, list)):
@@ -95,30 +249,7 @@ def _check_shape(data, path="(top)") -> None:
 
 def read_yaml(path: str | os.PathLike) -> object:
     """Parse a YAML file with the safe loader, raising ScenarioError for any problem."""
-    source = str(path)
-    p = Path(path)
-    if not p.exists():
-        raise ScenarioError(source, ["no such file"])
-    if p.is_dir():
-        raise ScenarioError(source, ["is a directory, not a scenario file"])
-    try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError(
-                source, [f"file is {size:,} bytes; scenarios are limited to {MAX_FILE_BYTES:,}"]
-            )
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(source, [f"cannot read: {exc.strerror or exc}"]) from None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ScenarioError(source, ["UTF-16 text, not UTF-8; save it as UTF-8"])
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            source, [f"not UTF-8 text (byte {exc.start}: {raw[exc.start]:#04x}); save it as UTF-8"]
-        ) from None
-    return parse_yaml(text, source)
+    return parse_yaml(read_scenario_text(path), str(path))
 
 
 def parse_yaml(text: str, source: str = "<scenario>") -> object:
@@ -126,7 +257,10 @@ def parse_yaml(text: str, source: str = "<scenario>") -> object:
     if "\x00" in text:
         raise ScenarioError(source, ["contains NUL bytes: not a text file"])
     try:
+        _scan(text)
         data = yaml.load(text, Loader=_GuardedLoader)  # noqa: S506 - a SafeLoader subclass
+    except _TooBig as exc:
+        raise ScenarioError(source, [str(exc)]) from None
     except yaml.constructor.ConstructorError as exc:
         where = _mark(exc.problem_mark)
         raise ScenarioError(
@@ -241,7 +375,11 @@ def _prefer_specific(problems: list[str]) -> list[str]:
     for field, items in by_field.items():
         if len(items) > 1:
             specific = [i for i in items if any(s in i for s in _SPECIFIC)]
-            if specific:
+            inside = [i for i in items if "valid number" in i
+                      and _DIST_TAGS.search(i.split(": ", 1)[0])]
+            if inside:   # text or yes/no inside the distribution the user wrote
+                items = inside[:1]
+            elif specific:
                 items = specific[:1]
             elif any("valid number" in i or "a number or a distribution" in i for i in items):
                 items = [f"{field}: expected a number or a distribution "

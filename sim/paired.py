@@ -79,14 +79,17 @@ def paired_outcomes(variants: list[Scenario], seed: int, replications: int, *,
     """Replications 0..replications-1 of every variant, paired: one table per variant, row r
     being replication r."""
     from sim.executors import gather
-    from sim.experiment import chunks_of, default_chunk_size
+    from sim.experiment import chunks_of
+    from sim.memory import default_chunk_size, workers_for
 
     if replications < 1:
         raise ValueError("replications must be at least 1")
     layout = layout_of(variants)
     tasks, sizes = {}, {}
     for i, v in enumerate(variants):
-        for k, chunk in enumerate(chunks_of(replications, default_chunk_size(v, "vector"))):
+        size = default_chunk_size(v, "vector")
+        workers = workers_for(v, "vector", size, workers)   # fewer if big chunks need it
+        for k, chunk in enumerate(chunks_of(replications, size)):
             tasks[(i, k)] = (outcomes_chunk, (v, seed, chunk, layout))
             sizes[(i, k)] = len(chunk)
     parts = gather(tasks, sizes, workers=workers, scheduler=scheduler, on_progress=on_progress)

@@ -9,7 +9,7 @@ values recorded in docs/VALIDATION.md and explained in docs/ODD.md.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 def _p(default: float, low: float, high: float, why: str):
@@ -214,3 +214,12 @@ class ModelParameters(BaseModel):
         "Highest ambition of a new leadership after political turnover: it inherits a charter "
         "it did not sign, and the programme's champions left with the old leadership.",
     )
+
+    @model_validator(mode="after")
+    def _leadership_range_in_order(self) -> "ModelParameters":
+        """A new leadership's ambition is drawn between the low and the high value."""
+        if self.leadership_ambition_low > self.leadership_ambition_high:
+            raise ValueError(
+                f"leadership_ambition_low ({self.leadership_ambition_low:g}) must not exceed "
+                f"leadership_ambition_high ({self.leadership_ambition_high:g})")
+        return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from sim.outcomes import STATUSES
+from sim.text import literal_text
 
 STATUS_COLOURS = {"thriving": "#2a9d8f", "stumbling": "#e9c46a", "crumbling": "#f4a261",
                   "dissolved": "#e76f51"}
@@ -19,6 +20,7 @@ def _bands(ax, timeseries, column, colour, label):
     ax.plot(x, q[0.5], color=colour, lw=2, label=f"median {label}")
 
 
+@literal_text
 def savings_fan(timeseries, title: str):
     fig, ax = plt.subplots(figsize=(7, 4.2))
     _bands(ax, timeseries, "pct_business_case", "#264653", "net savings")
@@ -32,6 +34,7 @@ def savings_fan(timeseries, title: str):
     return fig
 
 
+@literal_text
 def trust_over_time(timeseries, title: str):
     fig, ax = plt.subplots(figsize=(7, 4.2))
     live = timeseries[~timeseries["dissolved"].astype(bool)]
@@ -47,6 +50,7 @@ def trust_over_time(timeseries, title: str):
     return fig
 
 
+@literal_text
 def outcome_shares(summary: dict, title: str):
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2),
                                    gridspec_kw={"width_ratios": [1, 1.6]})
@@ -80,5 +84,7 @@ def _wrap(text: str, width: int = 38) -> str:
 
 
 def save(fig, path) -> None:
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    """Save a figure as PNG (written to a temporary file and renamed into place) and close it."""
+    from sim.store import save_figure
+
+    save_figure(fig, path)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from sim import plots, store
 from sim.experiment import RunResult
+from sim.loading import read_scenario_text
 from sim.outcomes import STATUSES, exits_by_cycle
+from sim.text import markdown_literal, printable
 
 
 def _pct(x) -> str:
@@ -40,7 +43,8 @@ def headline_lines(s: dict) -> list[tuple[str, str]]:
 def summary_markdown(result: RunResult, command: str) -> str:
     s = result.summary
     sc = result.scenario
-    out = [f"# {sc.name}", "", sc.description.strip(), "",
+    out = [f"# {markdown_literal(sc.name)}", "", markdown_literal(sc.description.strip(),
+                                                                 lines=True), "",
            f"{s['replications']} replications, root seed {s['seed']}, horizon {sc.horizon} "
            f"reviews ({sc.horizon / 2:g} years).", "", "## Headline", "",
            "| | |", "|---|---|"]
@@ -52,33 +56,35 @@ def summary_markdown(result: RunResult, command: str) -> str:
     else:
         out.append("No run failed to deliver.")
     exits = exits_by_cycle(result.outcomes, sc.horizon)
+    # a code fence longer than any run of backticks in the command (a path may hold some)
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", command)), default=0))
     if any(exits):
         out += ["", "## Exits by review cycle", "", "| review | exits |", "|---|---|"]
         out += [f"| {c} | {n} |" for c, n in enumerate(exits) if n]
     out += ["", "## Figures", "", "![savings](savings_fan.png)", "", "![trust](trust.png)", "",
-            "![outcomes](outcomes.png)", "", "## Reproduce", "", "```", command, "```",
-            "", "Status classes and every mechanism are defined in docs/ODD.md.", ""]
+            "![outcomes](outcomes.png)", "", "## Reproduce", "", fence, printable(command),
+            fence, "", "Status classes and every mechanism are defined in docs/ODD.md.", ""]
     return "\n".join(out)
 
 
 def save_run(result: RunResult, folder: Path, scenario_path: str | None, command: str) -> Path:
     """Write an in-memory run's folder, laid out as a stored run's (sim.stored_run): tables,
     figures, summary.md and manifest.json. The folder appears complete or not at all."""
-    scenario_text = Path(scenario_path).read_text(encoding="utf-8-sig") if scenario_path else \
+    scenario_text = read_scenario_text(scenario_path) if scenario_path else \
         result.scenario.model_dump_json(indent=2)
     with store.atomic_folder(folder) as tmp:
         store.write_parquet(result.outcomes, tmp / "outcomes" / store.part_name(0))
         store.write_parquet(result.timeseries, tmp / "timeseries" / store.part_name(0))
         if len(result.outcomes) <= store.CSV_ROW_LIMIT:
-            result.outcomes.to_csv(tmp / "outcomes.csv", index=False)
+            store.write_csv(result.outcomes, tmp / "outcomes.csv")
         if len(result.timeseries) <= store.CSV_ROW_LIMIT:
-            result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
+            store.write_csv(result.timeseries, tmp / "timeseries.csv")
         title = result.scenario.name
         sample = result.timeseries[result.timeseries["replication"] < store.FIGURE_REPLICATIONS]
         plots.save(plots.savings_fan(sample, title), tmp / "savings_fan.png")
         plots.save(plots.trust_over_time(sample, title), tmp / "trust.png")
         plots.save(plots.outcome_shares(result.summary, title), tmp / "outcomes.png")
-        (tmp / "summary.md").write_text(summary_markdown(result, command), encoding="utf-8")
+        store.write_text(tmp / "summary.md", summary_markdown(result, command))
         store.write_json(tmp / "manifest.json", store.manifest(
             "run", scenario_path, scenario_text, result.seed,
             {"replications": len(result.outcomes)}, command, result.summary))

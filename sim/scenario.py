@@ -8,11 +8,13 @@ a typo never silently falls back to a default.
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+import re
+from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      field_validator, model_validator)
 
-from sim.distributions import uncertain
+from sim.distributions import is_uncertain, uncertain
 from sim.parameters import ModelParameters
 
 #: The nine primary benefits of shared services (001, "Benefits of Shared Services").
@@ -42,6 +44,86 @@ TRAITS = (
     "commitment", "volatility", "control_concern", "patience",
 )
 Trait = Literal[TRAITS]
+
+#: What no name or description may hold: control characters (C0, DEL, C1), which a terminal
+#: would obey (ESC sequences set its title or clear the screen), and the invisible bidirectional
+#: overrides that make text read differently from what it is. Descriptions may hold line breaks
+#: and tabs.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Shock targets with a meaning of their own, so no partner may be called them.
+RESERVED_NAMES = ("all", "any")
+
+
+def _no_controls(value: str, allowed: str = "") -> str:
+    for char in CONTROL.findall(value):
+        if char not in allowed:
+            raise ValueError(f"contains a control character (U+{ord(char):04X}); only plain, "
+                             "printable text is allowed")
+    return value
+
+
+def _plain_name(value: str) -> str:
+    _no_controls(value)
+    if not value.strip():
+        raise ValueError("is blank; give a name with at least one visible character")
+    return value
+
+
+def _partner_name(value: str) -> str:
+    _plain_name(value)
+    if value.strip().lower() in RESERVED_NAMES:
+        raise ValueError(f"{value.strip()!r} is reserved: a shock aimed at 'all' hits every "
+                         "partner and one aimed at 'any' a random one; give this partner "
+                         "another name")
+    return value
+
+
+def _whole_number(value):
+    """Before int validation: yes/no and text are not numbers (YAML 1.1 would have read `yes`
+    as 1 and `1:30` as 90; pydantic would have taken true as 1 and "7" as 7)."""
+    if isinstance(value, bool):
+        raise ValueError(f"should be an integer, got {str(value).lower()} (a yes/no value)")
+    if isinstance(value, str):
+        raise ValueError(f"should be an integer, got text {value!r}")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_plain_name)]
+PartnerName = Annotated[str, AfterValidator(_partner_name)]
+Text = Annotated[str, AfterValidator(lambda v: _no_controls(v, allowed="\n\t"))]
+Count = Annotated[int, BeforeValidator(_whole_number)]
+
+
+def _can_be_zero(weight) -> bool:
+    """Whether a weight (a number or a distribution) is zero in some runs."""
+    if not is_uncertain(weight):
+        return weight == 0
+    low, high = weight.bounds()
+    return high == 0 or 0.0 in getattr(weight, "one_of", ())
+
+
+def _some_weight(weights):
+    """A weight map with nothing to weigh would be replaced by equal weights in the model:
+    refuse it instead, so a planner's zeros are never silently read as 'all equal'."""
+    if weights is None:
+        return weights
+    if not weights:
+        raise ValueError("is empty; give at least one benefit a positive weight")
+    if all(_can_be_zero(w) for w in weights.values()):
+        raise ValueError("every weight is zero (or can be zero in the same run); give at "
+                         "least one benefit a positive weight")
+    return weights
+
+
+def _numbers_only(values):
+    """Model parameters are numbers: refuse yes/no values and text before pydantic would
+    read true as 1.0 or "0.3" as 0.3."""
+    if isinstance(values, dict):
+        for key, value in values.items():
+            if isinstance(value, (bool, str)):
+                shown = str(value).lower() if isinstance(value, bool) else f"text {value!r}"
+                raise _FieldError((key,), f"should be a number, got {shown}")
+    return values
 
 SHOCK_KINDS = (
     "leadership_change", "budget_cut", "staff_loss", "supplier_failure", "partner_exit", "lapse",
@@ -112,12 +194,19 @@ class PartnerTraits(_Strict):
         "Normalised; omitted means it shares the charter's vision exactly.",
     )
 
+    @field_validator("priorities")
+    @classmethod
+    def _weights(cls, weights):
+        return _some_weight(weights)
+
 
 class Partner(PartnerTraits):
     """A named partner organisation."""
 
-    name: str = Field(min_length=1, max_length=80, description="Unique name of the organisation.")
-    joins_at: Optional[int] = Field(
+    name: PartnerName = Field(min_length=1, max_length=80,
+                              description="Unique name of the organisation ('all' and 'any' "
+                              "are reserved for shocks).")
+    joins_at: Optional[Count] = Field(
         0, ge=0, le=10_000,
         description="Review cycle at which it joins (0 = founding partner); null = a prospective "
         "partner that joins only if a `partner_join` shock brings it in.",
@@ -127,8 +216,8 @@ class Partner(PartnerTraits):
 class Population(_Strict):
     """Partners generated from distributions: each replication draws each partner's traits."""
 
-    count: int = Field(ge=2, le=1000, description="Number of partners.")
-    name_prefix: str = Field(
+    count: Count = Field(ge=2, le=1000, description="Number of partners.")
+    name_prefix: Name = Field(
         "Partner", min_length=1, max_length=60, description="Partners are named 'PREFIX 1', ..."
     )
     traits: PartnerTraits = Field(description="Trait values or distributions for every partner.")
@@ -192,7 +281,7 @@ class ExitTerms(_Strict):
     penalty: uncertain(0.0, 10.0) = Field(
         0.0, description="Exit penalty as a share of the leaver's annual cost base."
     )
-    notice_cycles: int = Field(0, ge=0, le=100, description="Reviews of notice before leaving.")
+    notice_cycles: Count = Field(0, ge=0, le=100, description="Reviews of notice before leaving.")
 
 
 class ProgrammeTeam(_Strict):
@@ -217,8 +306,8 @@ class ProgrammeTeam(_Strict):
 class Service(_Strict):
     """A shared service and the partner that leads it (001 step 4)."""
 
-    name: str = Field(min_length=1, max_length=80, description="Name of the service.")
-    lead: str = Field(description="Name of the partner that leads (and keeps control of) it.")
+    name: Name = Field(min_length=1, max_length=80, description="Name of the service.")
+    lead: Name = Field(description="Name of the partner that leads (and keeps control of) it.")
 
 
 class Charter(_Strict):
@@ -251,17 +340,23 @@ class Charter(_Strict):
         default_factory=list, max_length=100, description="Shared services and their leads."
     )
 
+    @field_validator("vision")
+    @classmethod
+    def _weights(cls, weights):
+        return _some_weight(weights)
+
 
 class Shock(_Strict):
     """Something that happens to the partnership: scheduled (at_cycle) or random (rate)."""
 
     kind: ShockKind = Field(description="What happens; see docs/ODD.md for each effect.")
-    partner: str = Field(
+    partner: Name = Field(
         "any",
         description="Who it hits: a partner's name, 'all', or 'any' (one active partner at "
         "random). A partner_join shock picks among the partners not yet in.",
     )
-    at_cycle: Optional[int] = Field(None, ge=1, le=10_000, description="Review it happens at.")
+    at_cycle: Optional[Count] = Field(None, ge=1, le=10_000,
+                                      description="Review it happens at.")
     rate: Optional[Unit] = Field(None, description="Chance per review that it happens.")
     magnitude: Optional[Unit] = Field(
         None, description="Size of the effect; each kind has a default (docs/ODD.md)."
@@ -277,10 +372,11 @@ class Shock(_Strict):
 class Scenario(_Strict):
     """A proposed partnership: who, on what terms, for how long, and what may go wrong."""
 
-    name: str = Field(min_length=1, max_length=200, description="Short title of the scenario.")
-    description: str = Field("", max_length=20_000, description="What situation it stands for.")
-    horizon: int = Field(10, ge=1, le=400, description="Six-month review cycles simulated.")
-    seed: int = Field(0, ge=0, le=2**63 - 1, description="Default root seed for Monte Carlo.")
+    name: Name = Field(min_length=1, max_length=200, description="Short title of the scenario.")
+    description: Text = Field("", max_length=20_000,
+                              description="What situation it stands for.")
+    horizon: Count = Field(10, ge=1, le=400, description="Six-month review cycles simulated.")
+    seed: Count = Field(0, ge=0, le=2**63 - 1, description="Default root seed for Monte Carlo.")
     partners: Optional[list[Partner]] = Field(
         None, max_length=1000, description="The partner organisations (or give `population`).")
     population: Optional[Population] = Field(
@@ -297,7 +393,7 @@ class Scenario(_Strict):
     )
     shocks: list[Shock] = Field(default_factory=list, max_length=1000,
                                 description="What may happen to the partnership.")
-    parameters: ModelParameters = Field(
+    parameters: Annotated[ModelParameters, BeforeValidator(_numbers_only)] = Field(
         default_factory=ModelParameters,
         description="Behavioural constants of the model (advanced; see below).")
 

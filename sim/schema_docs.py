@@ -42,6 +42,15 @@ ambition: [0.3, 0.45, 0.6]                     # one of these values, equally li
   `population:` (a count and one set of trait distributions; every partner is drawn
   independently in each replication). Not both.
 * **Typos are errors.** Unknown keys are refused, with the closest known key suggested.
+* **Numbers are numbers.** Where a number belongs, `true`/`false`, text such as `"0.3"` and
+  YAML 1.1's `yes`, `no`, `on`, `off`, `1:30` (sexagesimal) and `010` (octal) are refused,
+  not read as 1, 0, 90 or 8.
+* **Names and descriptions are plain text.** Control characters (escape sequences, bell,
+  carriage return; tabs and line breaks in names) are refused, and so is a blank name. No
+  partner may be called `all` or `any`: shocks use those words for every partner and a random
+  one.
+* **Weights must weigh something.** A `vision` or `priorities` map whose weights are all zero
+  (or can all be zero in the same run) is refused rather than read as equal weights.
 
 Check a file with `collabsim validate FILE`.
 """
@@ -50,6 +59,8 @@ Check a file with `collabsim validate FILE`.
 def _type_name(annotation) -> str:
     text = str(annotation)
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated and "Uniform" not in text:   # a checked int or text
+        return _type_name(typing.get_args(annotation)[0])
     if "dict[" in text:
         return "mapping benefit -> number (uncertain)" + (", optional" if "None" in text else "")
     if "Uniform" in text:

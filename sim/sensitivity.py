@@ -17,7 +17,6 @@ drawn from each replication's own stream, exactly as in `collabsim run`.
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -252,10 +251,12 @@ def evaluate_design(scenario: Scenario, seed: int, design: np.ndarray, columns, 
     folder each chunk's outputs are saved there as they finish and chunks already saved are not
     run again, so an interrupted sweep resumes where it stopped (and ends identical)."""
     from sim.executors import execute
-    from sim.experiment import default_chunk_size
+    from sim.memory import default_chunk_size, workers_for
 
     columns = np.asarray(columns)
     per_chunk = max(1, default_chunk_size(scenario, "vector") // replications)
+    workers = workers_for(scenario, "vector", per_chunk * replications, workers,
+                          setting="--replications")   # a point's runs are one chunk at least
     starts = range(0, len(design), per_chunk)
     result = np.empty((len(design), len(outputs)))
     done = 0
@@ -301,7 +302,7 @@ def _claim_checkpoint(folder: Path, scenario, seed, design, columns, replication
     digest.update(np.ascontiguousarray(design, dtype=float).tobytes())
     mark = folder / "design.sha256"
     if mark.is_file():
-        if json.loads(mark.read_text()) != digest.hexdigest():
+        if store.read_json(mark) != digest.hexdigest():
             raise ValueError(f"{folder}: these saved points belong to a different sweep")
         return
     folder.mkdir(parents=True, exist_ok=True)

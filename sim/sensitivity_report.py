@@ -9,8 +9,10 @@ import numpy as np
 
 from sim import store
 from sim.sensitivity import OUTPUTS, RANK_BY, SweepResult
+from sim.text import literal_text
 
 
+@literal_text
 def indices_figure(result: SweepResult, output: str):
     """Bar chart of the ranking indices with their 95% CIs (Sobol: S1 and ST side by side);
     for Morris, the mu*-sigma plane."""
@@ -65,6 +67,7 @@ def save_sweep(result: SweepResult, folder: Path, scenario_path: str, command: s
                  "top": {o: frame.to_dict(orient="records") for o, frame in top.items()}})
 
 
+@literal_text
 def grid_figure(result, output: str):
     m = result.matrix(output)
     fig, ax = plt.subplots(figsize=(7, 5.5))

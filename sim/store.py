@@ -7,7 +7,13 @@ pandas.read_parquet. CSV copies of the tables that fit a spreadsheet, and three 
 A folder is complete exactly when it has manifest.json, which is always written last. An
 in-memory result is saved whole under a hidden temporary name and renamed into place
 (atomic_folder); a command-line run is written chunk by chunk and can be resumed
-(sim.stored_run). Every file is written under a temporary name and renamed.
+(sim.stored_run).
+
+Every file is written to a new temporary file beside it (created exclusively, never through a
+symbolic link), flushed to disk and renamed into place (replacing). A rename replaces a
+symbolic link rather than writing where it points, so a folder cannot redirect a write; and a
+folder that holds symbolic links or special files is refused before anything is resumed in it
+(check_folder). Files are read back only if they are regular files (read_file).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import platform
 import shlex
 import shutil
+import stat
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -62,35 +69,121 @@ def default_folder(scenario_path: str, seed: int, root: Path = DEFAULT_ROOT) -> 
 
 
 LOCK = ".lock"
+#: The sub-folders a results folder may hold (tables in parts, a sweep's saved points).
+SUBFOLDERS = ("outcomes", "timeseries", "points")
+#: The largest plan.json or manifest.json read back (a scenario is at most 2 MB).
+MAX_RECORD_BYTES = 16_000_000
 
 
 class FolderBusy(RuntimeError):
     """Another collabsim process is writing to the results folder."""
 
 
+class UnsafeFolder(ValueError):
+    """A results folder holding a symbolic link or a special file where collabsim writes or
+    reads: refused, so that no write is redirected and nothing outside the folder is read."""
+
+
 @contextmanager
 def folder_lock(folder: Path):
     """Hold an exclusive lock on a results folder (creating it) while writing to it, so two
     processes never write into the same folder. The operating system releases the lock when
-    the process ends, however it ends, so a killed run never leaves a stale lock."""
+    the process ends, however it ends, so a killed run never leaves a stale lock; local pool
+    workers never hold it (executors.keep_from_workers)."""
     import fcntl
+
+    from sim.executors import keep_from_workers, release_from_workers
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    handle = open(folder / LOCK, "a+")
+    path = folder / LOCK
     try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+                     | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError:
+        if path.is_symlink():
+            raise UnsafeFolder(f"{path}: a symbolic link, not collabsim's lock file; refusing "
+                               "to use this folder") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafeFolder(f"{path}: not a regular file; refusing to use this folder")
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise FolderBusy(f"{folder}: another collabsim process is writing to this folder")
-        yield folder
+        keep_from_workers(fd)
+        try:
+            yield folder
+        finally:
+            release_from_workers(fd)
     finally:
-        handle.close()
+        os.close(fd)
+
+
+def is_locked(folder: Path) -> bool:
+    """Whether another process holds the folder's lock (is writing to it) right now."""
+    import fcntl
+
+    try:
+        fd = os.open(Path(folder) / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def is_empty_folder(folder: Path) -> bool:
     """Nothing in it but, perhaps, its lock file."""
     return all(p.name == LOCK for p in Path(folder).iterdir())
+
+
+def check_folder(folder: Path) -> None:
+    """Refuse (UnsafeFolder) a results folder with a symbolic link or a special file (a device,
+    a pipe, a socket) in it or in its sub-folders, which must be real folders (lstat: nothing
+    is followed)."""
+    folder = Path(folder)
+    for entry in _entries(folder):
+        mode = entry.stat(follow_symlinks=False).st_mode
+        if stat.S_ISLNK(mode):
+            raise UnsafeFolder(f"{entry.path}: a symbolic link; a results folder holds only "
+                               "regular files, so it is not used")
+        if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
+            raise UnsafeFolder(f"{entry.path}: not a regular file; a results folder holds only "
+                               "regular files, so it is not used")
+
+
+def _entries(folder: Path):
+    with os.scandir(folder) as top:
+        entries = list(top)
+    for entry in entries:
+        yield entry
+        if entry.name in SUBFOLDERS and entry.is_dir(follow_symlinks=False):
+            with os.scandir(entry.path) as inner:
+                yield from list(inner)
+
+
+def read_file(path: Path, limit: int = MAX_RECORD_BYTES) -> bytes:
+    """A results file's bytes: a regular file (not through a symbolic link) of at most `limit`
+    bytes, or UnsafeFolder saying why not (FileNotFoundError if it is missing)."""
+    from sim.loading import UnreadableFile, read_regular_file
+
+    try:
+        return read_regular_file(path, limit, follow_symlinks=False)
+    except UnreadableFile as exc:
+        if str(exc) == "no such file":
+            raise FileNotFoundError(f"{path}: no such file") from None
+        raise UnsafeFolder(f"{path}: {exc}") from None
+
+
+def read_json(path: Path):
+    """A results folder's JSON record (plan.json, manifest.json) read as read_file does."""
+    return json.loads(read_file(path).decode("utf-8"))
 
 
 @contextmanager
@@ -111,10 +204,60 @@ def atomic_folder(final: Path):
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Permissions of the files collabsim writes (as a plain open() would give them).
+FILE_MODE = 0o666 & ~_umask()
+
+
+@contextmanager
+def replacing(path: Path, mode: str = "wb", **options):
+    """Yield a new temporary file beside `path`, opened with `mode`; when the block ends
+    without error it is flushed to disk and renamed onto `path` (replacing whatever is there:
+    a symbolic link is replaced, never written through), otherwise it is removed. A full disk
+    leaves no temporary file behind."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, mode, **options) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())   # on disk before it can count as done (power cuts)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from None   # name the file
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text through `replacing`."""
+    with replacing(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+def save_figure(fig, path: Path) -> None:
+    """Save a matplotlib figure as PNG through `replacing`, and close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with replacing(path) as handle:
+            fig.savefig(handle, format="png", dpi=110)
+    finally:
+        plt.close(fig)
+
+
 def write_json(path: Path, data) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-    os.replace(tmp, path)
+    write_text(Path(path), json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def json_records(frame) -> list[dict]:
@@ -134,28 +277,35 @@ def dictionary_columns(frame) -> list[str]:
 
 
 def write_parquet(frame, path: Path) -> None:
-    """Write a table as Parquet under a temporary name, then rename it into place."""
+    """Write a table as Parquet through `replacing` (the sub-folder is created if need be)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    frame.to_parquet(tmp, index=False, use_dictionary=dictionary_columns(frame))
-    with open(tmp, "rb") as handle:  # on disk before it can count as done (power cuts)
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    with replacing(path) as handle:
+        frame.to_parquet(handle, index=False, use_dictionary=dictionary_columns(frame))
+
+
+def write_csv(frame, path: Path) -> None:
+    """Write a table as CSV through `replacing`."""
+    with replacing(path, "w", encoding="utf-8", newline="") as handle:
+        frame.to_csv(handle, index=False)
 
 
 def write_npy(array, path: Path) -> None:
-    """Save an array under a temporary name, on disk, then rename it into place."""
+    """Save an array through `replacing` (the sub-folder is created if need be)."""
     import numpy as np
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as handle:
+    with replacing(path) as handle:
         np.save(handle, array)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Remove temporary files left by a process that was killed while writing them."""
+    for sub in ("", *SUBFOLDERS):
+        for stale in Path(folder, sub).glob(".*.tmp-*"):
+            if stale.is_file() or stale.is_symlink():
+                stale.unlink(missing_ok=True)
 
 
 def reproduce_command(argv: list[str] | None = None) -> str:
@@ -194,23 +344,22 @@ def save_results(folder: Path, kind: str, *, scenario_path: str | None, seed: in
     another process got there first, FileExistsError and nothing of its is touched). A
     resumable job's folder (`job_folder`, whose lock the caller holds) receives the files one
     by one, with manifest.json, which marks it complete, last."""
-    import matplotlib.pyplot as plt
-
     folder = Path(folder)
     if scenario_text is None and scenario_path:
-        scenario_text = Path(scenario_path).read_text(encoding="utf-8-sig")
+        from sim.loading import read_scenario_text
+
+        scenario_text = read_scenario_text(scenario_path)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".partial-{folder.name}-", dir=folder.parent))
     try:
         for name, frame in (tables or {}).items():
             write_parquet(frame, staging / f"{name}.parquet")
             if len(frame) <= CSV_ROW_LIMIT:
-                frame.to_csv(staging / f"{name}.csv", index=False)
+                write_csv(frame, staging / f"{name}.csv")
         for name, fig in (figures or {}).items():
-            fig.savefig(staging / f"{name}.png", dpi=110)
-            plt.close(fig)
+            save_figure(fig, staging / f"{name}.png")
         for name, content in (extra_files or {}).items():
-            (staging / name).write_text(content, encoding="utf-8")
+            write_text(staging / name, content)
         write_json(staging / "manifest.json", manifest(kind, scenario_path, scenario_text, seed,
                                                        settings, command, summary))
         if not job_folder:

@@ -20,8 +20,7 @@ resumed run ends with exactly the tables of an uninterrupted one.
 
 from __future__ import annotations
 
-import json
-import os
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -30,7 +29,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from sim import store
-from sim.experiment import check_settings, chunks_of, default_chunk_size, run_chunk
+from sim.experiment import check_settings, chunks_of, run_chunk
+from sim.memory import check_memory, default_chunk_size, workers_for
 
 PLAN = "plan.json"
 #: Outcome columns the headline summary needs (the rest stay on disk).
@@ -69,16 +69,17 @@ def plan(folder: Path, scenario_path: str, seed: int, replications: int, engine:
          scenario_text: Optional[str] = None) -> Plan:
     """Create `folder` (which must not exist or be empty) for a new run and record its plan.
     `scenario_text` replaces the file's text when the run changes the scenario (--shock)."""
+    from sim.loading import load_scenario_text, read_scenario_text
+
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or not store.is_empty_folder(folder)):
         raise RunFolderError(f"{folder}: already exists and is not an empty folder")
-    text = scenario_text if scenario_text is not None else \
-        Path(scenario_path).read_text(encoding="utf-8-sig")
+    text = scenario_text if scenario_text is not None else read_scenario_text(scenario_path)
+    scenario = load_scenario_text(text, str(scenario_path))
     if chunk_size is None:
-        from sim.loading import load_scenario_text
-
-        chunk_size = default_chunk_size(load_scenario_text(text, str(scenario_path)), engine)
+        chunk_size = default_chunk_size(scenario, engine)
     check_settings(replications, engine, 1, chunk_size)
+    check_memory(scenario, engine, min(chunk_size, replications))   # before anything is written
     p = Plan(str(scenario_path), text, int(seed), int(replications), engine, int(chunk_size),
              command)
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,13 +88,17 @@ def plan(folder: Path, scenario_path: str, seed: int, replications: int, engine:
 
 
 def load_plan(folder: Path) -> Plan:
+    """The plan of a run folder, which must hold only regular files (store.check_folder)."""
     folder = Path(folder)
-    if not (folder / PLAN).is_file():
+    if not folder.is_dir() or not (folder / PLAN).exists():
         what = "a finished run from before resumable runs" if (folder / "manifest.json").exists() \
             else "a run folder"
         raise RunFolderError(f"{folder}: not {what} (no {PLAN})")
     try:
-        data = json.loads((folder / PLAN).read_text())
+        store.check_folder(folder)
+        data = store.read_json(folder / PLAN)
+        if not isinstance(data, dict):
+            raise TypeError("not a mapping")
         data.pop("format", None)
         kind = data.pop("kind", "run")
         if kind != "run":
@@ -102,6 +107,8 @@ def load_plan(folder: Path) -> Plan:
         return Plan(**data)
     except RunFolderError:
         raise
+    except store.UnsafeFolder as exc:
+        raise RunFolderError(str(exc)) from None
     except (ValueError, TypeError) as exc:
         raise RunFolderError(f"{folder / PLAN}: damaged ({exc})") from None
 
@@ -145,24 +152,29 @@ def execute(folder: Path, *, workers: int = 1, scheduler: Optional[str] = None,
     p = load_plan(folder)
     scenario = p.scenario()
     chunks = p.chunks()
+    workers = workers_for(scenario, p.engine, min(p.chunk_size, p.replications), workers)
     finished = done_chunks(folder, p)
     done = sum(len(chunks[k]) for k in finished)
     if on_progress is not None:
         on_progress(done, p.replications)
-    for stale in [*folder.glob("timeseries/.*.tmp-*"), *folder.glob("outcomes/.*.tmp-*")]:
-        stale.unlink(missing_ok=True)  # half-written by a process that was killed
+    store.remove_stale_temporaries(folder)   # half-written by a process that was killed
     todo = [k for k in range(len(chunks)) if k not in finished]
     if scheduler is None:  # workers share this file system: they write their own chunks
         tasks = {k: (run_and_save_chunk, (folder, k, scenario, p.seed, chunks[k], p.engine))
                  for k in todo}
     else:                  # a cluster's workers may not: tables come back here to be written
         tasks = {k: (run_chunk, (scenario, p.seed, chunks[k], 0, p.engine)) for k in todo}
-    for k, result in run_tasks(tasks, workers=workers, scheduler=scheduler):
-        if scheduler is not None:
-            save_chunk(folder, k, *result)
-        done += len(chunks[k])
-        if on_progress is not None:
-            on_progress(done, p.replications)
+    try:
+        with closing(run_tasks(tasks, workers=workers, scheduler=scheduler)) as finished:
+            for k, result in finished:
+                if scheduler is not None:
+                    save_chunk(folder, k, *result)
+                done += len(chunks[k])
+                if on_progress is not None:
+                    on_progress(done, p.replications)
+    except BaseException:
+        store.remove_stale_temporaries(folder)   # of workers stopped mid-write: a disk that
+        raise                                    # is full is not left fuller
 
 
 def assemble(folder: Path):
@@ -193,7 +205,7 @@ def assemble(folder: Path):
     plots.save(plots.savings_fan(sample, title), folder / "savings_fan.png")
     plots.save(plots.trust_over_time(sample, title), folder / "trust.png")
     plots.save(plots.outcome_shares(summary, title), folder / "outcomes.png")
-    (folder / "summary.md").write_text(summary_markdown(result, p.command), encoding="utf-8")
+    store.write_text(folder / "summary.md", summary_markdown(result, p.command))
     settings = {"replications": p.replications, "engine": p.engine, "chunk_size": p.chunk_size,
                 "figure_replications": min(p.replications, store.FIGURE_REPLICATIONS)}
     store.write_json(folder / "manifest.json", store.manifest(
@@ -215,18 +227,17 @@ def _figure_sample(folder: Path, p: Plan) -> pd.DataFrame:
 def _concat_csv(paths: list[Path], target: Path) -> None:
     import pyarrow.csv as pacsv
 
-    tmp = target.with_name(f".{target.name}.tmp")
-    writer = None
-    try:
-        for path in paths:
-            table = pq.read_table(path)
-            if writer is None:
-                writer = pacsv.CSVWriter(tmp, table.schema)
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
-    os.replace(tmp, target)
+    with store.replacing(target) as handle:
+        writer = None
+        try:
+            for path in paths:
+                table = pq.read_table(path)
+                if writer is None:
+                    writer = pacsv.CSVWriter(handle, table.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 def run_stored(folder: Path, *, workers: int = 1, scheduler: Optional[str] = None,
@@ -235,6 +246,6 @@ def run_stored(folder: Path, *, workers: int = 1, scheduler: Optional[str] = Non
     back from manifest.json if the folder was already complete)."""
     folder = Path(folder)
     if is_complete(folder):
-        return json.loads((folder / "manifest.json").read_text())["summary"]
+        return store.read_json(folder / "manifest.json")["summary"]
     execute(folder, workers=workers, scheduler=scheduler, on_progress=on_progress)
     return assemble(folder).summary

@@ -15,6 +15,8 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from sim.text import literal_text
+
 INK, GOOD, BAD, GREY = "#264653", "#2a9d8f", "#e76f51", "#b0b7bb"
 TRUST_COLOURS = colormaps["RdYlGn"]
 
@@ -37,6 +39,7 @@ def _history(model):
     return model.datacollector.get_model_vars_dataframe()
 
 
+@literal_text
 def savings_against_business_case(model) -> Figure:
     """Cumulative net savings review by review, against the business-case target."""
     fig, ax = _figure()
@@ -58,6 +61,7 @@ def savings_against_business_case(model) -> Figure:
     return fig
 
 
+@literal_text
 def trust_over_time(model) -> Figure:
     """Mean and lowest trust between the partners taking part."""
     fig, ax = _figure()
@@ -74,6 +78,7 @@ def trust_over_time(model) -> Figure:
     return fig
 
 
+@literal_text
 def trust_network(model) -> Figure:
     """Partners as nodes (area by size), mutual trust as edge width and colour (red low, green
     high); partners that have left are grey, those not yet in are hollow."""
@@ -121,6 +126,7 @@ def trust_network(model) -> Figure:
     return fig
 
 
+@literal_text
 def satisfaction_over_time(model) -> Figure:
     """Each partner's appraisal of the partnership (its satisfaction, weighed over its recent
     reviews) against its own leaving line (dashed): below it, leaving looks better than

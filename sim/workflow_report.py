@@ -10,7 +10,9 @@ import numpy as np
 from sim import store
 from sim.comparison import Comparison
 from sim.discovery import FAILURES, Discovery
+from sim.loading import read_scenario_text
 from sim.stress import BreakingPoint, Timing
+from sim.text import literal_text
 
 INK, BAND, MARK, ALERT = "#264653", "#8ab17d", "#e9c46a", "#e76f51"
 
@@ -18,6 +20,7 @@ INK, BAND, MARK, ALERT = "#264653", "#8ab17d", "#e9c46a", "#e76f51"
 # --- stress -------------------------------------------------------------------------------------
 
 
+@literal_text
 def breaking_point_figure(result: BreakingPoint):
     """P(deliver) against the shock's magnitude or rate with 95% CIs, the threshold, the
     no-shock level and the crossing with its bootstrap CI."""
@@ -48,6 +51,7 @@ def breaking_point_figure(result: BreakingPoint):
     return fig
 
 
+@literal_text
 def timing_figure(result: Timing):
     t = result.table
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
@@ -84,6 +88,7 @@ def save_timing(result: Timing, folder: Path, scenario_path: str, command: str) 
 # --- compare ------------------------------------------------------------------------------------
 
 
+@literal_text
 def comparison_figure(result: Comparison):
     """P(deliver) with CIs, and each variant's regret distribution (net savings short of the
     best variant in the same replication)."""
@@ -116,13 +121,14 @@ def save_comparison(result: Comparison, folder: Path, sources: list[str], comman
         tables={"comparison": result.table, "differences": result.differences,
                 "clauses": result.clauses, "runs": result.runs.drop(columns=["shocks"])},
         figures={"comparison": comparison_figure(result)},
-        extra_files={f"source-{i + 1}-{Path(s).name}": Path(s).read_text(encoding="utf-8-sig")
+        extra_files={f"source-{i + 1}-{Path(s).name}": read_scenario_text(s)
                      for i, s in enumerate(sources)})
 
 
 # --- discover -----------------------------------------------------------------------------------
 
 
+@literal_text
 def tradeoff_figure(result: Discovery):
     """PRIM's peeling trajectory of each box: coverage against density, coloured by how many
     conditions are restricted, the reported box circled."""
@@ -152,6 +158,7 @@ def tradeoff_figure(result: Discovery):
     return fig
 
 
+@literal_text
 def box_limits_figure(result: Discovery, box):
     """Each restricted condition's range inside the box (bar) within its sampled range."""
     lim = box.limits

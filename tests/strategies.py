@@ -24,9 +24,10 @@ def scenarios(draw, max_partners: int = 6):
                    **{t: draw(unit) for t in TRAITS}, "patience": draw(st.integers(0, 5)),
                    "joins_at": 0 if i < 2 else draw(st.sampled_from([0, 0, 1, horizon, None]))}
         if draw(st.booleans()):
-            partner["priorities"] = draw(st.dictionaries(
+            partner["priorities"] = draw(st.dictionaries(   # weights that weigh something
                 st.sampled_from(["savings", "quality", "continuity", "collaboration"]),
-                st.floats(0.0, 5.0), max_size=4))
+                st.floats(0.0, 5.0), min_size=1, max_size=4).map(
+                    lambda w: w if any(w.values()) else {**w, next(iter(w)): 1.0}))
         if draw(st.booleans()):
             trait = draw(st.sampled_from(["ambition", "resourcing", "trustworthiness"]))
             low = draw(unit)

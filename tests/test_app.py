@@ -175,3 +175,49 @@ def test_a_student_steps_the_model_in_a_browser_and_the_plots_update(served_app,
         browser.close()
     assert (tmp_path / "app.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "app.png").stat().st_size > 50_000
+
+
+def _page_html(model) -> str:
+    element = teaching._status(model)
+    return element.kwargs["unsafe_innerHTML"]
+
+
+def test_user_text_on_the_page_is_shown_as_text_never_as_markdown_or_html(tmp_path):
+    import yaml
+
+    data = yaml.safe_load(THREE.read_text())
+    data["name"] = "Beacon ![b](http://example.invalid/beacon.png) <img src=x> **bold**"
+    data["partners"][0]["name"] = "[click](javascript:alert(document.domain))"
+    for service in data["charter"].get("services", []):
+        service["lead"] = service["lead"].replace("Northshire", data["partners"][0]["name"])
+    path = tmp_path / "odd.yaml"
+    path.write_text(yaml.safe_dump(data))
+    model = teaching.TeachingModel(**defaults(path))
+    page = _page_html(model)
+    for markup in ("<a", "href", "<img", "<strong", "<script"):
+        assert markup not in page, markup
+    assert "[click](javascript:alert(document.domain))" in page
+    assert "![b](http://example.invalid/beacon.png) &lt;img src=x&gt; **bold**" in page
+
+
+def test_partner_join_is_offered_only_when_someone_can_join(tmp_path):
+    import yaml
+
+    assert "partner_join" not in teaching.model_params(THREE)["shock"]["values"]
+    data = yaml.safe_load(THREE.read_text())
+    data["partners"].append({**data["partners"][2], "name": "Westfield", "joins_at": None})
+    path = tmp_path / "prospect.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert "partner_join" in teaching.model_params(path)["shock"]["values"]
+    # the partner menu cannot depend on the shock: a join aimed at a founder is left out,
+    # and the page says why, instead of a traceback
+    model = teaching.TeachingModel(**{**defaults(path), "shock": "partner_join",
+                                      "shock_partner": "Northshire"})
+    assert "The shock was left out" in model.notice and "founding partner" in model.notice
+    assert "The shock was left out" in _page_html(model)
+    joined = teaching.TeachingModel(**{**defaults(path), "shock": "partner_join",
+                                       "shock_partner": "Westfield", "shock_cycle": 2})
+    assert joined.notice == ""
+    for _ in range(2):
+        joined.step()
+    assert (2, "partner_join", "Westfield") in joined.events

@@ -3,6 +3,8 @@ and leaves nothing behind."""
 
 import copy
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -94,9 +96,10 @@ def test_every_distribution_form_is_accepted_and_sampled_within_its_range(form):
 
 # --- through the real command line -----------------------------------------------------------
 
-def _cli(*args, cwd=None):
+def _cli(*args, cwd=None, env=None):
     return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+                          text=True, cwd=cwd, timeout=120,
+                          env={**os.environ, **env} if env else None)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -160,6 +163,13 @@ BAD_COMMAND_LINES = [
     (["report", "/no/such/folder"], "no such results folder"),
     (["app", "/no/such/scenario.yaml"], "no such file"),
     (["app", S, "--port", "70000"], "--port"),
+    # hardening, round two
+    (["run", S, "--shock", "budget_cut:partner=Northshire,partner=Eastvale"],
+     "partner is given twice"),
+    (["validate", "/dev/zero"], "not a regular file (a character device)"),
+    (["run", "/dev/zero"], "not a regular file"),
+    (["stress", S, "--shock", "budget_cut", "--partner", "Northshire\x1b[2J"],
+     "shocks[2].partner: contains a control character"),
 ]
 
 
@@ -189,3 +199,162 @@ def test_validate_reports_a_good_scenario_as_json():
     assert proc.returncode == 0
     info = json.loads(proc.stdout)
     assert info["valid"] and info["partners"] == 3
+
+
+# --- hardening, round two: files, memory, user text -----------------------------------------
+
+def _refused_quickly(proc, elapsed, fragment, folder):
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert fragment in proc.stderr, proc.stderr
+    assert elapsed < 2.0, f"took {elapsed:.2f} s"
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "scenario.yaml"
+    os.mkfifo(fifo)
+    for command in ("validate", "run"):
+        start = time.monotonic()
+        proc = _cli(command, fifo, cwd=tmp_path)
+        _refused_quickly(proc, time.monotonic() - start, "not a regular file (a named pipe)",
+                         tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["scenario.yaml"], "nothing written"
+
+
+def _big(tmp_path, name, edit):
+    path = tmp_path / name
+    path.write_text(edit((ROOT / "scenarios" / "three_councils.yaml").read_text()))
+    assert path.stat().st_size < 2_000_000   # under the size limit: refused for its shape
+    return path
+
+
+HUGE = {   # 199,000 unknown keys; a list of 199,000 values; 10,000 lists of 20 values
+    "keys.yaml": (lambda text: text + "".join(f"k{i:x}: 1\n" for i in range(199_000)),
+                  "(top): a mapping with more than 100 keys"),
+    "values.yaml": (lambda text: text.replace("ambition: {uniform: [0.3, 0.6]}", "ambition: ["
+                                              + ",".join(["0.5"] * 199_000) + "]", 1),
+                    "partners[0].ambition: a list of more than 10,000 items"),
+    "nested.yaml": (lambda text: text + "extra:\n" + f"  - [{','.join(['1'] * 20)}]\n" * 9_999,
+                    "more than 200,000 values"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HUGE))
+def test_huge_structures_are_refused_quickly_and_for_what_they_are(tmp_path, name):
+    edit, fragment = HUGE[name]
+    path = _big(tmp_path, name, edit)
+    start = time.monotonic()
+    proc = _cli("run", path, "-n", 5, cwd=tmp_path)
+    _refused_quickly(proc, time.monotonic() - start, fragment, tmp_path)
+    assert "not valid YAML" not in proc.stderr
+    assert [p.name for p in tmp_path.iterdir()] == [name], "nothing written"
+
+
+def test_the_alias_limit_is_not_called_invalid_yaml():
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(CORPUS / "too_many_aliases.yaml")
+    assert "not valid YAML" not in str(info.value)
+
+
+def test_yaml_1_2_numbers_and_booleans_are_read_as_written(tmp_path):
+    d = copy.deepcopy(BASE)
+    text = yaml.safe_dump(d).replace("horizon: 10", "horizon: 1e1").replace("seed: 7",
+                                                                            "seed: +7")
+    scenario = load_scenario(_write(tmp_path, text))
+    assert scenario.horizon == 10 and scenario.seed == 7
+    d["name"] = "yes"
+    assert load_scenario(_write(tmp_path, yaml.safe_dump(d))).name == "yes"
+
+
+def test_a_chunk_that_cannot_fit_in_memory_is_refused_before_work_starts(tmp_path):
+    start = time.monotonic()
+    proc = _cli("run", T, "--chunk-size", 600_000, "-n", 600_000, cwd=tmp_path,
+                env={"COLLABSIM_MEMORY": "1G"})
+    _refused_quickly(proc, time.monotonic() - start, "--chunk-size 600000: a chunk of "
+                     "600,000 replications needs about", tmp_path)
+    fits = int(re.search(r"at most ([\d,]+) fit", proc.stderr)[1].replace(",", ""))
+    assert 1_000 < fits < 600_000
+    assert list(tmp_path.iterdir()) == [], "nothing written"
+
+
+def test_a_scenario_too_big_for_one_replication_is_refused_before_work_starts(tmp_path):
+    d = copy.deepcopy(yaml.safe_load(open(T)))
+    d["population"]["count"], d["horizon"] = 1000, 400
+    path = _write(tmp_path, yaml.safe_dump(d))
+    for args in (["run", path, "-n", 10], ["stress", path, "--shock", "budget_cut", "-n", 10],
+                 ["sweep", path, "-N", 8, "-n", 4]):
+        start = time.monotonic()
+        proc = _cli(*args, cwd=tmp_path, env={"COLLABSIM_MEMORY": "2G"})
+        _refused_quickly(proc, time.monotonic() - start, "one replication of", tmp_path)
+        assert "1000 partners over 400 reviews" in proc.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml"], args
+
+
+def test_big_scenarios_use_fewer_workers_rather_than_run_out_of_memory(tmp_path):
+    d = copy.deepcopy(yaml.safe_load(open(T)))
+    d["population"]["count"], d["horizon"] = 60, 20
+    path = _write(tmp_path, yaml.safe_dump(d))
+    proc = _cli("run", path, "-n", 40, "--chunk-size", 10, "--workers", 2, "--out",
+                tmp_path / "r", "--json", cwd=tmp_path, env={"COLLABSIM_MEMORY": "25M"})
+    assert proc.returncode == 0, proc.stderr
+    assert "note: 1 worker instead of 2" in proc.stderr
+    assert json.loads(proc.stdout)["replications"] == 40
+
+
+MARKUP_NAME = "Councils [/] [draft] [bold]x $\\frac$"
+
+
+@pytest.fixture(scope="module")
+def markup_scenario(tmp_path_factory):
+    """A valid scenario whose name, path and partner names read as Rich markup and
+    matplotlib mathematics (in a folder named `odd [`, so its path holds `[/]`)."""
+    folder = tmp_path_factory.mktemp("markup") / "odd ["
+    folder.mkdir()
+    d = copy.deepcopy(BASE)
+    d["name"] = MARKUP_NAME
+    d["partners"][0]["name"] = "North [/] $x"
+    for service in d["charter"].get("services", []):
+        service["lead"] = service["lead"].replace("Northshire", "North [/] $x")
+    path = folder / "] three.yaml"
+    path.write_text(yaml.safe_dump(d, allow_unicode=True))
+    assert "[/]" in str(path)
+    return path
+
+
+@pytest.mark.parametrize("command", [
+    ["validate"], ["run", "-n", 30], ["sweep", "-N", 8, "-n", 4],
+    ["grid", "--x", "charter.consensus=0:1", "--y", "charter.programme_team.training=0:1",
+     "--steps", 2,
+     "-n", 10],
+    ["stress", "--shock", "budget_cut", "-n", 20, "--tolerance", 0.2],
+    ["compare", "SECOND", "-n", 20]], ids=lambda c: c[0])
+def test_names_that_look_like_markup_are_shown_as_written_by_every_command(
+        markup_scenario, tmp_path, command):
+    args = [command[0], markup_scenario, *command[1:]]
+    args = [markup_scenario if a == "SECOND" else a for a in args]
+    if command[0] != "validate":
+        args += ["--out", tmp_path / "out", "--workers", 1]
+    proc = _cli(*args, cwd=tmp_path, env={"COLUMNS": "250"})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    shown = " ".join((proc.stdout + proc.stderr).split())   # tables wrap long titles
+    assert MARKUP_NAME in shown, proc.stdout
+    if command[0] == "validate":
+        assert str(markup_scenario) in proc.stdout
+
+
+def test_control_characters_never_reach_the_terminal(tmp_path):
+    """A path (which no schema checks) and a refused name are shown with their control
+    characters written out."""
+    path = tmp_path / "bad\x1b]0;owned\x07.yaml"
+    shutil.copy(CORPUS / "name_escape_sequence.yaml", path)
+    for command in ("validate", "run"):
+        proc = _cli(command, path, cwd=tmp_path)
+        assert proc.returncode == 2
+        assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
+        assert "bad\\x1b]0;owned\\x07.yaml" in proc.stderr, proc.stderr
+    d = copy.deepcopy(BASE)
+    d["partners"][0]["name"] = "North\x1b[2Jshire"
+    proc = _cli("validate", _write(tmp_path, yaml.safe_dump(d)), cwd=tmp_path)
+    assert proc.returncode == 2 and "\x1b" not in proc.stderr
+    assert "North\\x1b[2Jshire" in proc.stderr and "control character (U+001B)" in proc.stderr

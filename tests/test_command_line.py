@@ -95,3 +95,25 @@ def test_default_folder_is_a_new_folder_under_results(tmp_path):
         assert proc.returncode == 0, proc.stderr
     folders = sorted((tmp_path / "results").iterdir())
     assert len(folders) == 2 and all(f.name.startswith("mine-") for f in folders)
+
+
+def test_the_summary_shows_names_and_descriptions_as_text_not_markdown(tmp_path):
+    import markdown
+    import yaml
+
+    data = yaml.safe_load(SCENARIO.read_text())
+    data["name"] = "Beacon ![b](http://example.invalid/b.png) [x](javascript:alert(1)) <b>"
+    data["description"] = "# not a heading\n<script>alert(1)</script> *not emphasis*"
+    path = tmp_path / "odd ```.yaml"
+    path.write_text(yaml.safe_dump(data))
+    done = collabsim("run", path, "-n", 20, "--out", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    page = markdown.markdown((tmp_path / "out" / "summary.md").read_text())
+    title, rest = page.split("</h1>", 1)
+    assert title == "<h1>Beacon ![b](http://example.invalid/b.png) [x](javascript:alert(1)) " \
+                    "&lt;b&gt;"
+    assert "example.invalid" not in rest.split("<h2>")[0]
+    assert "<script" not in page and "<em>" not in page and page.count("<h1>") == 1
+    assert "javascript:" not in page.replace("[x](javascript:alert(1))", "")
+    assert str(path) in page   # the reproduce command, in a code block that the path's
+                               # backticks do not close

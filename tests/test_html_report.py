@@ -2,6 +2,7 @@
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -131,3 +132,41 @@ def test_odd_folder_content_is_listed_or_refused_never_a_traceback(folders, tmp_
     done = cli("report", folders["run"], "--out", target)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_only_regular_files_inside_the_folder_are_embedded(folders, tmp_path):
+    """A `*.png` or `*.csv` that is a symbolic link (to a secret, say) or a special file is
+    listed as not embedded, never followed; a manifest.json that is a link is refused."""
+    folder = tmp_path / "shared"
+    shutil.copytree(folders["run"], folder)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("password\nhunter2\n")
+    picture = tmp_path / "private.png"
+    picture.write_bytes(b"\x89PNG private picture")
+    (folder / "leak.csv").symlink_to(secret)
+    (folder / "leak.png").symlink_to(picture)
+    os.mkfifo(folder / "pipe.csv")
+    done = cli("report", folder)
+    assert done.returncode == 0, done.stderr
+    text = (folder / REPORT).read_text()
+    assert "hunter2" not in text
+    assert base64.b64encode(picture.read_bytes()).decode() not in text
+    for name in ("leak.csv", "leak.png", "pipe.csv"):
+        assert name in text.split("Not embedded")[1], name
+    (folder / "manifest.json").rename(folder / "real.json")
+    (folder / "manifest.json").symlink_to(folder / "real.json")
+    done = cli("report", folder)
+    assert done.returncode == 2 and "symbolic link" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_report_written_onto_a_symbolic_link_replaces_the_link(folders, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(folders["run"], folder)
+    target = tmp_path / "bashrc"
+    target.write_text("alias ls='ls -F'\n")
+    (folder / REPORT).unlink(missing_ok=True)
+    (folder / REPORT).symlink_to(target)
+    assert cli("report", folder).returncode == 0
+    assert target.read_text() == "alias ls='ls -F'\n"
+    assert not (folder / REPORT).is_symlink() and "<html" in (folder / REPORT).read_text()
