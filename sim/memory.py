@@ -17,7 +17,7 @@ from sim.scenario import Scenario
 #: few enough for Mesa runs to report progress often.
 DEFAULT_CHUNK = {"vector": 10_000, "mesa": 50}
 #: Working memory a vector chunk is sized to (its noise block plus the pairwise state arrays).
-CHUNK_BYTES = 128 * 2**20
+CHUNK_BYTES = 256 * 2**20
 #: Bytes a Mesa replication's recorded series and outcomes take per review, once it has run.
 MESA_ROW_BYTES = 1024
 
@@ -36,7 +36,7 @@ def replication_bytes(scenario: Scenario) -> int:
     n = len(scenario.partner_names())
     noise = width(n) + len(scenario.shocks) * shock_width(n)   # the run's and each shock's
     return 8 * (3 * count_uncertain(scenario) + scenario.horizon * noise
-                + 40 * n * n + 60 * n + 40 * (scenario.horizon + 1))
+                + 60 * n * n + 60 * n + 40 * (scenario.horizon + 1))
 
 
 def chunk_bytes(scenario: Scenario, engine: str, replications: int,
