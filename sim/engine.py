@@ -17,6 +17,7 @@ import numpy as np
 
 from sim import noise as noise_mod
 from sim import rules
+from sim.arrays import count, rowany, rowsum
 from sim.inputs import (PartnershipInputs, count_run_inputs, resolve_batch, shock_input_counts,
                         shock_streams, uncertain_paths)
 from sim.scenario import Scenario
@@ -86,10 +87,10 @@ def draw(scenario: Scenario, seed: int, replications, sample=0, columns=None, va
     cycle = block[:, start:start + H * w].reshape(R, H, w)
     shock_inputs, shock_blocks = [], []
     sw = noise_mod.shock_width(n)
-    for count, stream in zip(shock_input_counts(scenario), shock_streams(scenario)):
-        own = replication_uniforms(seed, replications, count + H * sw, sample, stream=stream)
-        shock_inputs.append(own[:, :count])
-        shock_blocks.append(own[:, count:].reshape(R, H, sw))
+    for inputs, stream in zip(shock_input_counts(scenario), shock_streams(scenario)):
+        own = replication_uniforms(seed, replications, inputs + H * sw, sample, stream=stream)
+        shock_inputs.append(own[:, :inputs])
+        shock_blocks.append(own[:, inputs:].reshape(R, H, sw))
     uniforms = np.concatenate([run_inputs, *shock_inputs], axis=1)  # a copy: the block is reused
     if columns is not None:
         uniforms[:, columns] = values
@@ -246,7 +247,7 @@ class Partnership:
             & ~self.active
         if joining.any():
             self.active = self.active | joining
-            self.stale |= joining.any(axis=-1)
+            self.stale |= rowany(joining)
             self.sign_charter(joining)
 
     def apply_shocks(self, t: int, live, noise: noise_mod.ShockNoise) -> None:
@@ -272,14 +273,14 @@ class Partnership:
             if not hit.any():
                 continue
             self.events.append((t, sh.kind, hit))
-            self.stale |= hit.any(axis=-1)
+            self.stale |= rowany(hit)
             self.strike(sh.kind, hit, m[col], u, t)
 
     def strike(self, kind: str, hit, m, u, t: int) -> None:
         """What a shock does to the partners it hits (PartnershipModel.strike, then the
         partnership-wide change of a leadership change), in the replications it struck."""
         p = self.p
-        rows = np.flatnonzero(hit.any(axis=-1))
+        rows = np.flatnonzero(rowany(hit))
         h, m = hit[rows], m[rows]
         if kind == "budget_cut":
             self.resourcing[rows] = np.where(h, rules.cut(self.resourcing[rows], m),
@@ -314,7 +315,7 @@ class Partnership:
 
     def check_dissolution(self, t: int, live) -> None:
         """Below two partners, the partnership dissolves."""
-        newly = live & ~self.dissolved & (self.active.sum(axis=-1) < 2)
+        newly = live & ~self.dissolved & (count(self.active) < 2)
         self.dissolved = self.dissolved | newly
         self.dissolved_at = np.where(newly, t, self.dissolved_at)
 
@@ -447,7 +448,7 @@ class Partnership:
         charged, received = rules.exit_settlement(quitting, staying, self.size,
                                                   self.inputs.exit_penalty[self.col])
         self.penalties = self.penalties - charged + received
-        self.stale |= quitting.any(axis=-1)
+        self.stale |= rowany(quitting)
         self.active = self.active & ~quitting
         self.leaving = self.leaving & ~quitting
         self.on_notice = self.on_notice & ~quitting
@@ -466,21 +467,21 @@ class Partnership:
     def collect(self, t: int) -> None:
         """This review's row of every series (what PartnershipModel's DataCollector records)."""
         active = self.active
-        count = active.sum(axis=-1)
+        members = count(active)
         weight = active.astype(float)
         values = {
             "maturity": self.maturity, "running_quality": self.quality,
             "gross_savings_m": self.gross, "spend_m": self.spend, "cum_net_savings_m": self.cum,
-            "planned_net_savings_m": self.inputs.planned_money[:, t, :].sum(axis=-1),
+            "planned_net_savings_m": rowsum(self.inputs.planned_money[:, t, :]),
             "pct_business_case": 100.0 * self.cum / self.inputs.target_net_savings_m,
             "mean_trust": rules.mean_pair_trust(self.trust, active),
             "min_trust": rules.min_over_others(self.trust, active),
-            "active_partners": count,
-            "fairness_imbalance": _masked_mean(np.abs(self.equity - 1.0), weight, count),
-            "alignment": _masked_mean(self.alignment, weight, count),
+            "active_partners": members,
+            "fairness_imbalance": _masked_mean(np.abs(self.equity - 1.0), weight, members),
+            "alignment": _masked_mean(self.alignment, weight, members),
             "decision_pace": self.pace, "team_delivery": self.team_delivery,
             "team_skill": self.team_skill,
-            "mean_satisfaction": _masked_mean(self.satisfaction, weight, count),
+            "mean_satisfaction": _masked_mean(self.satisfaction, weight, members),
             "dissolved": self.dissolved,
         }
         for name, value in values.items():

@@ -12,6 +12,7 @@ import numpy as np
 
 from sim import noise as noise_mod
 from sim import rules
+from sim.arrays import rowsum
 from sim.agents import PartnerOrganisation
 from sim.inputs import (PartnershipInputs, count_run_inputs, resolve, shock_input_counts,
                         shock_streams)
@@ -346,7 +347,7 @@ class PartnershipModel(mesa.Model):
     @property
     def planned_net_savings(self) -> float:
         """Where the business case's plan expected cumulative net savings to be by now."""
-        return float(self.inputs.planned_money[self.cycle].sum())
+        return float(rowsum(self.inputs.planned_money[self.cycle]))
 
     @property
     def pct_business_case(self) -> float:

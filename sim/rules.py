@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.arrays import others_active, rowsum
+from sim.arrays import count, others_active, rowany, rowmin, rowsum
 from sim.parameters import ModelParameters
 from sim.scenario import CHANCE_SHOCKS
 
@@ -150,9 +150,9 @@ def mean_over_others(pairwise, active):
 def min_over_others(pairwise, active):
     """Lowest trust any active partner holds in another active partner ([..., i, j] -> [...])."""
     n = pairwise.shape[-1]
-    seen = np.where(active[..., None, :], pairwise, np.inf)       # held in active partners
-    seen[..., np.arange(n), np.arange(n)] = np.inf                # not in oneself
-    lowest = np.where(active, seen.min(axis=-1), np.inf).min(axis=-1)  # by active holders
+    pairs = active[..., :, None] & active[..., None, :] & ~np.eye(n, dtype=bool)
+    seen = np.where(pairs, pairwise, np.inf)
+    lowest = rowmin(seen.reshape(seen.shape[:-2] + (n * n,)))
     return np.where(np.isfinite(lowest), lowest, 0.0)
 
 
@@ -161,9 +161,9 @@ def mean_pair_trust(trust, active):
     weight = np.asarray(active, dtype=float)
     total = np.einsum("...i,...i->...", np.einsum("...ij,...j->...i", trust, weight), weight) \
         - np.einsum("...ii,...i->...", trust, weight)        # every active pair, less i = j
-    m = active.sum(axis=-1)
-    count = m * (m - 1)
-    return np.where(count > 0, total / np.maximum(count, 1), 0.0)
+    m = count(active)
+    pairs = m * (m - 1)
+    return np.where(pairs > 0, total / np.maximum(pairs, 1), 0.0)
 
 
 # --- hard decisions, building and running the service (000) ---------------------------------
@@ -180,7 +180,7 @@ def agreement(ambition, control_concern, mean_trust, alignment, p: ModelParamete
 def majority_pace(agree, active):
     """A decision carries when more than half of the active partners agree: the pace is the
     agreement of the pivotal partner, the (floor(m/2)+1)-th most willing of m."""
-    m = active.sum(axis=-1)
+    m = count(active)
     ranked = np.sort(np.where(active, agree, np.inf), axis=-1)  # active first, ascending
     k = m // 2 + 1                                             # votes needed
     idx = np.clip(m - k, 0, agree.shape[-1] - 1)
@@ -190,7 +190,7 @@ def majority_pace(agree, active):
 
 def unanimity_pace(agree, active):
     """Every active partner must agree: the least willing sets the pace (a veto)."""
-    lowest = np.where(active, agree, np.inf).min(axis=-1)
+    lowest = rowmin(np.where(active, agree, np.inf))
     return np.where(np.isfinite(lowest), lowest, 0.0)
 
 
@@ -306,7 +306,7 @@ def shares(rule_weights, active):
     w = np.where(active, rule_weights, 0.0)
     total = rowsum(w)[..., None]
     equal = np.where(active, 1.0, 0.0)
-    eq_total = np.maximum(active.sum(axis=-1, keepdims=True), 1)
+    eq_total = np.maximum(count(active)[..., None], 1)
     return np.where(total > 0, w / np.where(total > 0, total, 1.0), equal / eq_total)
 
 
@@ -328,7 +328,7 @@ def redistribute(amounts, size, active, payers):
     conserved: returns what each partner receives."""
     amounts, size, active, payers = np.broadcast_arrays(amounts, size, active, payers)
     out = np.zeros(amounts.shape)
-    rows = payers.any(axis=-1)          # payments are rare: work only where somebody pays
+    rows = rowany(payers)               # payments are rare: work only where somebody pays
     if rows.any():
         out[rows] = _pro_rata(amounts[rows], size[rows], active[rows], payers[rows])
     return out
@@ -550,7 +550,7 @@ def exit_penalty_charged(leaving, size, exit_penalty):
 def exit_settlement(leaving, staying, size, exit_penalty):
     """What leavers pay and stayers receive when partners leave: the exit penalty, handed to
     those who stay pro rata to size (none is charged if nobody stays): (paid, received)."""
-    staying_any = staying.any(axis=-1, keepdims=True)
+    staying_any = rowany(staying)[..., None]
     charged = payable(exit_penalty_charged(leaving, size, exit_penalty), staying | leaving,
                       leaving & staying_any)
     return charged, redistribute(charged, size, staying, leaving)
@@ -577,10 +577,10 @@ def shock_targets(target: int, pool, u):
     if target == TARGET_ALL:
         return pool.copy()
     if target == TARGET_ANY:
-        count = pool.sum(axis=-1)
-        pick = np.minimum((np.asarray(u) * count).astype(int), np.maximum(count - 1, 0))
+        size = count(pool)
+        pick = np.minimum((np.asarray(u) * size).astype(int), np.maximum(size - 1, 0))
         order = np.cumsum(pool, axis=-1) - 1     # rank within the pool
-        return pool & (order == pick[..., None]) & (count > 0)[..., None]
+        return pool & (order == pick[..., None]) & (size > 0)[..., None]
     hit = np.zeros(pool.shape, bool)
     hit[..., target] = pool[..., target]
     return hit
