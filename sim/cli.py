@@ -56,8 +56,8 @@ def run(
     workers: int = typer.Option(0, "--workers", min=0, max=1024,
                                 help="Local worker processes (0 = one per core)."),
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size", min=1, max=10_000_000,
-                                             help="Replications per chunk (default: up to 10000 "
-                                             "for vector, sized to ~128 MB of working memory; "
+                                             help="Replications per chunk (default: up to 20000 "
+                                             "for vector, sized to ~512 MB of estimated memory; "
                                              "50 for mesa). Does not change results."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address "
                                             "(tcp://HOST:8786): run the chunks on that cluster."),

@@ -15,9 +15,11 @@ from sim.scenario import Scenario
 
 #: Largest chunks: enough replications to amortise the vector engine's per-review array work,
 #: few enough for Mesa runs to report progress often.
-DEFAULT_CHUNK = {"vector": 10_000, "mesa": 50}
-#: Working memory a vector chunk is sized to (its noise block plus the pairwise state arrays).
-CHUNK_BYTES = 256 * 2**20
+DEFAULT_CHUNK = {"vector": 20_000, "mesa": 50}
+#: Estimated working memory a vector chunk is sized to (its noise blocks, the pairwise state
+#: arrays, its tables): 20,000 replications of `typical` (about 280 MB measured). Two workers
+#: on two cores ran a million replications fastest with chunks this large (docs/PERFORMANCE.md).
+CHUNK_BYTES = 512 * 2**20
 #: Bytes a Mesa replication's recorded series and outcomes take per review, once it has run.
 MESA_ROW_BYTES = 1024
 
@@ -52,10 +54,16 @@ def chunk_bytes(scenario: Scenario, engine: str, replications: int,
 
 def default_chunk_size(scenario: Scenario, engine: str) -> int:
     """Replications per chunk: DEFAULT_CHUNK, cut for big partnerships so that one chunk's
-    working memory stays near CHUNK_BYTES (so memory is bounded whatever the partner count)."""
+    working memory stays near CHUNK_BYTES (so memory is bounded whatever the partner count),
+    and so that two workers' chunks fit in the memory available (a small machine gets smaller
+    chunks, not a refusal; the results do not depend on the chunk size)."""
     if engine != "vector":
         return DEFAULT_CHUNK.get(engine, 1)
-    return int(max(1, min(DEFAULT_CHUNK["vector"], CHUNK_BYTES // replication_bytes(scenario))))
+    from sim.executors import memory_budget
+
+    per = replication_bytes(scenario)
+    return int(max(1, min(DEFAULT_CHUNK["vector"], CHUNK_BYTES // per,
+                          memory_budget() // (2 * per))))
 
 
 def check_memory(scenario: Scenario, engine: str, chunk_size: int, *,

@@ -50,8 +50,12 @@ def scenario_with(partners: int):
 
 
 def test_chunks_shrink_as_partnerships_grow_so_memory_stays_bounded():
-    sizes = [default_chunk_size(scenario_with(n), "vector") for n in (2, 5, 20, 50)]
+    from sim.memory import CHUNK_BYTES, replication_bytes
+
+    scenarios = [scenario_with(n) for n in (2, 5, 20, 50)]
+    sizes = [default_chunk_size(sc, "vector") for sc in scenarios]
     assert sizes == sorted(sizes, reverse=True)
     assert sizes[0] == DEFAULT_CHUNK["vector"]
-    assert 1 <= sizes[-1] < 200
+    assert all(size * replication_bytes(sc) <= CHUNK_BYTES for size, sc in zip(sizes, scenarios))
+    assert 1 <= sizes[-1] < sizes[0] / 20
     assert default_chunk_size(scenario_with(50), "mesa") == DEFAULT_CHUNK["mesa"]
