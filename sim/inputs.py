@@ -354,7 +354,8 @@ def resolve_batch(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs
     return PartnershipInputs(
         names=names, traits=traits, priorities=priorities, joins_at=joins_at, vision=vision,
         input_paths=tuple(uncertain_paths(scenario)),
-        sampled=np.stack(u.values, axis=-1) if u.values else np.zeros((R, 0)),
+        # one contiguous row per input (a [R, k] view): each becomes a column of the outcomes
+        sampled=np.stack(u.values).T if u.values else np.zeros((R, 0)),
         planned_money=plan, plan_savings_potential=estimate["savings_potential"],
         plan_ramp_up_cycles=estimate["ramp_up_cycles"],
         decision_rule=c.decision_rule, cost_sharing=c.cost_sharing,
