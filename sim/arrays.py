@@ -43,3 +43,13 @@ def rowany(mask):
 def others_active(active):
     """How many active partners each partner has besides itself ([..., n] ints)."""
     return count(active)[..., None] - active
+
+
+def active_mean(values, active):
+    """Mean of `values` over the active partners (last axis), 0 where none is active: one
+    summation order for both engines, so their summaries agree to the last bit."""
+    active = np.asarray(active, dtype=bool)
+    members = count(active)
+    total = np.einsum("...j,...j->...", np.where(active, values, 0.0), active.astype(float))
+    return np.where(members > 0, total / np.maximum(members, 1), 0.0)
+

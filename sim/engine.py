@@ -17,7 +17,7 @@ import numpy as np
 
 from sim import noise as noise_mod
 from sim import rules
-from sim.arrays import count, rowany, rowsum
+from sim.arrays import active_mean, count, rowany, rowsum
 from sim.inputs import (PartnershipInputs, count_run_inputs, resolve_batch, shock_input_counts,
                         shock_streams, uncertain_paths)
 from sim.scenario import Scenario
@@ -468,7 +468,6 @@ class Partnership:
         """This review's row of every series (what PartnershipModel's DataCollector records)."""
         active = self.active
         members = count(active)
-        weight = active.astype(float)
         values = {
             "maturity": self.maturity, "running_quality": self.quality,
             "gross_savings_m": self.gross, "spend_m": self.spend, "cum_net_savings_m": self.cum,
@@ -477,11 +476,11 @@ class Partnership:
             "mean_trust": rules.mean_pair_trust(self.trust, active),
             "min_trust": rules.min_over_others(self.trust, active),
             "active_partners": members,
-            "fairness_imbalance": _masked_mean(np.abs(self.equity - 1.0), weight, members),
-            "alignment": _masked_mean(self.alignment, weight, members),
+            "fairness_imbalance": active_mean(np.abs(self.equity - 1.0), active),
+            "alignment": active_mean(self.alignment, active),
             "decision_pace": self.pace, "team_delivery": self.team_delivery,
             "team_skill": self.team_skill,
-            "mean_satisfaction": _masked_mean(self.satisfaction, weight, members),
+            "mean_satisfaction": active_mean(self.satisfaction, active),
             "dissolved": self.dissolved,
         }
         for name, value in values.items():
@@ -491,9 +490,3 @@ class Partnership:
         out = {k: v.T for k, v in self.series.items()}  # [R, H + 1]
         return VectorRun(out, self.exited_at, self.reason, self.dissolved_at, self.net_money,
                          self.inputs.names, self.inputs, np.arange(self.R), self.events)
-
-
-def _masked_mean(values, weight, count):
-    """Mean over the active partners (weight = active as 0/1 floats; values are finite)."""
-    return np.where(count > 0, np.einsum("...j,...j->...", values, weight)
-                    / np.maximum(count, 1), 0.0)

@@ -12,7 +12,7 @@ import numpy as np
 
 from sim import noise as noise_mod
 from sim import rules
-from sim.arrays import rowsum
+from sim.arrays import active_mean, rowsum
 from sim.agents import PartnerOrganisation
 from sim.inputs import (PartnershipInputs, count_run_inputs, resolve, shock_input_counts,
                         shock_streams)
@@ -355,20 +355,13 @@ class PartnershipModel(mesa.Model):
 
     @property
     def fairness_imbalance(self) -> float:
-        active = self.active
-        if not active.any():
-            return 0.0
-        return float(np.abs(self.array("equity")[active] - 1.0).mean())
+        return float(active_mean(np.abs(self.array("equity") - 1.0), self.active))
 
     @property
     def alignment(self) -> float:
-        active = self.active
-        if not active.any():
-            return 0.0
-        return float(self.alignment_by_partner[active].mean())
+        return float(active_mean(self.alignment_by_partner, self.active))
 
     @property
     def mean_satisfaction(self) -> float:
-        active = self.active
-        return float(self.array("satisfaction")[active].mean()) if active.any() else 0.0
+        return float(active_mean(self.array("satisfaction"), self.active))
 

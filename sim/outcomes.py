@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from sim.arrays import rowsum
 from sim.scenario import SHOCK_KINDS
 
 THRIVING_TRUST = 0.5
@@ -51,10 +52,13 @@ def run_outcome(model) -> dict:
     positive = np.nonzero(cum[1:] > 0)[0]
     exits = [a for a in model.partners if a.exited_at is not None]
     exits.sort(key=lambda a: (a.exited_at, a.slot))
-    live = slice(1, (model.dissolved_at or model.horizon) + 1)
+    end = model.dissolved_at or model.horizon
+
+    def over_live(name):
+        return float(live_mean(np.asarray(series[name], dtype=float), end))
+
     factors = dict(zip(BOTTLENECKS, capacity_factors(
-        *(np.mean(np.asarray(series[k], dtype=float)[live])
-          for k in ("team_delivery", "team_skill", "decision_pace")), inp.params)))
+        *(over_live(k) for k in ("team_delivery", "team_skill", "decision_pace")), inp.params)))
     final_trust = _last_live(series["mean_trust"], model)
     pct = model.pct_business_case
     status = classify(delivered, model.dissolved, len(exits), final_trust, pct)
@@ -73,9 +77,9 @@ def run_outcome(model) -> dict:
         "exit_log": "; ".join(f"{a.name}@{a.exited_at}({a.exit_reason})" for a in exits),
         "final_mean_trust": final_trust,
         "final_min_trust": _last_live(series["min_trust"], model),
-        "mean_trust": float(np.mean(series["mean_trust"][live])),
-        "fairness_imbalance": float(np.mean(series["fairness_imbalance"][live])),
-        "alignment": float(np.mean(series["alignment"][live])),
+        "mean_trust": over_live("mean_trust"),
+        "fairness_imbalance": over_live("fairness_imbalance"),
+        "alignment": over_live("alignment"),
         "final_maturity": model.maturity,
         "bottleneck": min(factors, key=factors.get),
         "failure_path": "" if delivered else _failure_path(model, exits, factors),
@@ -93,6 +97,14 @@ def _last_live(values, model) -> float:
     """A figure at the horizon, or at the last review before the partnership dissolved."""
     idx = (model.dissolved_at - 1) if model.dissolved else model.horizon
     return float(values[max(idx, 0)])
+
+
+def live_mean(values, end):
+    """Mean of a series ([..., horizon + 1]) over the reviews that took place, 1..end: one
+    summation order for both engines' outcomes tables."""
+    reviews = np.arange(np.shape(values)[-1])
+    live = (reviews >= 1) & (reviews <= np.asarray(end)[..., None])
+    return rowsum(np.where(live, values, 0.0)) / end
 
 
 def capacity_factors(mean_delivery, mean_skill, mean_pace, p):
@@ -201,7 +213,6 @@ def vector_outcomes(run):
     input's sampled value."""
     import pandas as pd
 
-    from sim.arrays import rowsum
 
     inp, S = run.inputs, run.series
     R, n = run.exited_at.shape
@@ -213,11 +224,10 @@ def vector_outcomes(run):
     positive = cum[:, 1:] > 0
     break_even = np.where(positive.any(axis=1), positive.argmax(axis=1) + 1.0, math.nan)
     end = np.where(dissolved, run.dissolved_at, H)            # live reviews are 1..end
-    live = (np.arange(H + 1) >= 1) & (np.arange(H + 1) <= end[:, None])
     last = np.where(dissolved, np.maximum(run.dissolved_at - 1, 0), H)
 
-    def live_mean(name):
-        return rowsum(np.where(live, S[name], 0.0)) / end
+    def over_live(name):
+        return live_mean(S[name], end)
 
     exited = run.exited_at >= 0
     exits = exited.sum(axis=1)
@@ -227,8 +237,8 @@ def vector_outcomes(run):
     some = exits > 0
     names = np.array(run.names, dtype=object)
     first_reason = np.where(some, run.exit_reason[rows, first], "")
-    factors = np.stack(capacity_factors(live_mean("team_delivery"), live_mean("team_skill"),
-                                        live_mean("decision_pace"), inp.params), axis=1)
+    factors = np.stack(capacity_factors(over_live("team_delivery"), over_live("team_skill"),
+                                        over_live("decision_pace"), inp.params), axis=1)
     bottleneck = np.array(list(BOTTLENECKS), dtype=object)[np.argmin(factors, axis=1)]
     final_trust = S["mean_trust"][rows, last]
     pct = S["pct_business_case"][:, H]
@@ -258,9 +268,9 @@ def vector_outcomes(run):
         "exit_log": exit_log,
         "final_mean_trust": final_trust,
         "final_min_trust": S["min_trust"][rows, last],
-        "mean_trust": live_mean("mean_trust"),
-        "fairness_imbalance": live_mean("fairness_imbalance"),
-        "alignment": live_mean("alignment"),
+        "mean_trust": over_live("mean_trust"),
+        "fairness_imbalance": over_live("fairness_imbalance"),
+        "alignment": over_live("alignment"),
         "final_maturity": S["maturity"][:, H],
         "bottleneck": bottleneck,
         "failure_path": failure,
