@@ -71,20 +71,22 @@ def no_temporary_files(folder: Path) -> bool:
     return not [p for p in folder.rglob("*") if ".tmp" in p.name or ".partial" in p.name]
 
 
-@pytest.fixture(scope="module")
-def whole_run(tmp_path_factory):
-    whole = tmp_path_factory.mktemp("run") / "whole"
-    done = collabsim(*RUN, "--out", whole)
+def uninterrupted(tmp_path_factory, kind: str, command) -> Path:
+    """The folder an uninterrupted `command` writes: what a killed-and-resumed one must equal."""
+    whole = tmp_path_factory.mktemp(kind) / "whole"
+    done = collabsim(*command, "--out", whole)
     assert done.returncode == 0, done.stderr
     return whole
+
+
+@pytest.fixture(scope="module")
+def whole_run(tmp_path_factory):
+    return uninterrupted(tmp_path_factory, "run", RUN)
 
 
 @pytest.fixture(scope="module")
 def whole_sweep(tmp_path_factory):
-    whole = tmp_path_factory.mktemp("sweep") / "whole"
-    done = collabsim(*SWEEP, "--out", whole)
-    assert done.returncode == 0, done.stderr
-    return whole
+    return uninterrupted(tmp_path_factory, "sweep", SWEEP)
 
 
 def test_a_run_killed_several_times_at_random_moments_resumes_exactly(tmp_path, whole_run):
@@ -309,19 +311,26 @@ def file_size_limit(limit=60_000):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_full_disk_is_named_and_leaves_no_temporary_file(tmp_path, workers):
-    folder = tmp_path / "run"
-    done = subprocess.run(command("run", TYPICAL, "-n", 6000, "--chunk-size", 1500,
-                                  "--workers", workers, "--out", folder),
+def run_on_a_full_disk(folder, *options):
+    """`collabsim run` of typical into `folder` with writes failing as on a full disk."""
+    done = subprocess.run(command("run", TYPICAL, "-n", 6000, "--chunk-size", 1500, *options,
+                                  "--out", folder),
                           cwd=ROOT, capture_output=True, text=True, timeout=600,
                           preexec_fn=file_size_limit())
     assert done.returncode == 6, done.stderr
     assert "cannot write the results: File too large" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert no_temporary_files(folder)
+    return done
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_full_disk_is_named_and_leaves_no_temporary_file(tmp_path, workers):
+    folder = tmp_path / "run"
+    done = run_on_a_full_disk(folder, "--workers", workers)
     assert str(folder / "timeseries" / "part-") in done.stderr
     assert f"collabsim run --resume {folder}" in done.stderr
-    assert "Traceback" not in done.stderr and "scheduler" not in done.stderr
-    assert no_temporary_files(folder)
+    assert "scheduler" not in done.stderr
     assert collabsim("run", "--resume", folder).returncode == 0   # once there is room
 
 
@@ -380,15 +389,8 @@ def test_a_lost_scheduler_ends_the_run_with_status_4(tmp_path, dask_cluster, who
 
 def test_a_full_disk_with_a_scheduler_is_not_blamed_on_the_scheduler(tmp_path, dask_cluster):
     address, _ = dask_cluster
-    folder = tmp_path / "run"
-    done = subprocess.run(command("run", TYPICAL, "-n", 6000, "--chunk-size", 1500,
-                                  "--scheduler", address, "--out", folder),
-                          cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          preexec_fn=file_size_limit())
-    assert done.returncode == 6, done.stderr
-    assert "cannot write the results: File too large" in done.stderr
-    assert "cannot reach" not in done.stderr and "Traceback" not in done.stderr
-    assert no_temporary_files(folder)
+    done = run_on_a_full_disk(tmp_path / "run", "--scheduler", address)
+    assert "cannot reach" not in done.stderr
 
 
 @pytest.mark.parametrize("kind", ["run", "sweep"])
