@@ -153,9 +153,10 @@ def _hashable(v):
 
 def evaluate_rows(scenario: Scenario, seed: int, quantiles: np.ndarray, columns: np.ndarray,
                   samples: np.ndarray, replications: int, outputs: tuple[str, ...],
-                  horizon: int) -> np.ndarray:
+                  horizon: int, intervals: bool = False) -> np.ndarray:
     """Outputs of some design points, [P, width] (scalars, then each series over reviews
-    0..horizon, NaN past the scenario's own horizon). A top-level function for executors."""
+    0..horizon, NaN past the scenario's own horizon; with `intervals` each value is followed
+    by its 95% interval). A top-level function for executors."""
     from sim.engine import draw, simulate_inputs
     from sim.outcomes import vector_outcomes
 
@@ -168,50 +169,80 @@ def evaluate_rows(scenario: Scenario, seed: int, quantiles: np.ndarray, columns:
     parts = []
     scalars = [o for o in outputs if not o.startswith(SERIES)]
     if scalars:
-        parts.append(point_summaries(vector_outcomes(run), point, P, scalars))
+        parts.append(point_summaries(vector_outcomes(run), P, scalars, intervals))
     for o in outputs:
         if o.startswith(SERIES):
-            values = np.asarray(run.series[o[len(SERIES):]], dtype=float)   # [P*R, H+1]
-            mean = values.reshape(P, replications, -1).mean(axis=1)
-            pad = np.full((P, horizon + 1), np.nan)
-            pad[:, :mean.shape[1]] = mean
-            parts.append(pad)
+            values = np.asarray(run.series[o[len(SERIES):]], dtype=float)
+            values = values.reshape(P, replications, -1)                    # [P, R, H + 1]
+            mean = values.mean(axis=1)
+            found = [mean]
+            if intervals:
+                from sim.outcomes import Z95
+
+                half = Z95 * values.std(axis=1, ddof=1) / math.sqrt(replications) \
+                    if replications > 1 else np.zeros_like(mean)
+                found += [mean - half, mean + half]
+            for series in found:
+                pad = np.full((P, horizon + 1), np.nan)
+                pad[:, :series.shape[1]] = series
+                parts.append(pad)
     return np.column_stack(parts)
 
 
-def point_summaries(table: pd.DataFrame, point: np.ndarray, P: int,
-                    outputs: Sequence[str]) -> np.ndarray:
-    """Each design point's scalar outputs [P, len(outputs)] from its runs' outcomes rows."""
-    count = np.bincount(point, minlength=P).astype(float)
-
-    def mean(values):
-        return np.bincount(point, weights=np.asarray(values, dtype=float), minlength=P) / count
-
-    def median(values):
-        frame = pd.DataFrame({"p": point, "v": np.asarray(values, dtype=float)})
-        return frame.groupby("p", sort=True)["v"].median().reindex(range(P)).to_numpy()
-
-    summaries = {
-        "p_deliver": lambda: mean(table["delivered"]),
-        "median_savings_pct": lambda: median(table["savings_pct"]),
-        "mean_savings_pct": lambda: mean(table["savings_pct"]),
-        "p_dissolved": lambda: mean(table["dissolved"]),
-        "p_any_exit": lambda: mean(table["exits"] > 0),
-        "p_thriving": lambda: mean(table["status"] == "thriving"),
-        "mean_final_trust": lambda: mean(table["final_mean_trust"]),
-        "mean_exits": lambda: mean(table["exits"]),
-    }
-    return np.column_stack([summaries[o]() for o in outputs])
+#: What each scalar output summarises: ("share", outcomes column or test) or ("mean"/"median",
+#: outcomes column).
+SUMMARIES = {
+    "p_deliver": ("share", lambda t: t["delivered"]),
+    "median_savings_pct": ("median", lambda t: t["savings_pct"]),
+    "mean_savings_pct": ("mean", lambda t: t["savings_pct"]),
+    "p_dissolved": ("share", lambda t: t["dissolved"]),
+    "p_any_exit": ("share", lambda t: t["exits"] > 0),
+    "p_thriving": ("share", lambda t: t["status"] == "thriving"),
+    "mean_final_trust": ("mean", lambda t: t["final_mean_trust"]),
+    "mean_exits": ("mean", lambda t: t["exits"]),
+}
 
 
-def output_columns(outputs: Sequence[str], horizon: int) -> list[str]:
-    """The table's output columns: each scalar, and NAME[t] for t = 0..horizon per series."""
+def point_summaries(table: pd.DataFrame, P: int, outputs: Sequence[str],
+                    intervals: bool = False) -> np.ndarray:
+    """Each design point's scalar outputs [P, len(outputs)] from its runs' outcomes rows (point
+    p's runs are rows p*R .. p*R + R - 1); with `intervals`, each output's 95% interval follows
+    it ([P, 3 * len(outputs)]: value, low, high): Wilson for shares, normal for means, the
+    order-statistic interval for medians (sim.outcomes)."""
+    from sim.outcomes import Z95, median_rank_bounds, wilson_bounds
+
+    R = len(table) // P
+    columns = []
+    for o in outputs:
+        how, pick = SUMMARIES[o]
+        x = np.asarray(pick(table), dtype=float).reshape(P, R)
+        if how == "median":
+            x = np.sort(x, axis=1)
+            value = np.median(x, axis=1)
+            lo, hi = median_rank_bounds(R)
+            bounds = (x[:, lo], x[:, hi])
+        else:
+            value = x.mean(axis=1)
+            if how == "share":
+                bounds = wilson_bounds(x.sum(axis=1), R)
+            else:
+                half = Z95 * x.std(axis=1, ddof=1) / math.sqrt(R) if R > 1 else np.zeros(P)
+                bounds = (value - half, value + half)
+        columns += [value, *bounds] if intervals else [value]
+    return np.column_stack(columns)
+
+
+def output_columns(outputs: Sequence[str], horizon: int, intervals: bool = False) -> list[str]:
+    """The table's output columns: each scalar, and NAME[t] for t = 0..horizon per series; with
+    `intervals`, each followed by its 95% bounds (`_low`, `_high`)."""
+    ends = ("", "_low", "_high") if intervals else ("",)
     columns = []
     for o in outputs:
         if o.startswith(SERIES):
-            columns += [f"{o[len(SERIES):]}[{t}]" for t in range(horizon + 1)]
+            name = o[len(SERIES):]
+            columns += [f"{name}{end}[{t}]" for end in ends for t in range(horizon + 1)]
         else:
-            columns.append(o)
+            columns += [f"{o}{end}" for end in ends]
     return columns
 
 
@@ -226,11 +257,12 @@ def evaluate(scenario, design, replications: int = 64, outputs=("p_deliver",),
              common_random_numbers: bool = False, workers: int = 1,
              scheduler: Optional[str] = None,
              on_progress: Optional[Callable[[int, int], None]] = None,
-             checkpoint: Optional[Path] = None) -> pd.DataFrame:
+             checkpoint: Optional[Path] = None, intervals: bool = False) -> pd.DataFrame:
     """Run every point of `design` (a DataFrame, a mapping path -> values, or an array with
     `names`) `replications` times; returns the design's columns and one column per output
     (see the module's doc). Wrong paths, values or outputs raise sim.ScenarioError before
-    anything runs. With `checkpoint` (a folder) each chunk's outputs are saved as it finishes
+    anything runs. With `intervals`, every output is followed by its 95% interval over the
+    point's replications (`NAME_low`, `NAME_high`). With `checkpoint` (a folder) each chunk's outputs are saved as it finishes
     and chunks already saved are not run again: an interrupted evaluation resumes, and ends
     identical."""
     from sim.executors import execute
@@ -244,7 +276,7 @@ def evaluate(scenario, design, replications: int = 64, outputs=("p_deliver",),
     outputs = _ordered(check_outputs(outputs))
     frame = design_frame(design, names)
     how = plan(base, frame)
-    width = len(output_columns(outputs, how.horizon))
+    names_out = output_columns(outputs, how.horizon, intervals)
     tasks, sizes = {}, {}
     largest = base
     for g, (sc, rows, columns, quantiles) in enumerate(how.groups):
@@ -255,16 +287,16 @@ def evaluate(scenario, design, replications: int = 64, outputs=("p_deliver",),
         for a in range(0, len(rows), per_chunk):
             tasks[(g, a)] = (evaluate_rows, (sc, seed, quantiles[a:a + per_chunk], columns,
                                              samples[a:a + per_chunk], replications, outputs,
-                                             how.horizon))
+                                             how.horizon, intervals))
             sizes[(g, a)] = len(rows[a:a + per_chunk])
     workers = workers_for(largest, "vector", min(default_chunk_size(largest, "vector"),
                                                  replications * max(sizes.values())),
                           workers, setting="replications")
-    result = np.full((len(frame), width), np.nan)
+    result = np.full((len(frame), len(names_out)), np.nan)
     saved = {}
     if checkpoint is not None:
         saved = _claim(Path(checkpoint), base, seed, frame, replications, outputs,
-                       common_random_numbers, list(tasks))
+                       (common_random_numbers, intervals), list(tasks))
     done = 0
     for key, path in saved.items():
         if path.is_file():
@@ -284,11 +316,12 @@ def evaluate(scenario, design, replications: int = 64, outputs=("p_deliver",),
         if on_progress is not None:
             on_progress(done, len(frame))
     table = frame.copy()
-    for name, column in zip(output_columns(outputs, how.horizon), result.T):
+    for name, column in zip(names_out, result.T):
         table[name] = column
     table.attrs["settings"] = {"replications": replications, "seed": seed,
                                "outputs": list(outputs), "horizon": how.horizon,
-                               "common_random_numbers": common_random_numbers}
+                               "common_random_numbers": common_random_numbers,
+                               "intervals": intervals}
     return table
 
 

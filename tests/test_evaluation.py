@@ -152,3 +152,37 @@ def test_outcome_function_checks_outputs_and_inputs_when_built():
         sim.outcome_function(THREE, outputs=("p_delivr",))
     with pytest.raises(sim.ScenarioError, match="did you mean"):
         sim.outcome_function(THREE, inputs=["charter.decision_rul"])
+
+
+def test_intervals_are_those_of_the_points_own_runs():
+    from sim.outcomes import mean_interval, median_rank_bounds, wilson_interval
+
+    outputs = ("p_deliver", "mean_savings_pct", "median_savings_pct", "timeseries.mean_trust")
+    table = sim.evaluate(THREE, {"charter.decision_rule": ["majority"]}, replications=120, seed=6,
+                         outputs=outputs, common_random_numbers=True, intervals=True)
+    out = sim.run(sim.load_scenario(THREE).with_values({"charter.decision_rule": "majority"}),
+                  replications=120, seed=6)
+    row = table.iloc[0]
+    assert (row["p_deliver_low"], row["p_deliver_high"]) == pytest.approx(
+        wilson_interval(int(out.outcomes["delivered"].sum()), 120))
+    assert (row["mean_savings_pct_low"], row["mean_savings_pct_high"]) == pytest.approx(
+        mean_interval(out.outcomes["savings_pct"]))
+    ranked = np.sort(out.outcomes["savings_pct"].to_numpy())
+    lo, hi = median_rank_bounds(120)
+    assert (row["median_savings_pct_low"], row["median_savings_pct_high"]) == (ranked[lo],
+                                                                               ranked[hi])
+    assert row["mean_trust_low[5]"] < row["mean_trust[5]"] < row["mean_trust_high[5]"]
+    assert list(table.columns[:5]) == ["charter.decision_rule", "p_deliver", "p_deliver_low",
+                                       "p_deliver_high", "mean_savings_pct"]
+
+
+def test_the_median_interval_covers_95_percent_whenever_it_can():
+    from scipy.stats import binom
+
+    from sim.outcomes import median_rank_bounds
+
+    for n in (6, 7, 20, 64, 201, 1000):
+        lo, hi = median_rank_bounds(n)
+        assert hi == n - 1 - lo
+        coverage = binom.cdf(hi, n, 0.5) - binom.cdf(lo, n, 0.5)
+        assert 0.95 <= coverage < 0.99 or lo == 0
