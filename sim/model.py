@@ -17,6 +17,7 @@ from sim.agents import PartnerOrganisation
 from sim.inputs import (PartnershipInputs, count_run_inputs, resolve, shock_input_counts,
                         shock_streams)
 from sim.loading import as_scenario
+from sim.outcomes import STANDING_SERIES, Standing, standing
 from sim.seeds import child_rng
 
 
@@ -96,6 +97,11 @@ class PartnershipModel(mesa.Model):
                 "team_skill": "team_skill",
                 "mean_satisfaction": lambda m: m.mean_satisfaction,
                 "dissolved": "dissolved",
+                # the outcomes table's verdict, as it stands after each review
+                "delivered": lambda m: m.standing.delivered,
+                "status": lambda m: m.standing.status,
+                "savings_pct": lambda m: m.standing.savings_pct,
+                "failure_path": lambda m: m.standing.failure_path,
             },
             agent_reporters={
                 "partner": "name",
@@ -331,6 +337,14 @@ class PartnershipModel(mesa.Model):
         """Figures the data collector reads, computed once per review rather than per agent."""
         self._trust = self.trust_matrix()
         self._partner_mean_trust = rules.mean_over_others(self._trust, self.active)
+        self.standing: Standing = standing(self, self._figures_so_far(STANDING_SERIES))
+
+    def _figures_so_far(self, names) -> dict:
+        """Each named model figure at reviews 0..now: as collected, then as it is now."""
+        reporters, collected = self.datacollector.model_reporters, self.datacollector.model_vars
+        return {name: [*collected[name], getattr(self, reporters[name])
+                       if isinstance(reporters[name], str) else reporters[name](self)]
+                for name in names}
 
     def mean_trust_of(self, agent) -> float:
         """An active partner's mean trust in the others (NaN once it has left)."""
