@@ -28,6 +28,11 @@ class PartnershipModel(mesa.Model):
         scenario: a Scenario, a mapping in the scenario format, or a path to a YAML file.
             Uncertain inputs are sampled from this model's own generator.
         seed / rng: as for mesa.Model (give one); the run is fully determined by it.
+
+    `running` stays True after the last review until the model is stepped once more: that
+    closing step changes and collects nothing, and makes the last row of `mesa.batch_run`
+    the final review (Mesa 3.3 and 3.4 report the collection made before their last step,
+    `model.steps - 1`; 3.5 reports the last collection, which is the same row).
     """
 
     def __init__(self, *, scenario, seed=None, rng=None):
@@ -124,7 +129,10 @@ class PartnershipModel(mesa.Model):
     # --- one review ------------------------------------------------------------------------
 
     def step(self):
-        """One six-month review of the partnership."""
+        """One six-month review of the partnership; after the last, the closing step."""
+        if self.cycle == self.horizon:
+            self.running = False
+            return
         self.cycle += 1
         self.gross_savings = self.spend = self.running_quality = 0.0  # nothing flows unless
         if not self.dissolved:                                        # a review takes place
@@ -136,7 +144,6 @@ class PartnershipModel(mesa.Model):
                 self.review(noise)
         self._refresh_views()
         self.datacollector.collect(self)
-        self.running = self.cycle < self.horizon
 
     def review(self, noise: noise_mod.CycleNoise) -> None:
         """Effort, delivery, decisions, money, trust, satisfaction, exits: in that order."""

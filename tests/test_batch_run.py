@@ -9,9 +9,13 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.seeds import replication_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 THREE = ROOT / "scenarios" / "three_councils.yaml"
+#: The outcomes table's verdict columns, which the model reports after every review.
+VERDICT = ["delivered", "status", "savings_pct", "failure_path"]
+SEED = 7
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +30,40 @@ def batch_run(parameters, max_steps, processes=1, period=-1):
         number_processes=processes, data_collection_period=period, display_progress=False))
 
 
+def last_rows(table):
+    """Each run's last row (one per run: with agent reporters Mesa gives one per agent)."""
+    return table.sort_values(["RunId", "Step"]).groupby("RunId").tail(1).set_index("RunId")
+
+
 # --- mesa.batch_run ---------------------------------------------------------------------------
+
+
+def test_the_last_row_of_each_run_is_its_final_review_and_its_row_of_the_outcomes_table(three):
+    runs = 24
+    seeds = [replication_seed(SEED, r) for r in range(runs)]
+    table = batch_run({"scenario": three, "seed": seeds}, three.horizon, processes=2)
+    last = last_rows(table)
+    assert len(last) == runs
+    assert (last["Step"] == three.horizon).all() and (last["cycle"] == three.horizon).all()
+    outcomes = sim.run(three, replications=runs, seed=SEED, engine="mesa").outcomes
+    mine = last.assign(replication=[seeds.index(s) for s in last["seed"]])
+    mine = mine.sort_values("replication").reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine[VERDICT], outcomes[VERDICT], check_dtype=False)
+    # so the share delivered read from batch_run is the Monte Carlo run's P(deliver)
+    assert mine["delivered"].mean() == pytest.approx(
+        sim.run(three, replications=runs, seed=SEED).summary["p_deliver"])
+
+
+def test_every_review_is_reported_when_collecting_every_step(three):
+    table = batch_run({"scenario": three, "seed": [3]}, three.horizon, period=1)
+    steps = table.drop_duplicates("Step")
+    assert steps["Step"].tolist() == list(range(three.horizon + 1))
+    direct = sim.PartnershipModel(scenario=three, seed=3)
+    while direct.running:
+        direct.step()
+    expected = direct.datacollector.get_model_vars_dataframe()
+    for column in ("cycle", "cum_net_savings_m", "mean_trust", *VERDICT):
+        assert steps[column].tolist() == expected[column].tolist(), column
 
 
 def test_a_single_scenario_is_one_parameter_value_not_a_sweep_over_its_fields(three):
@@ -41,3 +78,21 @@ def test_a_scenario_is_not_iterable_but_stays_a_pydantic_model(three):
         iter(three)
     assert sim.scenario_from_dict(three.model_dump(mode="json")) == three
     assert three.model_copy(update={"horizon": 4}).horizon == 4
+
+
+# --- one run ----------------------------------------------------------------------------------
+
+
+def test_stepping_past_the_horizon_closes_the_run_and_changes_nothing(three):
+    model = sim.PartnershipModel(scenario=three, rng=2)
+    for _ in range(three.horizon):
+        model.step()
+    before = model.datacollector.get_model_vars_dataframe()
+    savings, events = model.cum_net_savings, list(model.events)
+    for _ in range(3):
+        model.step()        # the first is the closing step; none is a review
+        assert not model.running
+    assert model.cycle == three.horizon
+    assert model.cum_net_savings == savings and model.events == events
+    pd.testing.assert_frame_equal(model.datacollector.get_model_vars_dataframe(), before)
+
