@@ -18,6 +18,7 @@ from sim.inputs import (PartnershipInputs, count_run_inputs, resolve, shock_inpu
                         shock_streams)
 from sim.loading import as_scenario
 from sim.outcomes import STANDING_SERIES, Standing, standing
+from sim.scenario import TRAITS
 from sim.seeds import child_rng
 
 
@@ -110,6 +111,7 @@ class PartnershipModel(mesa.Model):
             },
             agent_reporters={
                 "partner": "name",
+                **{trait: trait for trait in TRAITS},   # as they are now, after any shock
                 "active": "active",
                 "engaged": "engaged",
                 "effort": "effort",

@@ -96,3 +96,38 @@ def test_stepping_past_the_horizon_closes_the_run_and_changes_nothing(three):
     assert model.cum_net_savings == savings and model.events == events
     pd.testing.assert_frame_equal(model.datacollector.get_model_vars_dataframe(), before)
 
+
+
+def test_a_partner_reads_as_its_name():
+    model = sim.PartnershipModel(scenario=THREE, rng=1)
+    assert "Northshire" in repr(model.partners[0])
+    assert [a.name for a in model.partners] == model.scenario.partner_names()
+
+
+def _three_with(shocks, **charter):
+    data = sim.load_scenario(THREE).model_dump(mode="json", exclude_none=True)
+    data["shocks"] = shocks
+    data["charter"].update(charter)
+    return sim.scenario_from_dict(data)
+
+
+@pytest.mark.parametrize("shock, trait", [
+    ({"kind": "budget_cut", "partner": "Eastvale", "at_cycle": 4, "magnitude": 0.5},
+     "resourcing"),
+    ({"kind": "staff_loss", "partner": "Eastvale", "at_cycle": 4, "magnitude": 0.5}, "skills"),
+    ({"kind": "leadership_change", "partner": "Eastvale", "at_cycle": 4, "magnitude": 0.5},
+     "ambition"),
+])
+def test_agent_reporters_follow_the_traits_a_shock_changes(shock, trait):
+    # a heavy exit penalty keeps Eastvale in until its shock strikes
+    scenario = _three_with([shock], exit={"penalty": 10})
+    model = sim.PartnershipModel(scenario=scenario, rng=3)
+    while model.running:
+        model.step()
+    agents = model.datacollector.get_agent_vars_dataframe()
+    eastvale = agents[agents["partner"] == "Eastvale"].droplevel("AgentID")[trait]
+    assert (eastvale.loc[:3] == eastvale.loc[0]).all()
+    assert eastvale.loc[4] != eastvale.loc[3]
+    assert eastvale.loc[scenario.horizon] == getattr(model.partners[1], trait)
+    others = agents[agents["partner"] != "Eastvale"][trait]
+    assert others.groupby("AgentID").nunique().eq(1).all()
