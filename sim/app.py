@@ -178,33 +178,38 @@ def can_join(scenario: Scenario) -> bool:
     return any(p.joins_at != 0 for p in scenario.partners or [])
 
 
-def scenario_with(scenario: Scenario, *, decision_rule=None, benefit_sharing=None,
-                  dedicated=None, training=None, consensus=None, call_out=None,
-                  exit_penalty=None, shock=NO_SHOCK, shock_partner="any", shock_cycle=1,
-                  shock_magnitude=0.5, **traits) -> Scenario:
-    """The scenario with the sliders' values; trait sliders are named 'PARTNER: trait'."""
-    data = scenario_data(scenario)
-    c = data["charter"]
-    for key, value in (("decision_rule", decision_rule), ("benefit_sharing", benefit_sharing),
-                       ("consensus", consensus)):
-        if value is not None:
-            c[key] = value
-    for section, key, value in (("programme_team", "dedicated", dedicated),
-                                ("programme_team", "training", training),
-                                ("penalties", "call_out", call_out),
-                                ("exit", "penalty", exit_penalty)):
-        if value is not None:
-            c.setdefault(section, {})[key] = value
-    by_name = {p["name"]: p for p in data["partners"]}
-    for key, value in traits.items():
+#: The charter's sliders and the scenario field each sets (a sim.fields path).
+CHARTER_SLIDERS = {
+    "decision_rule": "charter.decision_rule", "benefit_sharing": "charter.benefit_sharing",
+    "dedicated": "charter.programme_team.dedicated", "training": "charter.programme_team.training",
+    "consensus": "charter.consensus", "call_out": "charter.penalties.call_out",
+    "exit_penalty": "charter.exit.penalty",
+}
+
+
+def scenario_with(scenario: Scenario, *, shock=NO_SHOCK, shock_partner="any", shock_cycle=1,
+                  shock_magnitude=0.5, **sliders) -> Scenario:
+    """The scenario with the sliders' values (a slider left at None keeps the scenario's);
+    trait sliders are named 'PARTNER: trait'."""
+    names = scenario.partner_names()
+    values = {}
+    for key, value in sliders.items():
+        if value is None:
+            continue
         partner, _, trait = key.rpartition(": ")
-        if partner not in by_name or trait not in SLIDER_TRAITS:
+        if key in CHARTER_SLIDERS:
+            values[CHARTER_SLIDERS[key]] = value
+        elif partner in names and trait in SLIDER_TRAITS:
+            values[f"partners.{partner}.{trait}"] = value
+        else:
             raise ValueError(f"unknown slider {key!r}")
-        by_name[partner][trait] = value
-    if shock != NO_SHOCK:
-        data["shocks"] = data.get("shocks", []) + [{
-            "kind": shock, "partner": shock_partner, "at_cycle": int(shock_cycle),
-            "magnitude": float(shock_magnitude)}]
+    chosen = scenario.with_values(values, source="the app's sliders")
+    if shock == NO_SHOCK:
+        return chosen
+    data = scenario_data(chosen)
+    data["shocks"] = data.get("shocks", []) + [{
+        "kind": shock, "partner": shock_partner, "at_cycle": int(shock_cycle),
+        "magnitude": float(shock_magnitude)}]
     return scenario_from_dict(data, source="the app's sliders")
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim import store
+from sim.fields import CHARTER_NUMBERS
 from sim.inputs import BENEFITS, uncertain_paths
 from sim.loading import as_scenario
 from sim.scenario import Scenario
@@ -81,17 +82,8 @@ def _split_partner(rest: str, names: list[str]) -> tuple[str, str]:
     raise KeyError(rest)
 
 
-_CHARTER_FIELDS = {
-    "business_case.target_net_savings_m": "target_net_savings_m",
-    "business_case.savings_potential": "savings_potential",
-    "business_case.implementation_cost_m": "implementation_cost_m",
-    "business_case.ramp_up_cycles": "ramp_up_cycles",
-    "penalties.threshold": "penalty_threshold", "penalties.rate": "penalty_rate",
-    "penalties.call_out": "call_out", "exit.penalty": "exit_penalty",
-    "programme_team.dedicated": "dedicated", "programme_team.training": "training",
-    "programme_team.team_cost_m": "team_cost_m",
-    "programme_team.training_cost_m": "training_cost_m", "consensus": "consensus",
-}
+#: Each charter number's name among the sampled inputs (the table in sim.fields).
+_CHARTER_FIELDS = dict(CHARTER_NUMBERS)
 
 
 def _charter_value(inputs, rest: str) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 
 from sim import noise
 from sim.distributions import Uniform, is_uncertain
+from sim.fields import CHARTER_NUMBERS
 from sim.parameters import ModelParameters
 from sim.rules import TARGET_ALL, TARGET_ANY, planned_money
 from sim.scenario import BENEFITS, DEFAULT_MAGNITUDE, PLAN, TRAITS, Scenario
@@ -110,10 +111,12 @@ class _Uniforms:
     """Hands out the columns of a [R, k] block of uniforms, one per uncertain input, and keeps
     the value each gave (uncertain_paths order)."""
 
-    def __init__(self, u):
+    def __init__(self, u, fixed=()):
         self.u = u
         self.i = 0
         self.values: list[np.ndarray] = []
+        #: inputs a design sets (their quantiles are the values wanted, never mixed by a copula)
+        self.fixed = frozenset(int(c) for c in np.asarray(fixed).reshape(-1))
 
     def quantile(self) -> np.ndarray:
         """The next uniform, as a quantile (a partnership-wide component of a trait)."""
@@ -126,9 +129,9 @@ class _Uniforms:
         if not is_uncertain(x):
             return np.full(len(self.u), float(x))
         q = self.u[:, self.i]
-        self.i += 1
-        if common is not None:
+        if common is not None and self.i not in self.fixed:
             q = correlated_quantile(q, common, similarity)
+        self.i += 1
         v = np.asarray(x.ppf(q), dtype=float)
         self.values.append(v)
         return v
@@ -176,15 +179,21 @@ def _uncertain_leaves(scenario: Scenario):
     for b in BENEFITS:
         if b in c.vision:
             yield c.vision[b]
-    bc = c.business_case
-    if bc.target_net_savings_m != PLAN:
-        yield bc.target_net_savings_m
-    yield from (bc.savings_potential, bc.implementation_cost_m, bc.ramp_up_cycles)
-    yield from (c.penalties.threshold, c.penalties.rate, c.penalties.call_out, c.exit.penalty)
-    t = c.programme_team
-    yield from (t.dedicated, t.training, t.team_cost_m, t.training_cost_m, c.consensus)
+    for _, value in _charter_numbers(c):
+        yield value
     for shock in scenario.shocks:
         yield from _shock_leaves(shock)
+
+
+def _charter_numbers(charter):
+    """(path under `charter`, value) of the charter's numbers, in sampling order (the table in
+    sim.fields); a `plan` target is not a number and is left out."""
+    for path, _ in CHARTER_NUMBERS:
+        value = charter
+        for part in path.split("."):
+            value = getattr(value, part)
+        if not (isinstance(value, str) and value == PLAN):
+            yield path, value
 
 
 def _shock_leaves(shock):
@@ -253,16 +262,7 @@ def uncertain_paths(scenario: Scenario) -> list[str]:
     for b in BENEFITS:
         if b in c.vision and is_uncertain(c.vision[b]):
             names.append(f"charter.vision.{b}")
-    for path in ("business_case.target_net_savings_m", "business_case.savings_potential",
-                 "business_case.implementation_cost_m", "business_case.ramp_up_cycles",
-                 "penalties.threshold", "penalties.rate", "penalties.call_out", "exit.penalty",
-                 "programme_team.dedicated", "programme_team.training",
-                 "programme_team.team_cost_m", "programme_team.training_cost_m", "consensus"):
-        obj = c
-        for part in path.split("."):
-            obj = getattr(obj, part)
-        if is_uncertain(obj):
-            names.append(f"charter.{path}")
+    names += [f"charter.{path}" for path, value in _charter_numbers(c) if is_uncertain(value)]
     for i, s in enumerate(scenario.shocks):
         if s.rate is not None and is_uncertain(s.rate):
             names.append(f"shocks[{i}].rate")
@@ -276,10 +276,12 @@ def resolve(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs:
     return resolve_batch(scenario, np.asarray(uniforms, dtype=float)[None, :]).replication(0)
 
 
-def resolve_batch(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs:
+def resolve_batch(scenario: Scenario, uniforms: np.ndarray, fixed=()) -> PartnershipInputs:
     """Sample R runs' inputs at once from `uniforms` [R, count_uncertain(scenario)]: row k gives
-    exactly what resolve(scenario, uniforms[k]) gives."""
-    u = _Uniforms(np.asarray(uniforms, dtype=float))
+    exactly what resolve(scenario, uniforms[k]) gives. The inputs at positions `fixed` are set
+    by a design: each takes its distribution's value at its own quantile, even for a trait the
+    partners share through `partner_similarity` (the design says what the value is)."""
+    u = _Uniforms(np.asarray(uniforms, dtype=float), fixed)
     R = len(u.u)
     specs = scenario.partner_specs()
     names = tuple(p.name for p in specs)
@@ -306,20 +308,8 @@ def resolve_batch(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs
             total = w.sum(axis=-1, keepdims=True)
             priorities[:, i] = np.where(total <= 0, vision, w / np.where(total <= 0, 1.0, total))
     bc = c.business_case
-    sampled = {}
-    if bc.target_net_savings_m != PLAN:
-        sampled["target_net_savings_m"] = u.value(bc.target_net_savings_m)
-    for name, value in (
-        ("savings_potential", bc.savings_potential),
-        ("implementation_cost_m", bc.implementation_cost_m),
-        ("ramp_up_cycles", bc.ramp_up_cycles),
-        ("penalty_threshold", c.penalties.threshold), ("penalty_rate", c.penalties.rate),
-        ("call_out", c.penalties.call_out), ("exit_penalty", c.exit.penalty),
-        ("dedicated", c.programme_team.dedicated), ("training", c.programme_team.training),
-        ("team_cost_m", c.programme_team.team_cost_m),
-        ("training_cost_m", c.programme_team.training_cost_m), ("consensus", c.consensus),
-    ):
-        sampled[name] = u.value(value)
+    names_of = dict(CHARTER_NUMBERS)
+    sampled = {names_of[path]: u.value(value) for path, value in _charter_numbers(c)}
     shocks = []
     for s, stream in zip(scenario.shocks, shock_streams(scenario)):
         rate_s = u.value(s.rate) if s.rate is not None else np.zeros(R)

@@ -472,6 +472,19 @@ class Scenario(_Strict):
                 )
         return self
 
+    def with_values(self, values: dict, source: Optional[str] = None) -> "Scenario":
+        """A copy with fields set by path, e.g. `{"partners.*.ambition": 0.5,
+        "charter.decision_rule": "majority"}`, validated as a scenario file is (sim.fields)."""
+        from sim.fields import with_values
+
+        return with_values(self, values, source)
+
+    def value_of(self, path: str):
+        """The value of the field at `path` (sim.fields), e.g. `"charter.exit.penalty"`."""
+        from sim.fields import value_of
+
+        return value_of(self, path)
+
     def partner_names(self) -> list[str]:
         if self.partners is not None:
             return [p.name for p in self.partners]

@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from sim import store
-from sim.inputs import BENEFITS, TRAITS, uncertain_paths
-from sim.loading import as_scenario, scenario_data, scenario_from_dict
+from sim.fields import sampled_paths, with_values
+from sim.inputs import uncertain_paths
+from sim.loading import ScenarioError, as_scenario
 from sim.scenario import Scenario
 
 METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn")
@@ -82,30 +83,9 @@ class FactorSpec:
         return cls(m.group(1), low, high)
 
 
-def _partners_of(data: dict, scenario: Scenario) -> list[dict]:
-    """The scenario's partners as explicit entries (a `population` is expanded)."""
-    if data.get("population") is not None:
-        data["partners"] = [p.model_dump(mode="json", exclude_none=True)
-                            for p in scenario.partner_specs()]
-        data.pop("population")
-    return data["partners"]
-
-
 def numeric_paths(scenario: Scenario) -> list[str]:
-    """Every path a factor may name (for suggestions)."""
-    names = [p.name for p in scenario.partner_specs()]
-    paths = [f"partners.{who}.{t}" for who in ["*", *names] for t in TRAITS]
-    paths += [f"partners.{who}.priorities.{b}" for who in ["*", *names] for b in BENEFITS]
-    paths += [f"charter.vision.{b}" for b in BENEFITS]
-    paths += [f"charter.{x}" for x in (
-        "business_case.target_net_savings_m", "business_case.savings_potential",
-        "business_case.implementation_cost_m", "business_case.ramp_up_cycles",
-        "penalties.threshold", "penalties.rate", "penalties.call_out", "exit.penalty",
-        "programme_team.dedicated", "programme_team.training", "programme_team.team_cost_m",
-        "programme_team.training_cost_m", "consensus")]
-    for i, s in enumerate(scenario.shocks):
-        paths += [f"shocks[{i}].magnitude"] + ([f"shocks[{i}].rate"] if not s.at_cycle else [])
-    return paths
+    """Every path a factor may name: the fields that may be uncertain inputs (sim.fields)."""
+    return sampled_paths(scenario)
 
 
 def with_factors(scenario, specs: list[FactorSpec]) -> tuple[Scenario, dict[str, str]]:
@@ -114,52 +94,25 @@ def with_factors(scenario, specs: list[FactorSpec]) -> tuple[Scenario, dict[str,
     scenario = as_scenario(scenario)
     if not specs:
         return scenario, {}
-    data = scenario_data(scenario)
-    partners = _partners_of(data, scenario)
     known = numeric_paths(scenario)
     uncertain = set(uncertain_paths(scenario))
-    names = sorted((p["name"] for p in partners), key=len, reverse=True)
-    groups = {}
-    # charter fields first, so a partner that copies the vision copies the final one
-    for spec in sorted(specs, key=lambda f: not f.path.startswith("charter.")):
+    values, groups = {}, {}
+    for spec in specs:
         if spec.path not in known:
             close = difflib.get_close_matches(spec.path, known, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise FactorError(f"{spec.path}: not a numeric field of the scenario{hint}")
-        value = {"uniform": [spec.low, spec.high]}
+        values[spec.path] = {"uniform": [spec.low, spec.high]}
         if spec.low == spec.high and spec.path not in uncertain:
-            value = spec.low  # pinning a fixed number must not add an input (same streams)
-        if spec.path.startswith("partners."):
-            rest = spec.path[len("partners."):]
-            who = "*" if rest.startswith("*.") else next(
-                n for n in names if rest.startswith(n + "."))  # names may contain dots
-            field_parts = rest[len(who) + 1:].split(".")
-            chosen = partners if who == "*" else [p for p in partners if p["name"] == who]
-            for entry in chosen:
-                if field_parts[0] == "priorities" and not entry.get("priorities"):
-                    # a partner without priorities shares the charter's vision: copy it, which
-                    # is only faithful when the vision's weights are fixed numbers
-                    vision = data["charter"].get("vision") or {}
-                    if any(isinstance(v, (dict, list)) for v in vision.values()):
-                        raise FactorError(f"{spec.path}: {entry['name']} shares the charter's "
-                                          "uncertain vision; give it its own priorities in "
-                                          "the scenario first")
-                    entry["priorities"] = dict(vision)
-                target = entry["priorities"] if field_parts[0] == "priorities" else entry
-                target[field_parts[-1]] = value
-                if who == "*":
-                    groups[".".join(["partners", entry["name"], *field_parts])] = spec.path
-            continue
-        parts = spec.path.split(".")
-        if parts[0] == "charter":
-            node = data["charter"]
-            for key in parts[1:-1]:
-                node = node.setdefault(key, {})
-            node[parts[-1]] = value
-        else:
-            i = int(re.match(r"shocks\[(\d+)\]", parts[0]).group(1))
-            data["shocks"][i][parts[1]] = value
-    return scenario_from_dict(data, source=f"{scenario.name} with factors"), groups
+            values[spec.path] = spec.low  # pinning a fixed number must not add an input
+        if spec.path.startswith("partners.*."):
+            leaf = spec.path[len("partners.*."):]
+            groups.update({f"partners.{name}.{leaf}": spec.path
+                           for name in scenario.partner_names()})
+    try:
+        return with_values(scenario, values, f"{scenario.name} with factors"), groups
+    except ScenarioError as exc:
+        raise FactorError("; ".join(exc.problems)) from None
 
 
 @dataclass
