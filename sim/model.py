@@ -28,7 +28,12 @@ class PartnershipModel(mesa.Model):
     Args:
         scenario: a Scenario, a mapping in the scenario format, or a path to a YAML file.
             Uncertain inputs are sampled from this model's own generator.
-        seed / rng: as for mesa.Model (give one); the run is fully determined by it.
+        rng: as for mesa.Model; the run is fully determined by it. `seed=` is taken as `rng`
+            (give one, not both).
+        **kwargs: scenario field paths and their values, set on the scenario before the run
+            (`**{"partners.*.ambition": 0.8, "charter.decision_rule": "majority"}`; see
+            sim.fields), so `mesa.batch_run` can sweep any field. A wrong path or value raises
+            sim.ScenarioError naming it, with a suggestion.
 
     `running` stays True after the last review until the model is stepped once more: that
     closing step changes and collects nothing, and makes the last row of `mesa.batch_run`
@@ -36,9 +41,15 @@ class PartnershipModel(mesa.Model):
     `model.steps - 1`; 3.5 reports the last collection, which is the same row).
     """
 
-    def __init__(self, *, scenario, seed=None, rng=None):
-        super().__init__(seed=seed, rng=rng)
-        self.scenario = as_scenario(scenario)
+    def __init__(self, scenario, *, rng=None, **kwargs):
+        # `seed` is left out of the signature: Mesa 3.4+'s batch_run passes its own seed (None
+        # unless given) as `seed` to a model whose signature names one, which would override a
+        # `seed` among the parameters; and Mesa 3.5 deprecates `seed=`.
+        seed = kwargs.pop("seed", None)
+        if seed is not None and rng is not None:
+            raise ValueError("give seed or rng, not both")
+        super().__init__(rng=rng if seed is None else seed)
+        self.scenario = as_scenario(scenario).with_values(kwargs)
         n = len(self.scenario.partner_specs())
         horizon = self.scenario.horizon
         # All randomness, in a fixed order: the uncertain inputs, then every cycle's noise, from
