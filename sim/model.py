@@ -18,7 +18,7 @@ from sim.inputs import (PartnershipInputs, count_run_inputs, resolve, shock_inpu
                         shock_streams)
 from sim.loading import as_scenario
 from sim.outcomes import STANDING_SERIES, Standing, standing
-from sim.scenario import TRAITS
+from sim.scenario import TRAITS, Scenario
 from sim.seeds import child_rng
 
 
@@ -138,6 +138,16 @@ class PartnershipModel(mesa.Model):
         )
         self._refresh_views()
         self.datacollector.collect(self)
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario this run lives out. (Mesa 3.5's Model has a `scenario` of its own, whose
+        setter ties it to the model; ours is a frozen pydantic model, kept as it is.)"""
+        return self._partnership_scenario
+
+    @scenario.setter
+    def scenario(self, scenario) -> None:
+        self._partnership_scenario = scenario
 
     # --- one review ------------------------------------------------------------------------
 

@@ -154,6 +154,20 @@ def test_an_unknown_keyword_is_a_scenario_error_with_a_suggestion(three):
         sim.PartnershipModel(three, rng=1, **{"partners.Northshire.ambition": 2.0})
 
 
+def test_the_model_keeps_its_scenario_where_mesa_3_5_ties_a_scenario_of_its_own(monkeypatch):
+    """Mesa 3.5's Model has a `scenario` property whose setter sets `scenario.model = self`,
+    which a frozen pydantic Scenario refuses: here mesa.Model is given that property."""
+    def tie(model, scenario):
+        model._mesa_scenario = scenario
+        scenario.model = model
+
+    monkeypatch.setattr(mesa.Model, "scenario",
+                        property(lambda model: model._mesa_scenario, tie), raising=False)
+    model = sim.PartnershipModel(THREE, rng=1)
+    assert model.scenario.name == sim.load_scenario(THREE).name
+    model.step()
+
+
 def test_a_partner_reads_as_its_name():
     model = sim.PartnershipModel(THREE, rng=1)
     assert "Northshire" in repr(model.partners[0])
