@@ -128,8 +128,16 @@ def field_of(scenario: Scenario, path: str, source: Optional[str] = None) -> Fie
         return table[path]
     from sim.loading import ScenarioError
 
-    hint = _suggest(path, table) or _suggest(_generic(path), _generic_paths(table))
+    hint = _suggest(path, table) or _suggest(_generic(path), _generic_paths(table)) \
+        or _ending_with(path, table)
     raise ScenarioError(source or scenario.name, [f"{path}: not a field of the scenario{hint}"])
+
+
+def _ending_with(name: str, table) -> str:
+    """A suggestion for a field's bare name (`ambition`): the first path that ends with it (for
+    a trait, every partner's)."""
+    ends = [p for p in _generic_paths(table) if p.endswith("." + name)]
+    return f" (did you mean {ends[0]!r}?)" if ends else ""
 
 
 def _generic(path: str) -> str:

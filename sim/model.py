@@ -17,6 +17,8 @@ from sim.agents import PartnerOrganisation
 from sim.inputs import (PartnershipInputs, count_run_inputs, resolve, shock_input_counts,
                         shock_streams)
 from sim.loading import as_scenario
+from sim.outcomes import STANDING_SERIES, Standing, standing
+from sim.scenario import TRAITS, Scenario
 from sim.seeds import child_rng
 
 
@@ -26,12 +28,28 @@ class PartnershipModel(mesa.Model):
     Args:
         scenario: a Scenario, a mapping in the scenario format, or a path to a YAML file.
             Uncertain inputs are sampled from this model's own generator.
-        seed / rng: as for mesa.Model (give one); the run is fully determined by it.
+        rng: as for mesa.Model; the run is fully determined by it. `seed=` is taken as `rng`
+            (give one, not both).
+        **kwargs: scenario field paths and their values, set on the scenario before the run
+            (`**{"partners.*.ambition": 0.8, "charter.decision_rule": "majority"}`; see
+            sim.fields), so `mesa.batch_run` can sweep any field. A wrong path or value raises
+            sim.ScenarioError naming it, with a suggestion.
+
+    `running` stays True after the last review until the model is stepped once more: that
+    closing step changes and collects nothing, and makes the last row of `mesa.batch_run`
+    the final review (Mesa 3.3 and 3.4 report the collection made before their last step,
+    `model.steps - 1`; 3.5 reports the last collection, which is the same row).
     """
 
-    def __init__(self, *, scenario, seed=None, rng=None):
-        super().__init__(seed=seed, rng=rng)
-        self.scenario = as_scenario(scenario)
+    def __init__(self, scenario, *, rng=None, **kwargs):
+        # `seed` is left out of the signature: Mesa 3.4+'s batch_run passes its own seed (None
+        # unless given) as `seed` to a model whose signature names one, which would override a
+        # `seed` among the parameters; and Mesa 3.5 deprecates `seed=`.
+        seed = kwargs.pop("seed", None)
+        if seed is not None and rng is not None:
+            raise ValueError("give seed or rng, not both")
+        super().__init__(rng=rng if seed is None else seed)
+        self.scenario = as_scenario(scenario).with_values(kwargs)
         n = len(self.scenario.partner_specs())
         horizon = self.scenario.horizon
         # All randomness, in a fixed order: the uncertain inputs, then every cycle's noise, from
@@ -96,9 +114,15 @@ class PartnershipModel(mesa.Model):
                 "team_skill": "team_skill",
                 "mean_satisfaction": lambda m: m.mean_satisfaction,
                 "dissolved": "dissolved",
+                # the outcomes table's verdict, as it stands after each review
+                "delivered": lambda m: m.standing.delivered,
+                "status": lambda m: m.standing.status,
+                "savings_pct": lambda m: m.standing.savings_pct,
+                "failure_path": lambda m: m.standing.failure_path,
             },
             agent_reporters={
                 "partner": "name",
+                **{trait: trait for trait in TRAITS},   # as they are now, after any shock
                 "active": "active",
                 "engaged": "engaged",
                 "effort": "effort",
@@ -115,10 +139,23 @@ class PartnershipModel(mesa.Model):
         self._refresh_views()
         self.datacollector.collect(self)
 
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario this run lives out. (Mesa 3.5's Model has a `scenario` of its own, whose
+        setter ties it to the model; ours is a frozen pydantic model, kept as it is.)"""
+        return self._partnership_scenario
+
+    @scenario.setter
+    def scenario(self, scenario) -> None:
+        self._partnership_scenario = scenario
+
     # --- one review ------------------------------------------------------------------------
 
     def step(self):
-        """One six-month review of the partnership."""
+        """One six-month review of the partnership; after the last, the closing step."""
+        if self.cycle == self.horizon:
+            self.running = False
+            return
         self.cycle += 1
         self.gross_savings = self.spend = self.running_quality = 0.0  # nothing flows unless
         if not self.dissolved:                                        # a review takes place
@@ -130,7 +167,6 @@ class PartnershipModel(mesa.Model):
                 self.review(noise)
         self._refresh_views()
         self.datacollector.collect(self)
-        self.running = self.cycle < self.horizon
 
     def review(self, noise: noise_mod.CycleNoise) -> None:
         """Effort, delivery, decisions, money, trust, satisfaction, exits: in that order."""
@@ -331,6 +367,14 @@ class PartnershipModel(mesa.Model):
         """Figures the data collector reads, computed once per review rather than per agent."""
         self._trust = self.trust_matrix()
         self._partner_mean_trust = rules.mean_over_others(self._trust, self.active)
+        self.standing: Standing = standing(self, self._figures_so_far(STANDING_SERIES))
+
+    def _figures_so_far(self, names) -> dict:
+        """Each named model figure at reviews 0..now: as collected, then as it is now."""
+        reporters, collected = self.datacollector.model_reporters, self.datacollector.model_vars
+        return {name: [*collected[name], getattr(self, reporters[name])
+                       if isinstance(reporters[name], str) else reporters[name](self)]
+                for name in names}
 
     def mean_trust_of(self, agent) -> float:
         """An active partner's mean trust in the others (NaN once it has left)."""

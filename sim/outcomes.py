@@ -13,6 +13,7 @@ Status classes follow document 000's "stumbling to success or crumbling":
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,30 +43,67 @@ def classify(delivered, dissolved, exits, final_trust, pct):
     return status if status.ndim else str(status)
 
 
+@dataclass(frozen=True)
+class Standing:
+    """How a run stands after a review, read as if the run ended there: the verdict columns of
+    the outcomes table (delivered, status, savings_pct, failure_path) and what they rest on."""
+
+    delivered: bool
+    status: str
+    savings_pct: float
+    failure_path: str   # '' if delivered, or before the first review
+    bottleneck: str     # '' before the first review
+    final_trust: float  # mean trust at the last review that took place
+    exits: tuple        # the partners that have left, by (cycle, slot)
+    end: int            # the last review that took place (0 before the first)
+
+
+#: The collected figures a Standing rests on, besides the model's state.
+STANDING_SERIES = ("mean_trust", "team_delivery", "team_skill", "decision_pace")
+
+
+def standing(model, series) -> Standing:
+    """How a PartnershipModel stands after its current review (model.cycle), as if the run
+    ended there. `series` maps each of STANDING_SERIES to its values at reviews 0..model.cycle.
+    At the horizon this is the verdict of the run's row of the outcomes table."""
+    inp = model.inputs
+    delivered = (not model.dissolved) and model.cum_net_savings >= inp.target_net_savings_m
+    exits = tuple(sorted((a for a in model.partners if a.exited_at is not None),
+                         key=lambda a: (a.exited_at, a.slot)))
+    end = model.dissolved_at or model.cycle
+    bottleneck = ""
+    if end:
+        factors = dict(zip(BOTTLENECKS, capacity_factors(
+            *(float(live_mean(np.asarray(series[k], dtype=float), end))
+              for k in ("team_delivery", "team_skill", "decision_pace")), inp.params)))
+        bottleneck = min(factors, key=factors.get)
+    final_trust = _last_live(series["mean_trust"], model)
+    pct = model.pct_business_case
+    path = "" if delivered or not end else failure_path(
+        model.dissolved, exits[0].exit_reason if exits else "", bottleneck)
+    return Standing(delivered=delivered,
+                    status=classify(delivered, model.dissolved, len(exits), final_trust, pct),
+                    savings_pct=pct, failure_path=path, bottleneck=bottleneck,
+                    final_trust=final_trust, exits=exits, end=end)
+
+
 def run_outcome(model) -> dict:
     """One row of the outcomes table for a finished PartnershipModel: what happened, the
     replication's business-case target, and the value of each of its uncertain inputs."""
     inp = model.inputs
     series = model.datacollector.model_vars
+    verdict = standing(model, series)
     cum = np.asarray(series["cum_net_savings_m"], dtype=float)
-    delivered = (not model.dissolved) and model.cum_net_savings >= inp.target_net_savings_m
     positive = np.nonzero(cum[1:] > 0)[0]
-    exits = [a for a in model.partners if a.exited_at is not None]
-    exits.sort(key=lambda a: (a.exited_at, a.slot))
-    end = model.dissolved_at or model.horizon
+    exits = verdict.exits
 
     def over_live(name):
-        return float(live_mean(np.asarray(series[name], dtype=float), end))
+        return float(live_mean(np.asarray(series[name], dtype=float), verdict.end))
 
-    factors = dict(zip(BOTTLENECKS, capacity_factors(
-        *(over_live(k) for k in ("team_delivery", "team_skill", "decision_pace")), inp.params)))
-    final_trust = _last_live(series["mean_trust"], model)
-    pct = model.pct_business_case
-    status = classify(delivered, model.dissolved, len(exits), final_trust, pct)
     return {
-        "delivered": delivered,
-        "status": status,
-        "savings_pct": pct,
+        "delivered": verdict.delivered,
+        "status": verdict.status,
+        "savings_pct": verdict.savings_pct,
         "net_savings_m": model.cum_net_savings,
         "break_even_cycle": float(positive[0] + 1) if len(positive) else math.nan,
         "dissolved": model.dissolved,
@@ -75,14 +113,14 @@ def run_outcome(model) -> dict:
         "first_exit_partner": exits[0].name if exits else "",
         "first_exit_reason": exits[0].exit_reason if exits else "",
         "exit_log": "; ".join(f"{a.name}@{a.exited_at}({a.exit_reason})" for a in exits),
-        "final_mean_trust": final_trust,
+        "final_mean_trust": verdict.final_trust,
         "final_min_trust": _last_live(series["min_trust"], model),
         "mean_trust": over_live("mean_trust"),
         "fairness_imbalance": over_live("fairness_imbalance"),
         "alignment": over_live("alignment"),
         "final_maturity": model.maturity,
-        "bottleneck": min(factors, key=factors.get),
-        "failure_path": "" if delivered else _failure_path(model, exits, factors),
+        "bottleneck": verdict.bottleneck,
+        "failure_path": verdict.failure_path,
         "shocks": "; ".join(f"{k}@{c}:{who}" for c, k, who in model.events
                             if k in _SHOCK_KINDS),
         "target_net_savings_m": float(inp.target_net_savings_m),
@@ -94,8 +132,9 @@ _SHOCK_KINDS = set(SHOCK_KINDS)
 
 
 def _last_live(values, model) -> float:
-    """A figure at the horizon, or at the last review before the partnership dissolved."""
-    idx = (model.dissolved_at - 1) if model.dissolved else model.horizon
+    """A figure at the current review (the horizon, for a finished run), or at the last review
+    before the partnership dissolved."""
+    idx = (model.dissolved_at - 1) if model.dissolved else model.cycle
     return float(values[max(idx, 0)])
 
 
@@ -124,11 +163,6 @@ def failure_path(dissolved: bool, first_exit_reason: str, bottleneck: str) -> st
     if first_exit_reason:
         return f"exit ({first_exit_reason}) then shortfall"
     return f"shortfall: {BOTTLENECKS[bottleneck]}"
-
-
-def _failure_path(model, exits, factors) -> str:
-    return failure_path(model.dissolved, exits[0].exit_reason if exits else "",
-                        min(factors, key=factors.get))
 
 
 # --- summaries over many runs -----------------------------------------------------------------

@@ -372,6 +372,10 @@ class Shock(_Strict):
 class Scenario(_Strict):
     """A proposed partnership: who, on what terms, for how long, and what may go wrong."""
 
+    #: One value, not a collection of (field, value) pairs as pydantic models iterate: so that
+    #: mesa.batch_run, which sweeps over any iterable parameter, takes a Scenario as it is.
+    __iter__ = None
+
     name: Name = Field(min_length=1, max_length=200, description="Short title of the scenario.")
     description: Text = Field("", max_length=20_000,
                               description="What situation it stands for.")

@@ -126,6 +126,46 @@ def test_the_field_path_evaluate_and_salib_examples_in_interoperability_md_run(m
         raise AssertionError("a misspelt category was accepted")
 
 
+def test_the_mesa_batch_run_example_in_interoperability_md_prints_what_it_says(monkeypatch):
+    import pytest
+
+    import sim
+
+    monkeypatch.chdir(DOCS.parent)
+    heading = "## Mesa's `batch_run`"
+    text = (DOCS / "INTEROPERABILITY.md").read_text()
+    namespace = {"__name__": "__main__"}
+    exec(compile(_python_block(text, heading), "INTEROPERABILITY.md", "exec"),  # noqa: S102
+         namespace)
+    runs, scenario = namespace["runs"], namespace["scenario"]
+    assert len(runs) == 100 and (runs["Step"] == scenario.horizon).all()
+    shares = runs.groupby("partners.*.ambition")["delivered"].mean()
+    section = " ".join(text.split(heading, 1)[1].split())
+    said = re.search(r"delivered the business case at each ambition: ([\d.]+) at 0\.2 and "
+                     r"([\d.]+) at 0\.8", section)
+    assert said.groups() == (f"{shares[0.2]:.2f}", f"{shares[0.8]:.2f}")
+    # the error quoted on the page is the one the model gives
+    quoted = section.split("sim.PartnershipModel(scenario, ambition=0.8)` raises \"", 1)[1]
+    with pytest.raises(sim.ScenarioError) as raised:
+        sim.PartnershipModel(scenario, ambition=0.8)
+    assert quoted.split('".', 1)[0] in str(raised.value)
+
+
+def test_the_readmes_batch_run_call_runs_each_ambition_and_seed_to_its_final_review():
+    import mesa
+
+    import sim
+
+    readme = " ".join((DOCS.parent / "README.md").read_text().split())
+    call = re.search(r"`(mesa\.batch_run\(sim\.PartnershipModel, .*?\))`", readme).group(1)
+    scenario = sim.load_scenario(DOCS.parent / "scenarios" / "three_councils.yaml")
+    rows = eval(call, {"mesa": mesa, "sim": sim, "scenario": scenario})  # noqa: S307 - our docs
+    last = {(r["partners.*.ambition"], r["seed"]): r for r in rows}
+    assert len(last) == 2 * 20
+    assert all(r["Step"] == r["cycle"] == scenario.horizon for r in last.values())
+    assert {type(r["delivered"]) for r in last.values()} == {bool}
+
+
 def test_the_python_api_example_in_sensitivity_md_runs(monkeypatch):
     monkeypatch.chdir(DOCS.parent)
     code = _python_block((DOCS / "SENSITIVITY.md").read_text(), "## Python API")

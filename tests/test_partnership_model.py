@@ -15,6 +15,8 @@ from sim.outcomes import run_outcome
 from strategies import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The outcomes table's verdict columns, which the model also reports after every review.
+VERDICT = ("delivered", "status", "savings_pct", "failure_path")
 THREE = yaml.safe_load((ROOT / "scenarios" / "three_councils.yaml").read_text())
 TYPICAL = yaml.safe_load((ROOT / "scenarios" / "typical.yaml").read_text())
 
@@ -71,9 +73,12 @@ def test_invariants_hold_for_every_valid_scenario(data, seed):
         assert model.dissolved == (model.dissolved_at is not None)
         if model.dissolved:
             assert model.gross_savings == 0 or model.cycle == model.dissolved_at
-    table = model.datacollector.get_model_vars_dataframe().drop(columns=["dissolved"])
-    assert np.isfinite(table.to_numpy(dtype=float)).all()
+    table = model.datacollector.get_model_vars_dataframe()
+    assert np.isfinite(table.select_dtypes("number").to_numpy(dtype=float)).all()
     out = run_outcome(model)
+    # the verdict the model reports after its last review is its row of the outcomes table
+    final = table.iloc[-1]
+    assert [final[k] for k in VERDICT] == [out[k] for k in VERDICT]
     if out["delivered"]:
         assert not out["dissolved"] and out["net_savings_m"] >= model.inputs.target_net_savings_m
     assert (out["status"] == "dissolved") == out["dissolved"]
