@@ -12,10 +12,30 @@ Modules: `schema` (the file format), `register` (reading and checking a register
 settings), `evaluate` (running the register), `report` (tables for people).
 """
 
-from sim.patterns.catalogue import NOT_SUPPORTED, STATISTICS, Statistic
-from sim.patterns.evaluate import COLUMNS, evaluate_register, with_parameters
-from sim.patterns.register import Pattern, Register, load_register
-from sim.patterns.schema import RegisterFile, Target
+import importlib
 
-__all__ = ["COLUMNS", "NOT_SUPPORTED", "STATISTICS", "Pattern", "Register", "RegisterFile",
-           "Statistic", "Target", "evaluate_register", "load_register", "with_parameters"]
+#: Public names and the module each lives in, imported on first use: checking a register
+#: needs neither pandas nor the executors.
+_EXPORTS = {
+    "NOT_SUPPORTED": "sim.patterns.catalogue", "STATISTICS": "sim.patterns.catalogue",
+    "Statistic": "sim.patterns.catalogue", "COLUMNS": "sim.patterns.evaluate",
+    "evaluate_register": "sim.patterns.evaluate", "with_parameters": "sim.patterns.evaluate",
+    "Pattern": "sim.patterns.register", "Register": "sim.patterns.register",
+    "load_register": "sim.patterns.register", "RegisterFile": "sim.patterns.schema",
+    "Target": "sim.patterns.schema",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sim.patterns' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))
+
+
+__all__ = sorted(_EXPORTS)

@@ -14,7 +14,7 @@ Three kinds of statistic need three kinds of run:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Callable, Literal, Optional
+from typing import Annotated, Callable, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -208,23 +208,9 @@ STATISTICS: dict[str, Statistic] = {s.name: s for s in [
 
 #: Statistics named by the issue that are not offered, and why.
 NOT_SUPPORTED = {
-    "sobol_rank": "a Sobol rank condition (e.g. 'behaviour decides') needs a sweep of tens of "
-                  "thousands of design points (512 base samples x 24 factors x 32 runs in "
-                  "docs/VALIDATION.md), thousands of times the cost of every other pattern: "
-                  "too dear for a calibrator that evaluates the register thousands of times. "
+    "sobol_rank": "a Sobol rank condition (docs/VALIDATION.md's 'behaviour decides') needs a "
+                  "sweep: 512 base samples x (22 factors + 2) design points x 32 runs, about "
+                  "400,000 runs, eight times the whole register at 2,000 runs, and ranking 22 "
+                  "factors cannot be done on the few runs per call a calibrator affords. "
                   "`python -m sim.validation --only 'behaviour decides'` checks it.",
 }
-
-
-def describe_settings(settings: type[Settings]) -> str:
-    """One line per setting: its name, whether it has a default, and what it means."""
-    parts = []
-    for name, field in settings.model_fields.items():
-        default = "" if field.is_required() else f" (default {field.default})"
-        parts.append(f"`{name}`{default}" + (f": {field.description}" if field.description
-                                              else ""))
-    return "; ".join(parts) or "none"
-
-
-def lookup(name: str) -> Optional[Statistic]:
-    return STATISTICS.get(name)

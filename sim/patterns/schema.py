@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
                       field_validator, model_validator)
 
-from sim.patterns.catalogue import STATISTICS, Settings, Statistic
+from sim.patterns.catalogue import NOT_SUPPORTED, STATISTICS, Settings, Statistic
 from sim.scenario import Count, FieldError, Name, Text, suggest
 
 ROLES = ("calibrate", "validate")
@@ -189,6 +189,8 @@ def _statistic(value):
     if name is None:
         raise FieldError(("name",), f"required field is missing; statistics: "
                           f"{', '.join(STATISTICS)}")
+    if name in NOT_SUPPORTED:
+        raise FieldError(("name",), f"{name} is not offered: {NOT_SUPPORTED[name]}")
     if not isinstance(name, str) or name not in STATISTICS:
         raise FieldError(("name",), f"unknown statistic {name!r}{suggest(str(name), STATISTICS)}"
                           f"; statistics: {', '.join(STATISTICS)}")

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
-import pandas as pd
 
 from sim.outcomes import Z95, mean_interval, wilson_interval
+
+if TYPE_CHECKING:   # the tables are pandas DataFrames; loading a register needs no pandas
+    import pandas as pd
 
 __all__ = [
     "Estimate", "FLAGS", "flag", "share", "share_delivered", "share_any_exit", "share_dissolved",
@@ -140,10 +142,12 @@ def correlation(outcomes: pd.DataFrame, x: str, y: str, method: str = "pearson")
     (`pearson`, or `spearman` on ranks), with the Fisher z interval. An outcomes table has one
     column per sampled input (e.g. charter.business_case.savings_potential) besides the
     outcomes; yes/no outcomes count as 0/1. NaN if either column is constant."""
-    pair = pd.DataFrame({"x": outcomes[x], "y": outcomes[y]}).astype(float).dropna()
+    a, b = outcomes[x].astype(float), outcomes[y].astype(float)
+    both = (a.notna() & b.notna()).to_numpy()
+    a, b = a[both], b[both]
     if method == "spearman":
-        pair = pair.rank()
-    a, b = pair["x"].to_numpy(), pair["y"].to_numpy()
+        a, b = a.rank(), b.rank()
+    a, b = a.to_numpy(), b.to_numpy()
     n = len(a)
     if n < 4 or a.std() == 0 or b.std() == 0:
         return NAN
@@ -247,19 +251,25 @@ def paired_difference(baseline: pd.DataFrame, variant: pd.DataFrame, outcome: st
     return Estimate(float(d.mean()), *mean_interval(d))
 
 
-def _harms(absent: pd.DataFrame, struck: Mapping[int, pd.DataFrame], reviews) -> np.ndarray:
-    """Per replication, the mean over `reviews` of P(deliver) lost to the shock struck then."""
+def _harms(absent: pd.DataFrame, struck: Mapping[int, pd.DataFrame], reviews):
+    """The P(deliver) lost to the shock struck at each of `reviews`, per replication (a row
+    per review), and its mean harm over them: the mean of each review's mean harm (the order
+    sim.validation sums in, so a figure on a rounding boundary is written the same way)."""
     base = _per_run(absent, "delivered")
-    return np.mean([base - _per_run(struck[c], "delivered") for c in reviews], axis=0)
+    per_review = np.array([base - _per_run(struck[c], "delivered") for c in reviews])
+    return per_review, float(np.mean([h.mean() for h in per_review]))
 
 
 def shock_harm(absent: pd.DataFrame, struck: Mapping[int, pd.DataFrame],
                reviews: list[int]) -> Estimate:
     """Harm of a shock: P(deliver) without it minus P(deliver) with it striking at a review,
     paired, averaged over `reviews` (the tables of the shock absent, and struck at each
-    review, on common random numbers)."""
-    h = _harms(absent, struck, reviews)
-    return Estimate(float(h.mean()), *mean_interval(h))
+    review, on common random numbers); the interval is that of the mean of each
+    replication's harm averaged over the reviews."""
+    per_review, value = _harms(absent, struck, reviews)
+    low, high = mean_interval(per_review.mean(axis=0))
+    centre = (low + high) / 2
+    return Estimate(value, value - (centre - low), value + (high - centre))
 
 
 def shock_harm_ratio(absent: pd.DataFrame, struck: Mapping[int, pd.DataFrame],
@@ -267,11 +277,12 @@ def shock_harm_ratio(absent: pd.DataFrame, struck: Mapping[int, pd.DataFrame],
     """The mean harm of the shock struck at the `late` reviews divided by its mean harm at
     the `early` ones (see shock_harm), with the delta-method interval of a ratio of two
     paired means. NaN if the early shock does no harm on average."""
-    e, l = _harms(absent, struck, early), _harms(absent, struck, late)
-    e_bar, l_bar = float(e.mean()), float(l.mean())
+    early_runs, e_bar = _harms(absent, struck, early)
+    late_runs, l_bar = _harms(absent, struck, late)
     if e_bar == 0:
         return NAN
     r = l_bar / e_bar
+    e, l = early_runs.mean(axis=0), late_runs.mean(axis=0)
     n = len(e)
     if n < 2:
         return Estimate(r, r, r)
