@@ -11,6 +11,8 @@ The Python API that the CLI and the notebooks use:
     sim.breaking_point(scenario, ["budget_cut:partner=Northshire"]).message
     sim.compare([scenario, "scenarios/strong_charter.yaml"]).message
     sim.discover(scenario).boxes
+    sim.evaluate(scenario, {"partners.*.ambition": [0.2, 0.8]}, replications=200)  # a design
+    scenario.with_values({"charter.decision_rule": "majority"})      # fields by path (sim.fields)
     model = sim.PartnershipModel(scenario=scenario, rng=1)   # one run, review by review
     model.step()
 """
@@ -29,6 +31,7 @@ _EXPORTS = {
     "breaking_point": "sim.stress", "shock_timing": "sim.stress",
     "compare": "sim.comparison", "load_charter": "sim.comparison",
     "discover": "sim.discovery", "write_report": "sim.html_report",
+    "evaluate": "sim.evaluation", "Evaluator": "sim.evaluation",
 }
 
 
@@ -50,5 +53,5 @@ __all__ = [
     "ModelParameters", "PartnerOrganisation", "PartnershipModel", "RunResult", "Scenario",
     "ScenarioError", "load_scenario", "replication_rng", "run", "run_model", "save_run",
     "scenario_from_dict", "sweep", "grid", "outcome_function", "breaking_point", "shock_timing",
-    "compare", "load_charter", "discover", "write_report", "__version__",
+    "compare", "load_charter", "discover", "write_report", "evaluate", "Evaluator", "__version__",
 ]

@@ -42,6 +42,39 @@ def validate(
 
 
 @app.command()
+def fields(
+    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    match: Optional[str] = typer.Option(None, "--match", help="Only paths containing this text."),
+    as_json: AsJson = False,
+) -> None:
+    """List every field path of a scenario (what sweeps, grids, experiments, sim.evaluate and
+    Mesa's batch_run can set), with its kind, choices and value in the scenario."""
+    from sim.fields import fields as field_table, value_of
+
+    sc = load_or_exit(scenario)
+    rows = []
+    for path, field in field_table(sc).items():
+        if match and match not in path:
+            continue
+        value = value_of(sc, path)
+        value = value if isinstance(value, (int, float, str, list)) or value is None \
+            else str(value)
+        rows.append({"path": path, "kind": field.kind, "may_be_distribution": field.sampled,
+                     "choices": list(field.choices), "value": value})
+    if as_json:
+        print(json.dumps(rows, default=str))
+        return
+    table = Table(title=plain(f"{sc.name}: {len(rows)} field paths"))
+    for column in ("path", "kind", "value"):
+        table.add_column(column)
+    for row in rows:
+        kind = row["kind"] + (" or distribution" if row["may_be_distribution"] else "") + \
+            (f" ({', '.join(row['choices'])})" if row["choices"] else "")
+        table.add_row(plain(row["path"]), kind, plain(row["value"]))
+    out.print(table)
+
+
+@app.command()
 def run(
     scenario: Optional[Path] = typer.Argument(None, help="Scenario YAML file (not needed with "
                                               "--resume)."),

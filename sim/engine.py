@@ -95,7 +95,7 @@ def draw(scenario: Scenario, seed: int, replications, sample=0, columns=None, va
     if columns is not None:
         uniforms[:, columns] = values
     shocks = np.stack(shock_blocks, axis=2) if shock_blocks else np.zeros((R, H, 0, sw))
-    return resolve_batch(scenario, uniforms), cycle, shocks
+    return resolve_batch(scenario, uniforms, () if columns is None else columns), cycle, shocks
 
 
 _local = threading.local()

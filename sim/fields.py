@@ -162,7 +162,8 @@ def value_of(scenario: Scenario, path: str):
     m = re.fullmatch(r"shocks\[(\d+)\]", head)
     node = scenario.shocks[int(m.group(1))] if m else scenario.charter
     for part in rest.split("."):
-        node = node[part] if isinstance(node, dict) else getattr(node, part)
+        # a benefit left out of the vision weighs 0
+        node = node.get(part, 0.0) if isinstance(node, dict) else getattr(node, part)
     return node
 
 

@@ -111,10 +111,12 @@ class _Uniforms:
     """Hands out the columns of a [R, k] block of uniforms, one per uncertain input, and keeps
     the value each gave (uncertain_paths order)."""
 
-    def __init__(self, u):
+    def __init__(self, u, fixed=()):
         self.u = u
         self.i = 0
         self.values: list[np.ndarray] = []
+        #: inputs a design sets (their quantiles are the values wanted, never mixed by a copula)
+        self.fixed = frozenset(int(c) for c in np.asarray(fixed).reshape(-1))
 
     def quantile(self) -> np.ndarray:
         """The next uniform, as a quantile (a partnership-wide component of a trait)."""
@@ -127,9 +129,9 @@ class _Uniforms:
         if not is_uncertain(x):
             return np.full(len(self.u), float(x))
         q = self.u[:, self.i]
-        self.i += 1
-        if common is not None:
+        if common is not None and self.i not in self.fixed:
             q = correlated_quantile(q, common, similarity)
+        self.i += 1
         v = np.asarray(x.ppf(q), dtype=float)
         self.values.append(v)
         return v
@@ -274,10 +276,12 @@ def resolve(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs:
     return resolve_batch(scenario, np.asarray(uniforms, dtype=float)[None, :]).replication(0)
 
 
-def resolve_batch(scenario: Scenario, uniforms: np.ndarray) -> PartnershipInputs:
+def resolve_batch(scenario: Scenario, uniforms: np.ndarray, fixed=()) -> PartnershipInputs:
     """Sample R runs' inputs at once from `uniforms` [R, count_uncertain(scenario)]: row k gives
-    exactly what resolve(scenario, uniforms[k]) gives."""
-    u = _Uniforms(np.asarray(uniforms, dtype=float))
+    exactly what resolve(scenario, uniforms[k]) gives. The inputs at positions `fixed` are set
+    by a design: each takes its distribution's value at its own quantile, even for a trait the
+    partners share through `partner_similarity` (the design says what the value is)."""
+    u = _Uniforms(np.asarray(uniforms, dtype=float), fixed)
     R = len(u.u)
     specs = scenario.partner_specs()
     names = tuple(p.name for p in specs)

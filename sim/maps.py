@@ -85,26 +85,37 @@ def grid(scenario, x, y, steps: int = 9, replications: int = 200,
 
 
 def outcome_function(scenario, replications: int = 64, seed: Optional[int] = None,
-                     outputs=tuple(OUTPUTS)) -> Callable[..., dict]:
-    """The model as `f(**inputs) -> {output: value}`: keyword names are scenario paths
-    (e.g. `f(**{"partners.Northshire.ambition": 0.7})`); inputs not given keep their scenario
-    distributions. Every call uses the same replication streams (sample index 0), so two calls
-    differ only by their inputs (common random numbers)."""
+                     outputs=tuple(OUTPUTS), inputs: Optional[list] = None) -> Callable[..., dict]:
+    """The model as `f(**inputs) -> {output: value}`, for the EMA Workbench and other tools that
+    call a model once per experiment. Keyword names are scenario field paths of any kind
+    (`f(**{"partners.Northshire.ambition": 0.7, "charter.decision_rule": "majority",
+    "charter.exit.notice_cycles": 2, "parameters.trust_memory": 0.7})`); fields not given keep
+    their scenario values or distributions. A time-series output (`timeseries.mean_trust`)
+    comes back as an array over reviews 0..horizon (EMA's TimeSeriesOutcome). Outputs, and the
+    `inputs` named here, are checked when the function is built; every call uses the same
+    replication streams (common random numbers), so two calls differ only by their inputs."""
+    from sim.evaluation import SERIES, check_outputs, evaluate, output_columns
+    from sim.fields import field_of
     from sim.loading import as_scenario
 
     base = as_scenario(scenario)
     seed = base.seed if seed is None else int(seed)
-    outputs = tuple(outputs)
+    outputs = check_outputs(outputs)
+    for path in inputs or ():
+        field_of(base, path, "inputs")
 
-    def model(**inputs) -> dict:
-        specs = [FactorSpec(path, float(v), float(v)) for path, v in inputs.items()]
-        if specs:
-            sc, columns, design = fixed_design(base, specs, np.array([[float(v) for v in
-                                                                       inputs.values()]]))
-        else:
-            sc, columns, design = base, np.array([], dtype=int), np.zeros((1, 0))
-        row = evaluate_design(sc, seed, design, columns, replications, outputs)[0]
-        return {o: float(v) for o, v in zip(outputs, row)}
+    def model(**values) -> dict:
+        table = evaluate(base, {k: [v] for k, v in values.items()} or {"horizon": [base.horizon]},
+                         replications, outputs, seed, common_random_numbers=True)
+        row = table.iloc[0]
+        result = {}
+        for o in outputs:
+            if o.startswith(SERIES):
+                horizon = table.attrs["settings"]["horizon"]
+                result[o] = row[output_columns([o], horizon)].to_numpy(dtype=float)
+            else:
+                result[o] = float(row[o])
+        return result
 
     model.__name__ = f"collabsim_{base.name}".replace(" ", "_")
     return model

@@ -151,13 +151,31 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     """95% Wilson score interval for a proportion (sound near 0 and 1, unlike the Wald one)."""
     if n == 0:
         return (math.nan, math.nan)
+    low, high = wilson_bounds(np.array([successes], dtype=float), n, z)
+    return (float(low[0]), float(high[0]))
+
+
+def wilson_bounds(successes: np.ndarray, n: int, z: float = Z95):
+    """wilson_interval for many proportions at once, each of `successes` out of `n`."""
     phat = successes / n
     denom = 1 + z * z / n
     centre = (phat + z * z / (2 * n)) / denom
-    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return (low, high)
+    half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
+    low = np.where(successes == 0, 0.0, np.maximum(0.0, centre - half))
+    high = np.where(successes == n, 1.0, np.minimum(1.0, centre + half))
+    return low, high
+
+
+def median_rank_bounds(n: int) -> tuple[int, int]:
+    """0-based ranks of n sorted values that bound a 95% interval of their median: the
+    distribution-free order-statistic interval [X(j), X(n+1-j)], with j the largest rank that
+    keeps the exact binomial coverage P(j <= B <= n - j), B ~ Bin(n, 1/2), at 95% or more."""
+    from scipy.stats import binom
+
+    j = max(1, int(binom.ppf(0.025, n, 0.5)))
+    while j > 1 and binom.cdf(n - j, n, 0.5) - binom.cdf(j - 1, n, 0.5) < 0.95:
+        j -= 1
+    return j - 1, n - j
 
 
 def summarise(outcomes, seed: int, top_paths: int = 5) -> dict:

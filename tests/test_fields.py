@@ -140,3 +140,31 @@ def test_types_of_the_table_are_known_kinds():
         assert field.kind in ("number", "integer", "category")
         assert not (field.sampled and field.kind != "number")
         assert bool(field.choices) == (field.kind == "category")
+
+
+@pytest.mark.parametrize("name", ["three_councils", "typical", "strong_charter", "hokey_cokey",
+                                  "misaligned_vision", "under_resourced_untrained"])
+def test_every_path_of_every_shipped_scenario_has_a_value(name):
+    sc = sim.load_scenario(f"scenarios/{name}.yaml")
+    for path, field in fields(sc).items():
+        value = sc.value_of(path)
+        if field.kind == "category":
+            assert value in field.choices
+        elif field.kind == "integer":
+            assert isinstance(value, int) or isinstance(value, list)
+
+
+def test_the_fields_command_lists_paths_kinds_and_values(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "fields", THREE, "--json",
+                           "--match", "charter."], capture_output=True, text=True, check=True)
+    rows = {r["path"]: r for r in json.loads(done.stdout)}
+    assert rows["charter.decision_rule"]["choices"] == ["unanimity", "majority", "lead_partner"]
+    assert rows["charter.exit.notice_cycles"]["kind"] == "integer"
+    assert all(p.startswith("charter.") or "charter." in p for p in rows)
+    shown = subprocess.run([sys.executable, "-m", "sim.cli", "fields", THREE],
+                           capture_output=True, text=True)
+    assert shown.returncode == 0 and "parameters.trust_memory" in shown.stdout
