@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
-from sim.outcomes import Z95, mean_interval, wilson_interval
+from sim.outcomes import Z95, mean_interval, median_rank_bounds, wilson_interval
 
 if TYPE_CHECKING:   # the tables are pandas DataFrames; loading a register needs no pandas
     import pandas as pd
@@ -119,16 +119,13 @@ def mean(outcomes: pd.DataFrame, column: str) -> Estimate:
 
 
 def _median(x: np.ndarray) -> Estimate:
-    """The median and its distribution-free interval: the order statistics whose ranks are
-    n/2 -+ z sqrt(n)/2 (the binomial's normal approximation)."""
+    """The median and its exact distribution-free interval (order statistics:
+    sim.outcomes.median_rank_bounds)."""
     if not len(x):
         return NAN
     s = np.sort(x)
-    n = len(s)
-    half = Z95 * math.sqrt(n) / 2
-    lo = max(int(math.floor(n / 2 - half)), 1)
-    hi = min(int(math.ceil(n / 2 + 1 + half)), n)
-    return Estimate(float(np.median(s)), float(s[lo - 1]), float(s[hi - 1]))
+    lo, hi = median_rank_bounds(len(s))
+    return Estimate(float(np.median(s)), float(s[lo]), float(s[hi]))
 
 
 def median(outcomes: pd.DataFrame, column: str) -> Estimate:
