@@ -265,6 +265,9 @@ def test_parameters_apply_to_every_scenario_and_bad_ones_name_the_constant(tmp_p
     pd.testing.assert_frame_equal(default, same)
     lower = evaluate_register(register, replications=200, parameters={"planned_capacity": 0.05})
     assert lower["value"][0] > default["value"][0]
+    as_path = evaluate_register(register, replications=200,
+                                parameters={"parameters.planned_capacity": 0.05})
+    pd.testing.assert_frame_equal(lower, as_path)
     with pytest.raises(ScenarioError, match=r"parameters\.plannd_capacity.*did you mean"):
         evaluate_register(register, replications=10, parameters={"plannd_capacity": 0.05})
 

@@ -58,11 +58,13 @@ def _key(scenario: Scenario) -> str:
 
 
 def with_parameters(scenario: Scenario, parameters: Optional[Mapping[str, float]]) -> Scenario:
-    """The scenario with model constants (ModelParameters names) overridden; ScenarioError
-    naming the constant if one is unknown or out of range."""
+    """The scenario with model constants overridden, each named as in ModelParameters
+    (`run_ceiling`) or by its field path (`parameters.run_ceiling`); ScenarioError naming the
+    constant if one is unknown or out of range."""
     if not parameters:
         return scenario
-    return scenario.with_values({f"parameters.{name}": value
+    return scenario.with_values({name if name.startswith("parameters.") else
+                                 f"parameters.{name}": value
                                  for name, value in parameters.items()}, source="parameters")
 
 
@@ -169,8 +171,8 @@ def evaluate_register(register: Register, *, replications: int, seed: Optional[i
         seed: root seed (default: the register's `seed`); every run uses it, so variants are
             paired with their baselines.
         workers, scheduler: where the chunks run (as sim.run); no result depends on them.
-        parameters: ModelParameters constants (name -> value) applied to every scenario, on
-            top of any the scenario files set (for calibration).
+        parameters: ModelParameters constants (`name` or `parameters.name` -> value) applied
+            to every scenario, on top of any the scenario files set (for calibration).
         on_progress: called as on_progress(done, total) in replications simulated.
     Returns one row per pattern, in register order, with the columns COLUMNS: `value` and
     its interval `ci_low`..`ci_high`; the target's bounds (`target_low`, `target_high`, open
