@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-                      field_validator, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      ValidationError, field_validator, model_validator)
 
 from sim.patterns.catalogue import NOT_SUPPORTED, STATISTICS, Settings, Statistic
 from sim.scenario import Count, FieldError, Name, Text, suggest
