@@ -498,7 +498,7 @@ def grid(
     show(f"results: {folder}")
 
 
-from sim import cli_app, cli_workflows  # noqa: E402,F401 - register app, stress, compare, ...
+from sim import cli_app, cli_patterns, cli_workflows  # noqa: E402,F401 - app, stress, ...
 
 
 def main() -> None:

@@ -333,7 +333,10 @@ def scenario_from_dict(data: dict, source: str = "<scenario>") -> Scenario:
 
 # --- turning pydantic errors into plain sentences ----------------------------------------------
 
-def format_validation_errors(exc: ValidationError, data) -> list[str]:
+def format_validation_errors(exc: ValidationError, data,
+                             root: type[BaseModel] = Scenario) -> list[str]:
+    """Every problem pydantic found in `data` (validated against `root`, whose fields are
+    suggested for a misspelt key) as one plain line naming the field's path."""
     problems: list[str] = []
     seen: set[str] = set()
     for err in exc.errors(include_url=False):
@@ -344,7 +347,7 @@ def format_validation_errors(exc: ValidationError, data) -> list[str]:
             loc, msg = loc + tuple(error.loc), error.message
         else:
             loc = _drop_union_branches(loc)
-            msg = _plain(err, loc)
+            msg = _plain(err, loc, root)
         text = f"{_path(loc, data)}: {msg}" if loc else msg
         if text not in seen:  # union branches repeat the same complaint
             seen.add(text)
@@ -389,12 +392,12 @@ def _prefer_specific(problems: list[str]) -> list[str]:
     return out
 
 
-def _plain(err: dict, loc: tuple) -> str:
+def _plain(err: dict, loc: tuple, root: type[BaseModel] = Scenario) -> str:
     kind = err["type"]
     msg = err["msg"]
     if kind == "extra_forbidden":
         key = loc[-1] if loc else "?"
-        options = _fields_at(loc[:-1])
+        options = _fields_at(loc[:-1], root)
         hint = ""
         if options:
             close = difflib.get_close_matches(str(key), options, n=1, cutoff=0.6)
@@ -427,9 +430,9 @@ def _path(loc: tuple, data) -> str:
     return out
 
 
-def _fields_at(loc: tuple) -> list[str]:
+def _fields_at(loc: tuple, root: type[BaseModel] = Scenario) -> list[str]:
     """Names of the fields allowed at a location in the schema, for 'did you mean' hints."""
-    model: type[BaseModel] | None = Scenario
+    model: type[BaseModel] | None = root
     for part in loc:
         if model is None:
             return []

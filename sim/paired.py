@@ -15,14 +15,16 @@ own (sim.noise), so variants that add, remove or move a shock keep every other r
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
-import pandas as pd
 
 from sim.inputs import count_run_inputs, uncertain_paths
 from sim.outcomes import classify
 from sim.scenario import Scenario
+
+if TYPE_CHECKING:   # pandas is loaded when tables are made, so that importing KEPT is light
+    import pandas as pd
 
 #: Per-replication outcomes kept for paired analysis (columns of the outcomes table).
 KEPT = ("replication", "delivered", "status", "savings_pct", "net_savings_m", "dissolved",
@@ -78,6 +80,8 @@ def paired_outcomes(variants: list[Scenario], seed: int, replications: int, *,
                     ) -> list[pd.DataFrame]:
     """Replications 0..replications-1 of every variant, paired: one table per variant, row r
     being replication r."""
+    import pandas as pd
+
     from sim.executors import gather
     from sim.experiment import chunks_of
     from sim.memory import default_chunk_size, workers_for

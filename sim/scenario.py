@@ -527,3 +527,11 @@ def _suggest(word: str, options) -> str:
 
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+#: The schema's helpers under public names, for schemas that follow this one (the pattern
+#: register, sim.patterns.schema): a cross-field error that knows its field, a "did you
+#: mean" hint, and the integer check that refuses yes/no and text.
+FieldError = _FieldError
+suggest = _suggest
+whole_number = _whole_number

@@ -35,7 +35,7 @@ SCAN_POINTS = 5
 BOOTSTRAP = 1000
 
 
-def _variant(scenario: Scenario, shocks: list[dict], **setting) -> Scenario:
+def shock_variant(scenario: Scenario, shocks: list[dict], **setting) -> Scenario:
     """The scenario with the stress shocks added, each given `setting` (e.g. magnitude=0.4, or
     rate=0.2 which makes it random, or at_cycle=3 which makes it scheduled)."""
     changed = []
@@ -49,10 +49,10 @@ def _variant(scenario: Scenario, shocks: list[dict], **setting) -> Scenario:
     return with_shocks(scenario, changed)
 
 
-def _absent(scenario: Scenario, shocks: list[dict]) -> Scenario:
+def shock_absent(scenario: Scenario, shocks: list[dict]) -> Scenario:
     """The same shocks never striking (random with rate 0): the baseline with the same stream
     layout, so that it is paired with every stressed variant."""
-    return _variant(scenario, shocks, rate=0.0)
+    return shock_variant(scenario, shocks, rate=0.0)
 
 
 # --- the breaking point ---------------------------------------------------------------------
@@ -180,10 +180,11 @@ def breaking_point(scenario, shocks, *, vary: str = "magnitude", low: float = 0.
 
     def evaluate(values) -> None:
         values = [v for v in values if v not in evaluated]
-        variants = [_variant(sc, shocks, **{vary: float(v)}) for v in values]
+        variants = [shock_variant(sc, shocks, **{vary: float(v)}) for v in values]
         if not values:
             return
-        tables = paired_outcomes(variants + ([_absent(sc, shocks)] if not evaluated else []),
+        absent = [shock_absent(sc, shocks)] if not evaluated else []
+        tables = paired_outcomes(variants + absent,
                                  seed, replications, workers=workers, scheduler=scheduler,
                                  on_progress=progress.within(len(variants) + (not evaluated)))
         if not evaluated:
@@ -353,7 +354,8 @@ def shock_timing(scenario, shocks, *, magnitude: Optional[float] = None, cycles=
     if replications < 10:
         raise StressError("--replications: at least 10 runs per point")
     seed = sc.seed if seed is None else int(seed)
-    variants = [_variant(sc, shocks, at_cycle=c) for c in cycles] + [_absent(sc, shocks)]
+    variants = [shock_variant(sc, shocks, at_cycle=c) for c in cycles]
+    variants.append(shock_absent(sc, shocks))
     tables = paired_outcomes(variants, seed, replications, workers=workers,
                              scheduler=scheduler, on_progress=on_progress)
     absent = tables.pop()

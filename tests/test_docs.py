@@ -229,3 +229,93 @@ def test_the_stress_testing_session_in_the_readme_prints_what_it_says(tmp_path):
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr
         assert said in json.loads(done.stdout)["message"], (command, said)
+
+
+# --- docs/PATTERNS.md ----------------------------------------------------------------------
+
+PATTERNS_COMMAND = "collabsim patterns patterns/public_sector.yaml --replications 2000 --markdown"
+
+
+def _patterns_table(text: str) -> list[str]:
+    """The register's table on a page or in the command's output, with its summary line."""
+    lines = text.splitlines()
+    start = lines.index("| pattern | role | statistic | value (95% CI) | target | reproduced |")
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+    return lines[start:end + 1]
+
+
+def _patterns_values() -> dict[str, str]:
+    """Pattern name -> its 'value (95% CI)' cell in docs/PATTERNS.md."""
+    rows = [ln.split(" | ") for ln in _patterns_table((DOCS / "PATTERNS.md").read_text())[2:-1]]
+    return {row[0].lstrip("| ").replace("\\", ""): row[3] for row in rows}
+
+
+def test_patterns_md_gives_the_command_and_documents_every_statistic():
+    from sim.patterns import NOT_SUPPORTED, STATISTICS
+
+    page = (DOCS / "PATTERNS.md").read_text()
+    assert PATTERNS_COMMAND in page
+    for name in [*STATISTICS, *NOT_SUPPORTED]:
+        assert f"| `{name}` |" in page or f"`{name}`" in page.split("Not offered:")[1], name
+
+
+def test_the_example_register_in_patterns_md_loads(tmp_path):
+    from sim.patterns import load_register
+
+    block = (DOCS / "PATTERNS.md").read_text().split("## Adding a pattern", 1)[1]
+    path = tmp_path / "my_patterns.yaml"
+    path.write_text(block.split("```yaml", 1)[1].split("```", 1)[0])
+    register = load_register(path)
+    assert [p.name for p in register.patterns] == ["councils leave"]
+
+
+def _signed(cell: str) -> list[float]:
+    return [float(x) for x in re.findall(r"[-+]\d+\.\d+", cell)]
+
+
+def test_patterns_md_agrees_with_validation_md_where_they_measure_the_same_thing():
+    """Same seed, same replications: the register's figures are docs/VALIDATION.md's."""
+    from sim.validation import CHECKS
+
+    got = _patterns_values()
+    validation = (DOCS / "VALIDATION.md").read_text()
+    checks = {row[0].lstrip("| "): row for row in
+              (ln.split(" | ") for ln in validation.splitlines() if ln.startswith("| "))}
+    for check in CHECKS:
+        row = checks[check.name]
+        if check.expect.startswith("range"):
+            assert re.findall(r"\d+\.\d+", got[check.name]) == re.findall(r"\d+\.\d+", row[3])
+            continue
+        assert _signed(got[check.name]) == _signed(row[5]), check.name
+        if check.expect.startswith("at_least"):
+            median = float(got[f"{check.name} pays for itself"].split()[0])
+            assert f"{median:+.2f}" == row[6], check.name
+    for kind in ("budget cut", "leadership change"):
+        figure = checks[f"late {kind}"][1]
+        assert f"({got[f'late {kind} matters'].split()[0]} of it" in figure
+        assert f"reviews 6-8 {got[f'late {kind} still harms'].split()[0]}%" in figure
+    assert f"{got['no early break-even'].split()[0]} of runs" in checks["no early break-even"][1]
+    money = checks["money reaches behaviour"][1]
+    assert f"({float(got['money reaches behaviour'].split()[0]):.1f}x)" in money
+    reasons = {k: int(v) for k, v in re.findall(r"'(\w+)': (\d+)", money)}
+    for reason in ("benefit", "fairness"):
+        share = reasons[reason] / sum(reasons.values())
+        assert got[f"{reason} is a reason to leave"].split()[0] == f"{share:.1%}"
+    assert f"{got['trust is rebuilt'].split()[0]} of those regain" in checks["trust is rebuilt"][1]
+
+
+@pytest.mark.slow
+def test_the_table_in_patterns_md_is_what_the_command_prints():
+    """docs/PATTERNS.md's table is pasted from its command: rerun it and require the same
+    lines, figure for figure."""
+    import subprocess
+    import sys
+
+    root = DOCS.parent
+    args = PATTERNS_COMMAND.split()[1:]
+    done = subprocess.run([sys.executable, "-m", "sim.cli", *args], cwd=root,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    printed = _patterns_table(done.stdout)
+    page = _patterns_table((DOCS / "PATTERNS.md").read_text())
+    assert printed == page, "docs/PATTERNS.md is stale; rerun: " + PATTERNS_COMMAND

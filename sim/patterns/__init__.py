@@ -1,0 +1,41 @@
+"""Pattern-oriented modelling (Grimm et al. 2005): a register of cited patterns, each a
+statistic of the model's output with a target, a source and a role, and whether the model
+reproduces them.
+
+    from sim.patterns import evaluate_register, load_register
+    register = load_register("patterns/public_sector.yaml")
+    table = evaluate_register(register, replications=2000, workers=2)
+    table[["name", "value", "target", "reproduced"]]
+
+Modules: `schema` (the file format), `register` (reading and checking a register),
+`statistics` (the statistic functions), `catalogue` (the named statistics and their
+settings), `evaluate` (running the register), `report` (tables for people).
+"""
+
+import importlib
+
+#: Public names and the module each lives in, imported on first use: checking a register
+#: needs neither pandas nor the executors.
+_EXPORTS = {
+    "NOT_SUPPORTED": "sim.patterns.catalogue", "STATISTICS": "sim.patterns.catalogue",
+    "Statistic": "sim.patterns.catalogue", "COLUMNS": "sim.patterns.evaluate",
+    "evaluate_register": "sim.patterns.evaluate", "with_parameters": "sim.patterns.evaluate",
+    "Pattern": "sim.patterns.register", "Register": "sim.patterns.register",
+    "load_register": "sim.patterns.register", "RegisterFile": "sim.patterns.schema",
+    "Target": "sim.patterns.schema",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sim.patterns' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))
+
+
+__all__ = sorted(_EXPORTS)
