@@ -391,13 +391,18 @@ def planned_money(size, planned_active, savings_potential, implementation_cost, 
 # --- fairness, alignment, satisfaction (002: the five shareds) -------------------------------
 
 
+#: Less than this (£m, or a share) is nothing: a total or share this small is not divided by.
+NOTHING = 1e-12
+
+
 def equity_ratio(received, paid, contributed, active):
     """Adams (1965), on everything so far: a partner's share of the rewards (savings received)
     against its share of the risk and resources it put in (costs paid, effort delivered);
     1 when there is nothing yet to compare. Shares are over the active partners."""
     def share(x):
         total = rowsum(np.where(active, x, 0.0))[..., None]
-        return np.where(total > 0, x / np.where(total > 0, total, 1.0), 0.0), total > 0
+        some = total > NOTHING
+        return np.where(some, x / np.where(some, total, 1.0), 0.0), some
 
     reward, rewarded = share(received)
     risk, risked = share(paid)
@@ -405,7 +410,9 @@ def equity_ratio(received, paid, contributed, active):
     count = risked.astype(float) + resourced.astype(float)
     inputs = np.where(count > 0, (risk + resource) / np.maximum(count, 1.0), 0.0)
     ok = rewarded & (count > 0) & (inputs > 0)
-    return np.where(ok, reward / np.where(ok, inputs, 1.0), 1.0)
+    # a share of the inputs too small to divide by (below NOTHING) is as unfair as any tiny one:
+    # the ratio is far past the point where inequity reaches 1
+    return np.where(ok, reward / np.where(ok, np.maximum(inputs, NOTHING), 1.0), 1.0)
 
 
 def inequity(ratio, p: ModelParameters):

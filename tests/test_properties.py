@@ -94,9 +94,13 @@ def test_mesa_traits_stay_in_range_and_nothing_is_nan(data, seed):
         model.step()
         for a in model.partners:
             for trait in ("ambition", "resourcing", "skills", "trustworthiness", "commitment",
-                          "volatility", "control_concern", "satisfaction", "effort", "kept"):
+                          "volatility", "control_concern", "effort", "kept"):
                 value = getattr(a, trait)
                 assert np.isfinite(value) and -1e-12 <= value <= 1 + 1e-12, (trait, value)
+            p = model.inputs.params   # satisfaction: positive weights less shortfalls (control too)
+            top = p.weight_benefit + p.weight_fairness + p.weight_vision + p.weight_values \
+                + p.weight_trust
+            assert -p.weight_control - 1e-12 <= a.satisfaction <= top + 1e-12, a.satisfaction
             assert np.isfinite(a.net_money)
     agents = model.datacollector.get_agent_vars_dataframe()
     numeric = agents.select_dtypes("number")
