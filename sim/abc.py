@@ -49,24 +49,35 @@ class Prior:
         return (self.high - self.low) ** 2 / 12.0
 
 
+#: A statistic's own standard error, when a simulation reports it, is under NAME + SE.
+SE = "~se"
+#: The least scale a miss is measured in (a statistic with no spread at all).
+LEAST_SCALE = 1e-3
+
+
 @dataclass(frozen=True)
 class Target:
-    """A statistic's target interval and the uncertainty of the statistic's estimate."""
+    """A statistic's target interval (open ends infinite) and the scale misses are measured
+    in: a fixed one, or (None) the standard error the simulation reports with the statistic
+    (history matching's implausibility: a miss in units of the estimate's own noise)."""
 
     low: float
     high: float
-    scale: float     # misses are measured in these units (> 0)
+    scale: Optional[float] = None
 
-    def miss(self, value: float) -> float:
-        """How far `value` lies outside the interval, in units of `scale` (0 inside)."""
+    def miss(self, value: float, se: float = math.nan) -> float:
+        """How far `value` lies outside the interval, in units of the scale (0 inside)."""
         if value is None or not math.isfinite(value):
             return math.inf
-        return max(0.0, self.low - value, value - self.high) / self.scale
+        scale = self.scale if self.scale else max(se if math.isfinite(se) else 0.0,
+                                                  LEAST_SCALE)
+        return max(0.0, self.low - value, value - self.high) / scale
 
 
 def implausibility(stats: Mapping[str, float], targets: Mapping[str, Target]) -> float:
     """Sum over targets of the squared miss: 0 when every pattern is reproduced."""
-    return float(sum(t.miss(stats.get(name, math.nan)) ** 2 for name, t in targets.items()))
+    return float(sum(t.miss(stats.get(name, math.nan), stats.get(name + SE, math.nan)) ** 2
+                     for name, t in targets.items()))
 
 
 def slot_seed(seed: int, t: int, batch: int, slot: int) -> int:
@@ -232,7 +243,8 @@ def run_abc(simulate: Callable[[dict, int], dict], targets: Mapping[str, Target]
     def model(parameter):
         values = {path: float(parameter[key_of(i)]) for i, path in enumerate(paths)}
         stats = simulate(values, int(np.random.randint(0, 2**31 - 1)))
-        return {name: float(stats.get(name, math.nan)) for name in names}
+        return {key: float(stats.get(key, math.nan)) for name in names
+                for key in (name, name + SE)}
 
     def distance(x, x0):
         return implausibility(x, targets)
@@ -242,7 +254,7 @@ def run_abc(simulate: Callable[[dict, int], dict], targets: Mapping[str, Target]
     abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler)
     if folder is None:
         db = "sqlite://"
-        abc.new(db, {name: 0.0 for name in names})
+        abc.new(db, {key: 0.0 for name in names for key in (name, name + SE)})
         done = 0
     else:
         folder = Path(folder)
@@ -253,7 +265,7 @@ def run_abc(simulate: Callable[[dict, int], dict], targets: Mapping[str, Target]
             done = history.max_t + 1
         else:   # nothing finished yet (the saved batches make starting again quick)
             (folder / "abc.db").unlink(missing_ok=True)
-            abc.new(db, {name: 0.0 for name in names})
+            abc.new(db, {key: 0.0 for name in names for key in (name, name + SE)})
             done = 0
     np.random.seed(slot_seed(seed, -2, 0, 0))    # pyabc's own draws between generations
     history = abc.history

@@ -59,12 +59,11 @@ def _key(scenario: Scenario) -> str:
 
 def with_parameters(scenario: Scenario, parameters: Optional[Mapping[str, float]]) -> Scenario:
     """The scenario with model constants overridden, each named as in ModelParameters
-    (`run_ceiling`) or by its field path (`parameters.run_ceiling`); ScenarioError naming the
-    constant if one is unknown or out of range."""
+    (`run_ceiling`) or by a field path (`parameters.run_ceiling`, or any other such as
+    `partners.*.patience`); ScenarioError naming the field if one is unknown or out of range."""
     if not parameters:
         return scenario
-    return scenario.with_values({name if name.startswith("parameters.") else
-                                 f"parameters.{name}": value
+    return scenario.with_values({name if "." in name else f"parameters.{name}": value
                                  for name, value in parameters.items()}, source="parameters")
 
 
