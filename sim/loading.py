@@ -333,7 +333,10 @@ def scenario_from_dict(data: dict, source: str = "<scenario>") -> Scenario:
 
 # --- turning pydantic errors into plain sentences ----------------------------------------------
 
-def format_validation_errors(exc: ValidationError, data) -> list[str]:
+def format_validation_errors(exc: ValidationError, data,
+                             model: type[BaseModel] = Scenario) -> list[str]:
+    """Each problem pydantic found, as `path: what is wrong`; an unknown key suggests the key
+    `model` (the schema `data` was validated against) allows there."""
     problems: list[str] = []
     seen: set[str] = set()
     for err in exc.errors(include_url=False):
@@ -344,7 +347,7 @@ def format_validation_errors(exc: ValidationError, data) -> list[str]:
             loc, msg = loc + tuple(error.loc), error.message
         else:
             loc = _drop_union_branches(loc)
-            msg = _plain(err, loc)
+            msg = _plain(err, loc, model)
         text = f"{_path(loc, data)}: {msg}" if loc else msg
         if text not in seen:  # union branches repeat the same complaint
             seen.add(text)
@@ -389,12 +392,12 @@ def _prefer_specific(problems: list[str]) -> list[str]:
     return out
 
 
-def _plain(err: dict, loc: tuple) -> str:
+def _plain(err: dict, loc: tuple, model: type[BaseModel] = Scenario) -> str:
     kind = err["type"]
     msg = err["msg"]
     if kind == "extra_forbidden":
         key = loc[-1] if loc else "?"
-        options = _fields_at(loc[:-1])
+        options = _fields_at(loc[:-1], model)
         hint = ""
         if options:
             close = difflib.get_close_matches(str(key), options, n=1, cutoff=0.6)
@@ -427,19 +430,21 @@ def _path(loc: tuple, data) -> str:
     return out
 
 
-def _fields_at(loc: tuple) -> list[str]:
-    """Names of the fields allowed at a location in the schema, for 'did you mean' hints."""
-    model: type[BaseModel] | None = Scenario
+def _fields_at(loc: tuple, model: type[BaseModel] | None = Scenario) -> list[str]:
+    """Names of the fields allowed at a location in `model`, as a file writes them (aliases),
+    for 'did you mean' hints."""
     for part in loc:
         if model is None:
             return []
         if isinstance(part, int):
             continue
-        field = model.model_fields.get(part)
+        field = next((f for name, f in model.model_fields.items()
+                      if (f.alias or name) == part), None)
         if field is None:
             return []
         model = _inner_model(field.annotation)
-    return list(model.model_fields) if model is not None else []
+    return [f.alias or name for name, f in model.model_fields.items()] if model is not None \
+        else []
 
 
 def _inner_model(annotation) -> type[BaseModel] | None:
