@@ -444,7 +444,7 @@ def grid(
     show(f"results: {folder}")
 
 
-from sim import cli_app, cli_workflows  # noqa: E402,F401 - register app, stress, compare, ...
+from sim import cli_app, cli_experiment, cli_workflows  # noqa: E402,F401 - register app, ...
 
 
 def main() -> None:
