@@ -47,6 +47,8 @@ def experiment(
     if resume is not None:
         folder = resume
         plan = job_plan(folder, "experiment")
+        if file is not None and _read_or_exit(file) != plan.get("experiment_text"):
+            fail(f"--resume {folder}: that folder holds a different experiment than {file}")
         if (folder / "manifest.json").is_file():
             show(f"{folder}: already complete", err)
             _print_saved(folder, as_json)
@@ -55,11 +57,9 @@ def experiment(
             exp = experiment_from_text(plan["experiment_text"], plan["experiment_path"],
                                        base=Path(plan["experiment_path"]).parent,
                                        scenario_text=plan["scenario_text"])
-        except ScenarioError as exc:
-            fail(str(exc))
-        if file is not None and _read_or_exit(file) != exp.text:
-            fail(f"--resume {folder}: that folder holds a different experiment than {file}")
-        command = plan["command"]
+            command = plan["command"]
+        except (ScenarioError, KeyError, TypeError) as exc:   # a damaged or altered plan
+            fail(f"{folder / 'plan.json'}: damaged ({exc})")
     else:
         if file is None:
             fail("give an experiment file, or --resume FOLDER to finish an interrupted "

@@ -281,23 +281,12 @@ def test_bad_command_lines_are_refused_with_status_2(tmp_path, args, message):
     assert list(tmp_path.iterdir()) == []
 
 
-def _kill_part_way(args, folder, env, parts=3):
-    """Start `collabsim experiment ...`, wait until `parts` chunks of points are saved, then
-    SIGKILL its whole process group."""
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *map(str, args)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True, env={**os.environ, **env})
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if len(list((folder / "points").glob("points-*.npy"))) >= parts:
-            break
-        time.sleep(0.01)
-    assert proc.poll() is None, "the experiment finished before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
+SMALL_CHUNKS = {"COLLABSIM_MEMORY": "10M"}   # 8 points of 50 runs per chunk: many to stop between
 
 
-def test_an_experiment_killed_mid_run_resumes_to_the_identical_table(tmp_path):
+@pytest.fixture
+def long_experiment(tmp_path):
+    """160 design points of 50 runs: 20 chunks of points with SMALL_CHUNKS."""
     path = tmp_path / "long.yaml"
     path.write_text(yaml.safe_dump({
         "name": "Long", "scenario": THREE, "repetitions": 50, "seed": 5,
@@ -305,19 +294,51 @@ def test_an_experiment_killed_mid_run_resumes_to_the_identical_table(tmp_path):
         "factors": {"partners.*.ambition": {"from": 0.2, "to": 0.8},
                     "charter.decision_rule": ["unanimity", "majority"]},
         "outputs": ["p_deliver", "p_any_exit"]}))
+    return path
+
+
+def _stop_part_way(path, folder, sig, parts=3):
+    """Start `collabsim experiment PATH --out FOLDER`, wait until `parts` chunks of points are
+    saved, then send `sig` to its whole process group; its exit status and what it printed."""
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "experiment", str(path), "--out",
+                             str(folder), "--workers", "1"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, **SMALL_CHUNKS})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((folder / "points").glob("points-*.npy"))) >= parts:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the experiment finished before it could be stopped"
+    os.killpg(proc.pid, sig)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+def test_an_experiment_killed_mid_run_resumes_to_the_identical_table(tmp_path, long_experiment):
     folder = tmp_path / "killed"
-    small_chunks = {"COLLABSIM_MEMORY": "10M"}     # 8 points per chunk: many to kill between
-    _kill_part_way(["experiment", path, "--out", folder, "--workers", 1], folder, small_chunks)
+    code, _ = _stop_part_way(long_experiment, folder, signal.SIGKILL)
+    assert code == -signal.SIGKILL
     saved = len(list((folder / "points").glob("points-*.npy")))
     assert not (folder / "manifest.json").exists(), "killed, so not complete"
-    resumed = _cli("experiment", "--resume", folder, "--workers", 2, "--json", env=small_chunks)
+    resumed = _cli("experiment", "--resume", folder, "--workers", 2, "--json", env=SMALL_CHUNKS)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["settings"]["points"] == 160
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "table.parquet"),
-                                  sim.run_experiment(path, workers=2).table)
+                                  sim.run_experiment(long_experiment, workers=2).table)
     assert 3 <= saved < 160 / 8
     assert not (folder / "points").exists()
     assert not [p for p in folder.rglob("*") if ".tmp" in p.name or ".partial" in p.name]
+
+
+def test_ctrl_c_keeps_the_finished_points_and_says_how_to_resume(tmp_path, long_experiment):
+    folder = tmp_path / "interrupted"
+    code, err = _stop_part_way(long_experiment, folder, signal.SIGINT, parts=1)
+    assert code == 130 and "Traceback" not in err
+    assert "The finished design points are saved in" in err
+    assert f"collabsim experiment --resume {folder}" in err
+    other = _cli("experiment", EXAMPLE, "--resume", folder)
+    assert other.returncode == 2 and "holds a different experiment" in other.stderr
 
 
 def test_a_run_or_sweep_resume_points_an_experiment_folder_at_the_right_command(tmp_path):
