@@ -117,6 +117,7 @@ def test_the_table_is_sim_evaluate_on_the_same_design_with_intervals():
 
 
 def test_per_review_the_table_is_long_one_row_per_point_and_review():
+    assert sim.experiment_file.SERIES == sim.evaluation.SERIES   # `timeseries.` written or not
     exp = experiment(factors={"charter.decision_rule": ["unanimity", "majority"]},
                      outputs=["pct_business_case", "timeseries.mean_trust"], per="review")
     result = sim.run_experiment(exp)
