@@ -13,6 +13,7 @@ The Python API that the CLI and the notebooks use:
     sim.discover(scenario).boxes
     sim.evaluate(scenario, {"partners.*.ambition": [0.2, 0.8]}, replications=200)  # a design
     scenario.with_values({"charter.decision_rule": "majority"})      # fields by path (sim.fields)
+    sim.run_experiment("experiments/ambition_by_decision_rule.yaml").table  # a named experiment
     model = sim.PartnershipModel(scenario=scenario, rng=1)   # one run, review by review
     model.step()
 """
@@ -32,6 +33,7 @@ _EXPORTS = {
     "compare": "sim.comparison", "load_charter": "sim.comparison",
     "discover": "sim.discovery", "write_report": "sim.html_report",
     "evaluate": "sim.evaluation", "Evaluator": "sim.evaluation",
+    "load_experiment": "sim.experiment_file", "run_experiment": "sim.experiment_file",
 }
 
 
@@ -53,5 +55,6 @@ __all__ = [
     "ModelParameters", "PartnerOrganisation", "PartnershipModel", "RunResult", "Scenario",
     "ScenarioError", "load_scenario", "replication_rng", "run", "run_model", "save_run",
     "scenario_from_dict", "sweep", "grid", "outcome_function", "breaking_point", "shock_timing",
-    "compare", "load_charter", "discover", "write_report", "evaluate", "Evaluator", "__version__",
+    "compare", "load_charter", "discover", "write_report", "evaluate", "Evaluator",
+    "load_experiment", "run_experiment", "__version__",
 ]

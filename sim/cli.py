@@ -17,9 +17,9 @@ from rich.table import Table
 
 from sim.cli_common import (BAD_INPUT, CANNOT_WRITE, AsJson, OutDir, Scheduler, Seed, Workers,
                              abnormal_ends, analysis_errors, app, check_fits, check_new_folder,
-                             err, fail, load_or_exit, load_with_text, new_results_folder, out,
-                             plain, progress_bar, raise_terminated, remove_created,
-                             resume_command, show)
+                             err, fail, job_plan, load_or_exit, load_with_text,
+                             new_results_folder, out, plain, progress_bar, raise_terminated,
+                             remove_created, resume_command, show)
 
 
 @app.command()
@@ -182,27 +182,6 @@ def _check_engine(engine: str) -> None:
         fail(f"--engine {engine}: must be one of {', '.join(ENGINES)}")
 
 
-def _sweep_plan(folder: Path) -> dict:
-    """The plan of a sweep folder, or an exit-2 error saying what the folder is instead."""
-    from sim import store
-
-    path = Path(folder) / "plan.json"
-    if not Path(folder).is_dir() or not path.exists():
-        fail(f"{folder}: not a sweep folder (no plan.json)")
-    try:
-        store.check_folder(folder)
-        plan = store.read_json(path)
-    except store.UnsafeFolder as exc:
-        fail(str(exc))
-    except (ValueError, UnicodeDecodeError) as exc:
-        fail(f"{path}: damaged ({exc})")
-    kind = plan.get("kind", "run") if isinstance(plan, dict) else None
-    if kind != "sweep":
-        fail(f"{folder}: a {kind} folder, not a sweep; finish it with `collabsim {kind} "
-             f"--resume {folder}`" if kind else f"{path}: damaged")
-    return plan
-
-
 def _print_saved_sweep(folder: Path, as_json: bool) -> None:
     from sim import store
 
@@ -326,7 +305,7 @@ def sweep(
 
     if resume is not None:
         folder = resume
-        plan = _sweep_plan(folder)
+        plan = job_plan(folder, "sweep")
         if (folder / "manifest.json").is_file():
             show(f"{folder}: already complete", err)
             _print_saved_sweep(folder, as_json)
@@ -498,7 +477,7 @@ def grid(
     show(f"results: {folder}")
 
 
-from sim import cli_app, cli_patterns, cli_workflows  # noqa: E402,F401 - app, stress, ...
+from sim import cli_app, cli_experiment, cli_patterns, cli_workflows  # noqa: E402,F401
 
 
 def main() -> None:

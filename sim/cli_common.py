@@ -217,6 +217,32 @@ def check_new_folder(folder: Path, kind: str) -> None:
     fail(f"--out {folder}: already exists and is not an empty folder")
 
 
+def job_plan(folder: Path, kind: str) -> dict:
+    """The plan of an unfinished `kind` job's folder (plan.json), or an exit-2 error saying
+    what the folder is instead."""
+    from sim import store
+
+    path = Path(folder) / "plan.json"
+    if not Path(folder).is_dir() or not path.exists():
+        fail(f"{folder}: not {_a(kind)} folder (no plan.json)")
+    try:
+        store.check_folder(folder)
+        plan = store.read_json(path)
+    except store.UnsafeFolder as exc:
+        fail(str(exc))
+    except (ValueError, UnicodeDecodeError) as exc:
+        fail(f"{path}: damaged ({exc})")
+    found = plan.get("kind", "run") if isinstance(plan, dict) else None
+    if found != kind:
+        fail(f"{folder}: {_a(found)} folder, not {_a(kind)}; finish it with `collabsim {found} "
+             f"--resume {folder}`" if found else f"{path}: damaged")
+    return plan
+
+
+def _a(kind: str) -> str:
+    return f"{'an' if str(kind)[:1] in 'aeiou' else 'a'} {kind}"
+
+
 def _plan_kind(folder: Path) -> str:
     from sim import store
 

@@ -20,15 +20,9 @@ from sim.loading import as_scenario
 # chunk sizes and the memory they need: sim.memory (still importable from here)
 from sim.memory import CHUNK_BYTES, DEFAULT_CHUNK, default_chunk_size, workers_for  # noqa: F401
 from sim.outcomes import run_outcome, summarise
+from sim.output_names import TIMESERIES_COLUMNS  # noqa: F401 - a run's time-series columns
 from sim.scenario import Scenario
 from sim.seeds import replication_seed
-
-TIMESERIES_COLUMNS = (
-    "cycle", "maturity", "running_quality", "gross_savings_m", "spend_m", "cum_net_savings_m",
-    "planned_net_savings_m", "pct_business_case", "mean_trust", "min_trust", "active_partners",
-    "fairness_imbalance", "alignment", "decision_pace", "team_delivery", "mean_satisfaction",
-    "dissolved",
-)
 
 
 def run_model(scenario: Scenario, seed: int, replication: int, sample: int = 0):

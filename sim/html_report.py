@@ -32,7 +32,7 @@ REPORT = "report.html"
 
 TITLES = {"run": "Monte Carlo stress test", "sweep": "Sensitivity sweep",
           "grid": "Two-input map", "stress": "Stress test", "compare": "Charter comparison",
-          "discover": "Scenario discovery"}
+          "discover": "Scenario discovery", "experiment": "Experiment"}
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
@@ -76,7 +76,8 @@ def build_report(folder: str | os.PathLike) -> str:
         raise ReportError(f"{manifest_path}: not a collabsim manifest (expected a mapping with "
                           "a summary mapping)")
     kind = manifest.get("kind", "results")
-    name = _scenario_name(manifest)
+    name = manifest.get("experiment_name") if kind == "experiment" else None
+    name = str(name) if name else _scenario_name(manifest)
     title = f"{TITLES.get(kind, kind)}: {name}"
     parts = [f"<h1>{_e(title)}</h1>",
              f"<p class='meta'>{_e(manifest.get('created_utc', ''))} · results folder "
@@ -219,6 +220,9 @@ def _reproduce(manifest: dict) -> list[str]:
     if settings:
         out.append("<details><summary>Settings</summary><pre>"
                    f"{_e(json.dumps(settings, indent=2, default=str))}</pre></details>")
+    if manifest.get("experiment"):
+        out.append("<details open><summary>Experiment</summary>"
+                   f"<pre>{_e(manifest['experiment'])}</pre></details>")
     if manifest.get("scenario"):
         out.append("<details open><summary>Scenario</summary>"
                    f"<pre>{_e(manifest['scenario'])}</pre></details>")

@@ -438,11 +438,13 @@ def _fields_at(loc: tuple, root: type[BaseModel] = Scenario) -> list[str]:
             return []
         if isinstance(part, int):
             continue
-        field = model.model_fields.get(part)
+        field = next((f for name, f in model.model_fields.items()
+                      if (f.alias or name) == part), None)
         if field is None:
             return []
         model = _inner_model(field.annotation)
-    return list(model.model_fields) if model is not None else []
+    return [f.alias or name for name, f in model.model_fields.items()] if model is not None \
+        else []
 
 
 def _inner_model(annotation) -> type[BaseModel] | None:

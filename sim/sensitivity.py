@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -30,20 +31,10 @@ from sim import store
 from sim.fields import sampled_paths, with_values
 from sim.inputs import uncertain_paths
 from sim.loading import ScenarioError, as_scenario
+from sim.output_names import OUTPUTS  # noqa: F401 - what a point's runs are summarised to
 from sim.scenario import Scenario
 
 METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn")
-#: What each point's replications are summarised to (the run summary's headline figures).
-OUTPUTS = {
-    "p_deliver": "probability of delivering the business case",
-    "median_savings_pct": "median net savings, % of the business case",
-    "mean_savings_pct": "mean net savings, % of the business case",
-    "p_dissolved": "probability the partnership dissolves",
-    "p_any_exit": "probability at least one partner leaves",
-    "p_thriving": "probability of thriving",
-    "mean_final_trust": "mean trust between partners at the end",
-    "mean_exits": "mean number of partners that leave",
-}
 #: The index each method ranks factors by, and its confidence column (None: no CI).
 RANK_BY = {"sobol": ("ST", "ST_conf"), "morris": ("mu_star", "mu_star_conf"),
            "fast": ("ST", "ST_conf"), "rbd_fast": ("S1", "S1_conf"),
@@ -319,13 +310,19 @@ def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: in
         "names": fac.names, "bounds": [[0.0, 1.0]] * len(fac.names), "outputs": list(outputs),
         **({"groups": fac.groups} if grouped else {}),
     })
-    # SALib treats seed 0 as "no seed" (and seeds NumPy's global generator): give it a
-    # non-zero 32-bit seed derived from the root seed, and restore the global state after
-    salib_seed = seed % (2**32 - 1) + 1
+    with salib_seeded(seed) as s_seed:
+        return _sweep(problem, fac, specs, method, samples, replications, outputs, seed,
+                      s_seed, second_order, workers, scheduler, on_progress, checkpoint)
+
+
+@contextmanager
+def salib_seeded(seed: int):
+    """The seed to give SALib's samplers and analyses for a root seed, NumPy's global random
+    state restored afterwards. SALib treats seed 0 as "no seed" (and seeds NumPy's global
+    generator): it gets a non-zero 32-bit seed derived from the root seed."""
     global_state = np.random.get_state()
     try:
-        return _sweep(problem, fac, specs, method, samples, replications, outputs, seed,
-                      salib_seed, second_order, workers, scheduler, on_progress, checkpoint)
+        yield int(seed) % (2**32 - 1) + 1
     finally:
         np.random.set_state(global_state)
 

@@ -337,9 +337,11 @@ def manifest(kind: str, scenario_path: str | None, scenario_text: str | None, se
 def save_results(folder: Path, kind: str, *, scenario_path: str | None, seed: int,
                  settings: dict, command: str, summary: dict, tables: dict | None = None,
                  figures: dict | None = None, extra_files: dict | None = None,
-                 scenario_text: str | None = None, job_folder: bool = False) -> Path:
+                 scenario_text: str | None = None, job_folder: bool = False,
+                 record: dict | None = None) -> Path:
     """A complete results folder: each table as Parquet (and CSV when it is small enough to
-    open in a spreadsheet), each matplotlib figure as PNG, then manifest.json. Everything is
+    open in a spreadsheet), each matplotlib figure as PNG, then manifest.json (with `record`'s
+    entries added to what every manifest holds). Everything is
     written to a staging folder first. A new folder then appears whole (renamed into place; if
     another process got there first, FileExistsError and nothing of its is touched). A
     resumable job's folder (`job_folder`, whose lock the caller holds) receives the files one
@@ -360,8 +362,9 @@ def save_results(folder: Path, kind: str, *, scenario_path: str | None, seed: in
             save_figure(fig, staging / f"{name}.png")
         for name, content in (extra_files or {}).items():
             write_text(staging / name, content)
-        write_json(staging / "manifest.json", manifest(kind, scenario_path, scenario_text, seed,
-                                                       settings, command, summary))
+        write_json(staging / "manifest.json", {
+            **manifest(kind, scenario_path, scenario_text, seed, settings, command, summary),
+            **(record or {})})
         if not job_folder:
             try:
                 os.rename(staging, folder)   # onto nothing or an empty folder, never a full one

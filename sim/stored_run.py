@@ -102,7 +102,8 @@ def load_plan(folder: Path) -> Plan:
         data.pop("format", None)
         kind = data.pop("kind", "run")
         if kind != "run":
-            raise RunFolderError(f"{folder}: a {kind} folder; finish it with "
+            article = "an" if str(kind)[:1] in "aeiou" else "a"
+            raise RunFolderError(f"{folder}: {article} {kind} folder; finish it with "
                                  f"`collabsim {kind} --resume {folder}`")
         return Plan(**data)
     except RunFolderError:

@@ -319,3 +319,51 @@ def test_the_table_in_patterns_md_is_what_the_command_prints():
     printed = _patterns_table(done.stdout)
     page = _patterns_table((DOCS / "PATTERNS.md").read_text())
     assert printed == page, "docs/PATTERNS.md is stale; rerun: " + PATTERNS_COMMAND
+
+
+def _printed_rows(stdout: str) -> list[list[str]]:
+    """The header and rows of a Rich table as printed (cells stripped)."""
+    return [[cell.strip() for cell in line.strip()[1:-1].split(line.strip()[0])]
+            for line in stdout.splitlines() if line.strip()[:1] in ("┃", "│")]
+
+
+def _markdown_rows(text: str) -> list[list[str]]:
+    return [[cell.strip() for cell in line.strip()[1:-1].split("|")]
+            for line in text.splitlines() if line.startswith("| ")]
+
+
+def test_the_example_table_in_experiments_md_is_what_the_command_prints(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = DOCS.parent
+    section = (DOCS / "EXPERIMENTS.md").read_text().split("## An example", 1)[1] \
+        .split("\n## ", 1)[0]
+    command = "collabsim experiment experiments/ambition_by_decision_rule.yaml"
+    assert command in " ".join(section.split())
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", *command.split()[1:], "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True, cwd=root,
+                          timeout=300, env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr
+    printed = _printed_rows(proc.stdout)
+    assert len(printed) == 1 + 8
+    assert _markdown_rows(section) == printed, "docs/EXPERIMENTS.md's example table is stale"
+
+
+def test_the_python_api_example_in_experiments_md_runs(monkeypatch):
+    monkeypatch.chdir(DOCS.parent)
+    code = _python_block((DOCS / "EXPERIMENTS.md").read_text(), "## Python API")
+    code = code.replace('"samples": 64, "repetitions": 50', '"samples": 8, "repetitions": 10')
+    namespace = {}
+    exec(compile(code, "EXPERIMENTS.md", "exec"), namespace)  # noqa: S102 - our own docs
+    assert len(namespace["result"].table) == 8
+    assert len(namespace["sobol"].table) == 8 * (2 + 2)
+    assert len(namespace["sobol"].problem.analysis["ST"]) == 2
+
+
+def test_experiments_md_counts_the_bad_experiment_files():
+    corpus = DOCS.parent / "tests" / "bad_inputs" / "experiments"
+    files = [p for p in corpus.glob("*.yaml") if p.name != "expected.yaml"]
+    text = " ".join((DOCS / "EXPERIMENTS.md").read_text().split())
+    assert f"holds {len(files)} malformed experiment files" in text

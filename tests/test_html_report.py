@@ -26,6 +26,7 @@ COMMANDS = {
     "timing": ["stress", THREE, "--shock", "budget_cut", "--timing", "-n", "100"],
     "compare": ["compare", THREE, STRONG, "-n", "200"],
     "discover": ["discover", THREE, "-n", "400"],
+    "experiment": ["experiment", ROOT / "experiments" / "ambition_by_decision_rule.yaml"],
 }
 
 
@@ -98,6 +99,13 @@ def test_the_report_embeds_every_figure_and_says_how_to_reproduce(folders, kind,
 def test_the_run_report_has_the_headline_figures(folders):
     text = build_report(folders["run"])
     assert "Delivers the business case" in text and "Most common failure paths" in text
+
+
+def test_the_experiment_report_is_titled_by_the_experiment_and_shows_its_file(folders):
+    text = build_report(folders["experiment"])
+    assert "<title>Experiment: Ambition and decision rule</title>" in text
+    assert "<summary>Experiment</summary>" in text and "charter.decision_rule: [unanimity" in text
+    assert "p_deliver: highest" in text and "<h3>table</h3>" in text
 
 
 def test_a_folder_that_is_not_complete_is_refused(tmp_path):
