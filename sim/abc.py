@@ -30,10 +30,9 @@ import pandas as pd
 
 from sim import store
 
-#: Candidates per batch (one executor task) and batches per round. Fixed, never derived from
-#: the number of workers, so that the particles accepted do not depend on it.
+#: Candidates per batch (one executor task). Fixed, never derived from the number of workers,
+#: so that the particles accepted do not depend on it.
 BATCH = 8
-ROUND = 4
 
 
 @dataclass(frozen=True)
@@ -131,8 +130,12 @@ def _make_sampler(seed: int, workers: int, scheduler: Optional[str], folder: Opt
             blob = cloudpickle.dumps(simulate_one)
             accepted = evaluated = 0
             batch = 0
+            rate = 1.0      # acceptance so far in this generation (a first guess: all)
             while accepted < n and evaluated < max_eval:
-                keys = range(batch, batch + ROUND)
+                # how many batches to run now only decides how much is computed in vain: the
+                # particles kept are the first n accepted in batch and slot order, whatever ran
+                wanted = math.ceil((n - accepted) / max(rate, 0.05) / BATCH)
+                keys = range(batch, batch + max(wanted, workers, 1))
                 found = {b: _load_batch(folder, t, b) for b in keys}
                 tasks = {b: (run_slots, (blob, [slot_seed(seed, t, b, i) for i in range(BATCH)]))
                          for b in keys if found[b] is None}
@@ -147,7 +150,8 @@ def _make_sampler(seed: int, workers: int, scheduler: Optional[str], folder: Opt
                         sample.append(p)
                         evaluated += 1
                         accepted += p.accepted
-                batch += ROUND
+                batch = keys.stop
+                rate = max(accepted, 1) / max(evaluated, 1)
                 if on_batch is not None:
                     on_batch(t, accepted, evaluated)
             self.nr_evaluations_ = evaluated

@@ -163,10 +163,15 @@ def _calibrate_only(register):
                                                    if p.role == "calibrate"])
 
 
-def predictive_draw(register, replications: int, values: dict, seed: int) -> pd.DataFrame:
-    """The whole register at one parameter set (a top-level function for executors)."""
+def predictive_draw(register_blob: bytes, replications: int, values: dict,
+                    seed: int) -> pd.DataFrame:
+    """The whole register at one parameter set (a top-level function for executors; the
+    register travels cloudpickled, as its statistics are closures)."""
+    import cloudpickle
+
     from sim.patterns.evaluate import evaluate_register
 
+    register = cloudpickle.loads(register_blob)
     table = evaluate_register(register, replications=replications, seed=seed,
                               parameters=values or None)
     return table[["name", "role", "value", "reproduced"]]
@@ -219,7 +224,10 @@ def calibrate(register, parameters: Sequence[str], *, population: int = 100,
     for k, path in saved.items():
         if path is not None and path.is_file():
             tables[k] = pd.read_json(path, orient="records")
-    tasks = {k: (predictive_draw, (register, pred_reps, sets[k], seeds[k]))
+    import cloudpickle
+
+    blob = cloudpickle.dumps(register)
+    tasks = {k: (predictive_draw, (blob, pred_reps, sets[k], seeds[k]))
              for k in range(len(sets)) if k not in tables}
     if on_progress is not None:
         on_progress("predictive", len(tables), len(sets))
