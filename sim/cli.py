@@ -462,6 +462,14 @@ def grid(
     for yv, row in m.iloc[::-1].iterrows():
         table.add_row(f"{yv:.3g}", *(f"{v:.2f}" for v in row))
     out.print(table)
+    t, o = result.table, result.output
+    widths = (t[f"{o}_ci_high"] - t[f"{o}_ci_low"]).dropna()
+    if len(widths):   # a mean over one run per cell has no interval
+        wide = widths.idxmax()
+        show(f"95% CIs per cell are in grid.csv ({o}_ci_low, {o}_ci_high); the widest is "
+             f"{t[f'{o}_ci_low'][wide]:.2f} to {t[f'{o}_ci_high'][wide]:.2f}, at "
+             f"{result.x.path} {t[result.x.path][wide]:.3g}, {result.y.path} "
+             f"{t[result.y.path][wide]:.3g}")
     show(f"results: {folder}")
 
 

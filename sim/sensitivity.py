@@ -213,13 +213,36 @@ def _bounds(scenario: Scenario, grouping: list[str]) -> dict:
 # --- evaluating design points ---------------------------------------------------------------
 
 
+#: Suffixes of the per-point 95% CI bounds that evaluate_points also gives: ask for
+#: "p_deliver_ci_low" and "p_deliver_ci_high" beside "p_deliver" (see interval_names).
+CI_SUFFIXES = ("_ci_low", "_ci_high")
+#: What each output summarises, run by run: the outcomes column and, for a share, which runs
+#: count. A point's output is the mean over its runs (the median for median_*).
+_PER_RUN = {
+    "p_deliver": ("delivered", None), "median_savings_pct": ("savings_pct", None),
+    "mean_savings_pct": ("savings_pct", None), "p_dissolved": ("dissolved", None),
+    "p_any_exit": ("exits", lambda e: e > 0), "p_thriving": ("status", lambda s: s == "thriving"),
+    "mean_final_trust": ("final_mean_trust", None), "mean_exits": ("exits", None),
+}
+
+
+def interval_names(outputs) -> tuple[str, ...]:
+    """Each output followed by the names of its 95% CI bounds, for evaluate_points."""
+    return tuple(name for o in outputs for name in (o, *(o + s for s in CI_SUFFIXES)))
+
+
 def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: np.ndarray,
                     first_point: int, replications: int, outputs: tuple[str, ...]) -> np.ndarray:
     """Outputs [P, len(outputs)] of design points first_point.. (design rows in [0, 1], one
     column per uncertain input in `columns`), each over `replications` runs. A top-level
-    function so executors can send it to workers."""
+    function so executors can send it to workers.
+
+    Besides the OUTPUTS, `outputs` may name the bounds of an output's 95% CI over the point's
+    runs, "OUTPUT_ci_low" and "OUTPUT_ci_high": a Wilson interval for the shares (p_*), a
+    normal interval from the runs' standard error for the means, and for the median the
+    distribution-free interval between two order statistics (sim.outcomes.median_ranks)."""
     from sim.engine import draw, simulate_inputs
-    from sim.outcomes import vector_outcomes
+    from sim.outcomes import mean_bounds, median_bounds, vector_outcomes, wilson_bounds
 
     P = len(design)
     points = np.repeat(np.arange(first_point, first_point + P), replications)
@@ -228,19 +251,36 @@ def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: 
                                 np.repeat(design, replications, axis=0)))
     run.replications = reps
     table = vector_outcomes(run)
-    table["point"] = points
-    by = table.groupby("point", sort=True)
-    columns_out = {
-        "p_deliver": lambda: by["delivered"].mean(),
-        "median_savings_pct": lambda: by["savings_pct"].median(),
-        "mean_savings_pct": lambda: by["savings_pct"].mean(),
-        "p_dissolved": lambda: by["dissolved"].mean(),
-        "p_any_exit": lambda: by["exits"].apply(lambda e: float((e > 0).mean())),
-        "p_thriving": lambda: by["status"].apply(lambda s: float((s == "thriving").mean())),
-        "mean_final_trust": lambda: by["final_mean_trust"].mean(),
-        "mean_exits": lambda: by["exits"].mean(),
-    }
-    return np.column_stack([np.asarray(columns_out[o](), dtype=float) for o in outputs])
+    values = {}
+    for o in dict.fromkeys(_base_output(name) for name in outputs):
+        column, counts = _PER_RUN[o]
+        runs = table[column] if counts is None else counts(table[column])
+        by = runs.groupby(points, sort=True)
+        values[o] = np.asarray(by.median() if o.startswith("median_") else by.mean(),
+                               dtype=float)
+        if not any(name != o and _base_output(name) == o for name in outputs):
+            continue
+        runs = runs.to_numpy(dtype=float).reshape(P, replications)   # rows: points
+        if o.startswith("p_"):
+            bounds = wilson_bounds(runs.sum(axis=1), replications)
+        elif o.startswith("median_"):
+            bounds = median_bounds(runs)
+        else:
+            sd = runs.std(axis=1, ddof=1) if replications > 1 else np.full(P, np.nan)
+            bounds = mean_bounds(values[o], sd, replications)
+        values[o + "_ci_low"], values[o + "_ci_high"] = bounds
+    return np.column_stack([values[name] for name in outputs])
+
+
+def _base_output(name: str) -> str:
+    """The output a column name belongs to ("p_deliver_ci_low" -> "p_deliver")."""
+    for suffix in CI_SUFFIXES:
+        if name.endswith(suffix) and name[:-len(suffix)] in OUTPUTS:
+            return name[:-len(suffix)]
+    if name not in OUTPUTS:
+        raise ValueError(f"outputs must be among {', '.join(OUTPUTS)} (or OUTPUT_ci_low, "
+                         f"OUTPUT_ci_high), got {name!r}")
+    return name
 
 
 def evaluate_design(scenario: Scenario, seed: int, design: np.ndarray, columns, replications: int,

@@ -88,14 +88,20 @@ def grid_figure(result, output: str):
 
 def save_grid(result, folder: Path, scenario_path: str, command: str) -> Path:
     """The grid table, one heat map per output, manifest.json."""
-    headline = []
-    for o in result.settings["outputs"]:
-        best, worst = result.table[o].idxmax(), result.table[o].idxmin()
-        headline.append([o, f"from {result.table[o][worst]:.3g} (x {result.table['x'][worst]:.3g}, "
-                         f"y {result.table['y'][worst]:.3g}) to {result.table[o][best]:.3g} (x "
-                         f"{result.table['x'][best]:.3g}, y {result.table['y'][best]:.3g})"])
     return store.save_results(
         folder, "grid", scenario_path=scenario_path, seed=result.settings["seed"],
         settings=result.settings, command=command, tables={"grid": result.table},
         figures={f"grid-{o}": grid_figure(result, o) for o in result.settings["outputs"]},
-        summary={"headline": headline})
+        summary={"headline": grid_headline(result)})
+
+
+def grid_headline(result) -> list[list[str]]:
+    """For each output, its lowest and highest cell, with 95% CIs and where they are."""
+    t, x, y = result.table, result.x.path, result.y.path
+
+    def cell(o, i):
+        return (f"{t[o][i]:.3g} [95% CI {t[o + '_ci_low'][i]:.3g}, {t[o + '_ci_high'][i]:.3g}] "
+                f"at {x} {t[x][i]:.3g}, {y} {t[y][i]:.3g}")
+
+    return [[o, f"from {cell(o, t[o].idxmin())} to {cell(o, t[o].idxmax())}"]
+            for o in result.settings["outputs"]]

@@ -250,3 +250,65 @@ def test_pinning_a_fixed_input_to_its_own_value_changes_nothing():
     f = outcome_function(COUNCILS, replications=64)
     skills = sim.load_scenario(COUNCILS).partner_specs()[0].skills
     assert f(**{"partners.Northshire.skills": skills}) == f()
+
+
+# --- tables hold values, not codes -----------------------------------------------------------
+
+
+GRID_AXES = ("partners.*.resourcing=0.1:0.6", "partners.*.ambition=0.2:0.8")
+
+
+@pytest.fixture(scope="module")
+def grids():
+    return {n: grid(COUNCILS, *GRID_AXES, steps=2, replications=n, seed=4, outputs=tuple(OUTPUTS))
+            for n in (40, 640)}
+
+
+def test_a_grid_table_names_its_columns_by_path_with_a_ci_for_every_output(grids):
+    t = grids[40].table
+    assert list(t.columns) == ["partners.*.resourcing", "partners.*.ambition"] + [
+        c for o in OUTPUTS for c in (o, f"{o}_ci_low", f"{o}_ci_high")]
+    for o in OUTPUTS:
+        assert (t[f"{o}_ci_low"] <= t[o]).all() and (t[o] <= t[f"{o}_ci_high"]).all(), o
+    assert grids[40].matrix("p_deliver_ci_low").shape == (2, 2)
+
+
+def test_grid_cis_narrow_with_more_replications(grids):
+    for o in OUTPUTS:
+        width = {n: (g.table[f"{o}_ci_high"] - g.table[f"{o}_ci_low"]).mean()
+                 for n, g in grids.items()}
+        # CI widths shrink as 1/sqrt(n): 16 times the runs, about a quarter of the width
+        assert width[640] < 0.5 * width[40] or width[40] == 0, (o, width)
+    assert (grids[640].table["p_deliver_ci_high"] - grids[640].table["p_deliver_ci_low"]).max() \
+        < 0.1
+
+
+def test_grid_cis_are_the_wilson_normal_and_order_statistic_intervals(grids):
+    from sim.outcomes import median_ranks, wilson_interval
+
+    t = grids[40].table
+    for _, row in t.iterrows():
+        k = round(row["p_deliver"] * 40)
+        assert (row["p_deliver_ci_low"], row["p_deliver_ci_high"]) == wilson_interval(k, 40)
+    assert median_ranks(100) == (40, 61)   # Conover's table for n = 100
+    assert median_ranks(5) == (1, 5) and median_ranks(6) == (1, 6)
+    half = (t["mean_final_trust_ci_high"] - t["mean_final_trust_ci_low"]) / 2
+    assert np.allclose(t["mean_final_trust"], t["mean_final_trust_ci_low"] + half)
+
+
+def test_evaluate_points_gives_the_same_outputs_with_or_without_intervals_in_any_chunks():
+    from sim.sensitivity import evaluate_points, interval_names
+
+    sc = sim.load_scenario(COUNCILS)
+    k = len(sweep_factors(sc).names)
+    design = np.random.default_rng(0).random((4, k))
+    cols = np.arange(k)
+    plain = evaluate_points(sc, 3, design, cols, 0, 16, tuple(OUTPUTS))
+    names = interval_names(OUTPUTS)
+    whole = evaluate_points(sc, 3, design, cols, 0, 16, names)
+    parts = np.vstack([evaluate_points(sc, 3, design[:1], cols, 0, 16, names),
+                       evaluate_points(sc, 3, design[1:], cols, 1, 16, names)])
+    assert np.array_equal(whole[:, ::3], plain)
+    assert np.array_equal(whole, parts, equal_nan=True)
+    with pytest.raises(ValueError, match="outputs must be among"):
+        evaluate_points(sc, 3, design, cols, 0, 2, ("p_deliver_ci_middle",))
