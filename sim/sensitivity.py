@@ -359,7 +359,7 @@ class SweepResult:
     method: str
     outputs: tuple[str, ...]
     indices: pd.DataFrame      # one row per (output, factor), ranked
-    design: pd.DataFrame       # every design point: factor quantiles, values and outputs
+    design: pd.DataFrame       # every design point: each input's value and quantile, outputs
     adequacy: dict             # per output: widest CI half-width, adequate?, suggested samples
     settings: dict
     notes: list = field(default_factory=list)  # what SALib printed or warned during analysis
@@ -448,10 +448,7 @@ def _sweep(problem, fac, specs, method, samples, replications, outputs, seed, sa
                "pawn": lambda: problem.analyze_pawn(seed=s_seed)}
     notes = constant + _quietly(analyse[method])
     indices = _indices_table(problem, fac, method, outputs)
-    design = pd.DataFrame(X, columns=[f"u:{n}" for n in fac.names])
-    for o, col in zip(all_outputs, Y.T):
-        design[o] = col
-    design.insert(0, "point", np.arange(len(X)))
+    design = design_table(sc, fac.names, X, all_outputs, Y)
     settings = {"method": method, "samples": samples, "points": len(X),
                 "replications": replications, "outputs": list(all_outputs),
                 "analysed_outputs": list(outputs), "seed": seed,
@@ -460,6 +457,33 @@ def _sweep(problem, fac, specs, method, samples, replications, outputs, seed, sa
     pairs = _second_order_table(problem, outputs) if method == "sobol" and second_order else None
     return SweepResult(problem, fac, method, outputs, indices, design,
                        _adequacy(indices, method, samples), settings, notes, pairs)
+
+
+def design_table(scenario: Scenario, names: list[str], X: np.ndarray, outputs,
+                 Y: np.ndarray) -> pd.DataFrame:
+    """Every design point: for each uncertain input, the value it took (column PATH, in the
+    field's units) beside its quantile (column u:PATH, SALib's sample), then the outputs.
+    The quantiles re-create the design for SALib: design.filter(like="u:")."""
+    values = input_values(scenario, X)
+    columns = {"point": np.arange(len(X))}
+    for j, name in enumerate(names):
+        columns[name] = values[:, j]
+        columns[f"u:{name}"] = X[:, j]
+    columns.update(zip(outputs, Y.T))
+    return pd.DataFrame(columns)
+
+
+def input_values(scenario: Scenario, quantiles: np.ndarray, rows: int = 10_000) -> np.ndarray:
+    """The value each uncertain input takes at the given quantiles [points, inputs] (every
+    uncertain input, in uncertain_paths order), exactly as a run resolves them: its
+    distribution's value at the quantile; for a trait correlated across partners
+    (partner_similarity), the value after mixing in the partnership-wide quantile."""
+    from sim.inputs import resolve_batch
+
+    quantiles = np.asarray(quantiles, dtype=float)
+    parts = [resolve_batch(scenario, quantiles[a:a + rows]).sampled
+             for a in range(0, len(quantiles), rows)]
+    return np.concatenate(parts) if parts else np.zeros((0, quantiles.shape[1]))
 
 
 def _second_order_table(problem, outputs) -> pd.DataFrame:

@@ -255,6 +255,45 @@ def test_pinning_a_fixed_input_to_its_own_value_changes_nothing():
 # --- tables hold values, not codes -----------------------------------------------------------
 
 
+def _triangular_ppf(u, low, mode, high):
+    split = (mode - low) / (high - low)
+    return np.where(u < split, low + np.sqrt(u * (high - low) * (mode - low)),
+                    high - np.sqrt((1 - u) * (high - low) * (high - mode)))
+
+
+def test_the_design_table_holds_each_inputs_value_beside_its_quantile():
+    data = yaml.safe_load(COUNCILS.read_text())
+    result = sweep(COUNCILS, "rbd_fast", samples=16, replications=2, seed=1,
+                   factors=["charter.penalties.rate=0.2:0.7"])
+    d = result.design
+    names = result.factors.names
+    assert list(d.columns[1:1 + 2 * len(names)]) == [c for n in names for c in (n, f"u:{n}")]
+    declared = {f"partners.{p['name']}.{k}": v for p in data["partners"] for k, v in p.items()
+                if isinstance(v, dict) and k != "priorities"}
+    declared.update({f"charter.business_case.{k}": v
+                     for k, v in data["charter"]["business_case"].items() if isinstance(v, dict)})
+    declared["charter.penalties.rate"] = {"uniform": [0.2, 0.7]}
+    assert set(names) == set(declared)
+    for name, dist in declared.items():
+        u = d[f"u:{name}"].to_numpy()
+        if "uniform" in dist:
+            low, high = dist["uniform"]
+            expected = low + u * (high - low)
+        else:
+            expected = _triangular_ppf(u, *dist["triangular"])
+        np.testing.assert_allclose(d[name], expected, rtol=1e-12, err_msg=name)
+    assert d["u:charter.penalties.rate"].nunique() == 16   # every point its own value
+
+
+def test_each_member_of_a_grouped_factor_has_its_own_value_column():
+    result = sweep(COUNCILS, "morris", samples=4, replications=2, seed=1,
+                   factors=["partners.*.skills=0.1:0.6"])
+    d = result.design
+    for who in ("Northshire", "Eastvale", "Southmoor"):
+        name = f"partners.{who}.skills"
+        np.testing.assert_allclose(d[name], 0.1 + 0.5 * d[f"u:{name}"], rtol=1e-12)
+
+
 GRID_AXES = ("partners.*.resourcing=0.1:0.6", "partners.*.ambition=0.2:0.8")
 
 
