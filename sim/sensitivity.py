@@ -362,18 +362,33 @@ class SweepResult:
     design: pd.DataFrame       # every design point: each input's value and quantile, outputs
     adequacy: dict             # per output: widest CI half-width, adequate?, suggested samples
     settings: dict
-    notes: list = field(default_factory=list)  # what SALib printed or warned during analysis
+    notes: list = field(default_factory=list)  # outputs not analysed, and why; then what SALib
+    #                                             printed or warned during the analysis
     second_order: Optional[pd.DataFrame] = None  # Sobol S2 for each pair of factors, if asked
+    skipped: dict = field(default_factory=dict)  # {output: why it was not analysed}
+
+    @property
+    def salib_notes(self) -> list[str]:
+        """What SALib printed or warned (the notes that follow those of skipped outputs)."""
+        return self.notes[len(self.skipped):]
 
 
 def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: int = 64,
           outputs=("p_deliver",), factors: list = (), seed: Optional[int] = None,
           second_order: bool = False, workers: int = 1, scheduler: Optional[str] = None,
           on_progress: Optional[Callable[[int, int], None]] = None,
-          checkpoint: Optional[Path] = None) -> SweepResult:
+          checkpoint: Optional[Path] = None,
+          on_evaluated: Optional[Callable[[pd.DataFrame], None]] = None) -> SweepResult:
     """Global sensitivity of `outputs` to the scenario's uncertain inputs, with SALib.
     With a `checkpoint` folder, finished design points are kept there and an interrupted
     sweep called again with the same arguments resumes (see evaluate_design).
+    `on_evaluated` is given the design table (see design_table) as soon as every point is
+    evaluated, before any analysis, so that it can be saved whatever the analysis does.
+
+    Each output is analysed on its own: one that is the same at every point, or whose analysis
+    SALib cannot do (say delta's "Singular matrix" on a nearly constant output), is skipped
+    with a note (`skipped`, `notes`) and the others are analysed. If none can be, the result
+    has no indices (`outputs` is empty) but still the whole design.
 
     `samples` is SALib's N (Sobol: N (D + 2) points, or N (2D + 2) with second order; Morris: N
     trajectories; FAST: N per factor; RBD-FAST, delta and PAWN: N Latin-hypercube points).
@@ -412,13 +427,15 @@ def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: in
     global_state = np.random.get_state()
     try:
         return _sweep(problem, fac, specs, method, samples, replications, outputs, seed,
-                      salib_seed, second_order, workers, scheduler, on_progress, checkpoint)
+                      salib_seed, second_order, workers, scheduler, on_progress, checkpoint,
+                      on_evaluated)
     finally:
         np.random.set_state(global_state)
 
 
 def _sweep(problem, fac, specs, method, samples, replications, outputs, seed, salib_seed,
-           second_order, workers, scheduler, on_progress, checkpoint) -> SweepResult:
+           second_order, workers, scheduler, on_progress, checkpoint,
+           on_evaluated) -> SweepResult:
     sc = fac.scenario
     s_seed = salib_seed
     sampler = {"sobol": lambda: problem.sample_sobol(samples, calc_second_order=second_order,
@@ -429,34 +446,45 @@ def _sweep(problem, fac, specs, method, samples, replications, outputs, seed, sa
     X = np.asarray(problem.samples)
     Y = evaluate_design(sc, seed, X, fac.columns, replications, outputs, workers=workers,
                         scheduler=scheduler, on_progress=on_progress, checkpoint=checkpoint)
-    all_outputs = outputs
-    varies = [j for j in range(len(outputs))
-              if np.all(np.isfinite(Y[:, j])) and np.ptp(Y[:, j]) > 0]
-    constant = [f"{outputs[j]} is the same ({Y[0, j]:g}) at every design point: nothing to "
-                "analyse" for j in range(len(outputs)) if j not in varies]
-    if not varies:
-        raise ValueError("; ".join(constant))
-    outputs = tuple(outputs[j] for j in varies)
-    problem["outputs"] = list(outputs)
-    problem.set_results(Y[:, varies] if len(outputs) > 1 else Y[:, varies[0]])
-    analyse = {"sobol": lambda: problem.analyze_sobol(calc_second_order=second_order,
-                                                      seed=s_seed),
-               "morris": lambda: problem.analyze_morris(num_levels=4, seed=s_seed),
-               "fast": lambda: problem.analyze_fast(M=4, seed=s_seed),
-               "rbd_fast": lambda: problem.analyze_rbd_fast(seed=s_seed),
-               "delta": lambda: problem.analyze_delta(seed=s_seed, method="delta"),
-               "pawn": lambda: problem.analyze_pawn(seed=s_seed)}
-    notes = constant + _quietly(analyse[method])
-    indices = _indices_table(problem, fac, method, outputs)
-    design = design_table(sc, fac.names, X, all_outputs, Y)
+    design = design_table(sc, fac.names, X, outputs, Y)
+    if on_evaluated is not None:
+        on_evaluated(design)
+    options = {"sobol": {"calc_second_order": second_order}, "morris": {"num_levels": 4},
+               "fast": {"M": 4}, "delta": {"method": "delta"}}.get(method, {})
+    analyses, skipped, salib_notes = {}, {}, []
+    for o, y in zip(outputs, Y.T):
+        why = _unanalysable(y)
+        if why is None:
+            try:
+                analyses[o], printed = _analyse(problem, method, X, o, y,
+                                                {**options, "seed": s_seed})
+                salib_notes += printed
+            except MemoryError:
+                raise
+            except Exception as exc:   # SALib's own failure on this output's values
+                why = f"SALib's {method} analysis failed ({type(exc).__name__}: {exc})" \
+                    + _mostly(y)
+        if why is not None:
+            skipped[o] = why
+    analysed = tuple(analyses)
+    if analysed:   # the ProblemSpec holds the analysed outputs' results and analyses
+        problem["outputs"] = list(analysed)
+        problem.set_results(Y[:, [outputs.index(o) for o in analysed]] if len(analysed) > 1
+                            else Y[:, outputs.index(analysed[0])])
+        replay = iter(analyses.values())
+        problem.analyze(lambda problem, Y: next(replay))
+    notes = [skipped_note(o, why) for o, why in skipped.items()] \
+        + list(dict.fromkeys(salib_notes))
+    indices = _indices_table(problem, fac, method, analysed)
     settings = {"method": method, "samples": samples, "points": len(X),
-                "replications": replications, "outputs": list(all_outputs),
-                "analysed_outputs": list(outputs), "seed": seed,
+                "replications": replications, "outputs": list(outputs),
+                "analysed_outputs": list(analysed), "seed": seed,
                 "second_order": second_order, "factors": [f"{s.path}={s.low}:{s.high}"
                                                           for s in specs]}
-    pairs = _second_order_table(problem, outputs) if method == "sobol" and second_order else None
-    return SweepResult(problem, fac, method, outputs, indices, design,
-                       _adequacy(indices, method, samples), settings, notes, pairs)
+    pairs = _second_order_table(problem, analysed) \
+        if method == "sobol" and second_order and analysed else None
+    return SweepResult(problem, fac, method, analysed, indices, design,
+                       _adequacy(indices, method, samples), settings, notes, pairs, skipped)
 
 
 def design_table(scenario: Scenario, names: list[str], X: np.ndarray, outputs,
@@ -484,6 +512,44 @@ def input_values(scenario: Scenario, quantiles: np.ndarray, rows: int = 10_000) 
     parts = [resolve_batch(scenario, quantiles[a:a + rows]).sampled
              for a in range(0, len(quantiles), rows)]
     return np.concatenate(parts) if parts else np.zeros((0, quantiles.shape[1]))
+
+
+def skipped_note(output: str, why: str) -> str:
+    """The note that says an output was not analysed, and why."""
+    return f"{output}: not analysed: {why}; its values are in the design table"
+
+
+def _unanalysable(y: np.ndarray) -> Optional[str]:
+    """Why an output's values cannot be analysed at all, or None."""
+    bad = int(np.sum(~np.isfinite(y)))
+    if bad:
+        return f"not a number at {bad} of {len(y)} design points"
+    if np.ptp(y) == 0:
+        return f"the same ({y[0]:g}) at every design point: nothing to analyse"
+    return None
+
+
+def _mostly(y: np.ndarray) -> str:
+    """", nearly constant: 0 at 58 of 64 design points" when one value is most of an output."""
+    values, counts = np.unique(y, return_counts=True)
+    top = int(np.argmax(counts))
+    if counts[top] * 2 < len(y):
+        return ""
+    return f"; nearly constant: {values[top]:g} at {counts[top]} of {len(y)} design points"
+
+
+def _analyse(problem, method: str, X: np.ndarray, output: str, y: np.ndarray,
+             options: dict) -> tuple[object, list[str]]:
+    """SALib's analysis of one output (on a ProblemSpec of that output alone), and what it
+    printed or warned."""
+    from SALib import ProblemSpec
+
+    grouped = problem.get("groups") not in (None, problem["names"])
+    one = ProblemSpec({"names": problem["names"], "bounds": problem["bounds"],
+                       **({"groups": problem["groups"]} if grouped else {}),
+                       "outputs": [output]}).set_samples(X).set_results(y)
+    printed = _quietly(lambda: getattr(one, f"analyze_{method}")(**options))
+    return one.analysis, printed
 
 
 def _second_order_table(problem, outputs) -> pd.DataFrame:
@@ -518,6 +584,8 @@ def _quietly(analysis) -> list[str]:
 
 
 def _indices_table(problem, fac: Factors, method: str, outputs) -> pd.DataFrame:
+    if not outputs:
+        return pd.DataFrame(columns=["output", "factor", "rank", "range"])
     analysis = problem.analysis if len(outputs) > 1 else {outputs[0]: problem.analysis}
     rank, _ = RANK_BY[method]
     frames = []

@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -218,8 +219,9 @@ def test_a_constant_output_is_reported_not_analysed():
                    outputs=("p_deliver", "p_dissolved"))
     assert result.outputs == ("p_deliver",)
     assert "p_dissolved" in result.design and any("p_dissolved" in n for n in result.notes)
-    with pytest.raises(ValueError, match="nothing to analyse"):
-        sweep(locked_in, "sobol", samples=8, replications=2, outputs=("p_dissolved",))
+    alone = sweep(locked_in, "sobol", samples=8, replications=2, outputs=("p_dissolved",))
+    assert alone.outputs == () and alone.indices.empty and len(alone.design) == 8 * 13
+    assert "nothing to analyse" in alone.skipped["p_dissolved"]
 
 
 def test_a_partner_named_with_a_dot_can_be_a_factor():
@@ -351,3 +353,114 @@ def test_evaluate_points_gives_the_same_outputs_with_or_without_intervals_in_any
     assert np.array_equal(whole, parts, equal_nan=True)
     with pytest.raises(ValueError, match="outputs must be among"):
         evaluate_points(sc, 3, design, cols, 0, 2, ("p_deliver_ci_middle",))
+
+
+# --- a sweep never throws its work away ------------------------------------------------------
+
+
+def _nearly_always_delivers(tmp_path=None):
+    """strong_charter with two uncertain inputs: it delivers at nearly every design point, so
+    SALib's delta analysis of p_deliver meets a singular matrix."""
+    data = yaml.safe_load((ROOT / "scenarios" / "strong_charter.yaml").read_text())
+    for p in data["partners"]:
+        p["ambition"] = p["ambition"]["uniform"][0]
+        p["trustworthiness"] = p["trustworthiness"]["triangular"][1]
+        if p["name"] != "Eastvale":
+            p["resourcing"] = p["resourcing"]["uniform"][1]
+    data["charter"]["business_case"]["implementation_cost_m"] = 2.0
+    if tmp_path is None:
+        return sim.scenario_from_dict(data)
+    path = tmp_path / "nearly_always.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_a_delta_sweep_skips_a_nearly_constant_output_with_a_note_and_analyses_the_rest():
+    from SALib import ProblemSpec
+
+    sc = _nearly_always_delivers()
+    result = sweep(sc, "delta", samples=32, replications=8, seed=1,
+                   outputs=("p_deliver", "mean_final_trust", "p_any_exit"))
+    d = result.design
+    assert (d["p_deliver"] == 1).mean() > 0.9 and d["p_deliver"].nunique() > 1
+    problem = ProblemSpec({"names": result.factors.names, "bounds": [[0, 1]] * 2})
+    problem.set_samples(d.filter(like="u:").to_numpy()).set_results(d["p_deliver"].to_numpy())
+    with pytest.raises(ValueError, match="Singular matrix"), warnings.catch_warnings(record=True):
+        problem.analyze_delta(seed=2, method="delta")   # what SALib does on its own
+    assert result.outputs == ("mean_final_trust",)
+    assert set(result.indices["output"]) == {"mean_final_trust"}
+    assert set(result.skipped) == {"p_deliver", "p_any_exit"}
+    assert "Singular matrix" in result.skipped["p_deliver"]
+    assert "nothing to analyse" in result.skipped["p_any_exit"]
+    assert result.notes[0].startswith("p_deliver: not analysed: SALib's delta analysis failed")
+    assert {"p_deliver", "mean_final_trust", "p_any_exit"} <= set(d.columns)
+    assert result.settings["analysed_outputs"] == ["mean_final_trust"]
+
+
+def test_the_sweep_command_saves_the_design_and_shows_the_note_when_an_analysis_fails(tmp_path):
+    scenario = _nearly_always_delivers(tmp_path)
+    out = tmp_path / "s"
+    proc = collabsim("sweep", scenario, "--method", "delta", "-N", 32, "-n", 8, "--seed", 1,
+                     "-o", "p_deliver", "-o", "mean_final_trust", "--out", out, "--workers", 1)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "note: p_deliver: not analysed: SALib's delta analysis failed (ValueError: " \
+        "ERROR [" in proc.stderr and "Singular matrix" in proc.stderr
+    assert "delta indices for mean_final_trust" in proc.stdout
+    design = pd.read_parquet(out / "design.parquet")
+    assert len(design) == 32 and {"p_deliver", "mean_final_trust"} <= set(design.columns)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["summary"]["skipped"]) == {"p_deliver"}
+    assert ["p_deliver: not analysed", manifest["summary"]["skipped"]["p_deliver"]] \
+        in manifest["summary"]["headline"]
+    again = collabsim("sweep", "--resume", out)
+    assert again.returncode == 0 and "note: p_deliver: not analysed" in again.stderr
+    from sim.html_report import build_report
+
+    page = build_report(out)
+    assert "<th>p_deliver: not analysed</th>" in page and "Singular matrix" in page
+
+
+def test_a_sweep_with_no_analysable_output_saves_everything_and_exits_7(tmp_path):
+    scenario = _nearly_always_delivers(tmp_path)
+    out = tmp_path / "s"
+    proc = collabsim("sweep", scenario, "--method", "delta", "-N", 32, "-n", 8, "--seed", 1,
+                     "-o", "p_deliver", "-o", "p_any_exit", "--out", out, "--workers", 1)
+    assert proc.returncode == 7, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "note: p_any_exit: not analysed: the same (0)" in proc.stderr
+    assert f"error: no output could be analysed; every design point and its outputs are " \
+        f"saved in {out / 'design.parquet'}" in " ".join(proc.stderr.split())
+    assert len(pd.read_parquet(out / "design.parquet")) == 32
+    assert (out / "manifest.json").is_file() and not (out / "points").exists()
+    again = collabsim("sweep", "--resume", out)
+    assert again.returncode == 7 and "already complete" in again.stderr
+
+
+def test_the_design_is_saved_before_the_analysis_and_resume_ends_identical(tmp_path,
+                                                                           monkeypatch):
+    from typer.testing import CliRunner
+
+    import sim.sensitivity
+    from sim.cli import app
+
+    args = ["sweep", str(COUNCILS), "-N", "16", "-n", "4", "--seed", "3", "--workers", "1",
+            "-o", "p_deliver", "-o", "mean_final_trust"]
+    whole = tmp_path / "whole"
+    assert collabsim(*args, "--out", whole).returncode == 0
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt   # Ctrl-C while SALib analyses
+    monkeypatch.setattr(sim.sensitivity, "_analyse", interrupted)
+    folder = tmp_path / "interrupted"
+    ended = CliRunner().invoke(app, args + ["--out", str(folder)])
+    assert ended.exit_code == 130, ended.output
+    assert "design.parquet" in " ".join(ended.output.split())
+    assert not (folder / "manifest.json").exists()
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "design.parquet"),
+                                  pd.read_parquet(whole / "design.parquet"))
+    done = collabsim("sweep", "--resume", folder)
+    assert done.returncode == 0, done.stderr
+    for name in ("design.parquet", "indices.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(folder / name),
+                                      pd.read_parquet(whole / name))
