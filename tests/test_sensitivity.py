@@ -353,6 +353,26 @@ def test_evaluate_points_gives_the_same_outputs_with_or_without_intervals_in_any
     assert np.array_equal(whole, parts, equal_nan=True)
     with pytest.raises(ValueError, match="outputs must be among"):
         evaluate_points(sc, 3, design, cols, 0, 2, ("p_deliver_ci_middle",))
+    one = evaluate_points(sc, 3, design, cols, 0, 1, interval_names(("mean_final_trust",
+                                                                     "median_savings_pct")))
+    assert np.isnan(one[:, 1:3]).all()                  # no interval for a mean of one run
+    assert (one[:, 4] == one[:, 3]).all() and (one[:, 5] == one[:, 3]).all()   # its range
+
+
+def test_a_correlated_traits_value_is_what_the_run_uses():
+    from sim.inputs import resolve_batch, uncertain_paths
+    from sim.sensitivity import input_values
+
+    sc = sim.load_scenario(TYPICAL)                     # resourcing and skills correlated
+    names = uncertain_paths(sc)
+    u = np.random.default_rng(5).random((6, len(names)))
+    values = input_values(sc, u)
+    common = names.index("partner_similarity.resourcing")
+    assert np.array_equal(values[:, common], u[:, common])
+    own = names.index("partners.Partner 1.resourcing")
+    assert not np.allclose(values[:, own], 0.1 + 0.3 * u[:, own])   # mixed with the common
+    assert np.array_equal(values[:, own], resolve_batch(sc, u).traits["resourcing"][:, 0])
+    assert ((values[:, own] >= 0.1) & (values[:, own] <= 0.4)).all()
 
 
 # --- a sweep never throws its work away ------------------------------------------------------
