@@ -467,12 +467,12 @@ def _sweep(problem, fac, specs, method, samples, replications, outputs, seed, sa
         if why is not None:
             skipped[o] = why
     analysed = tuple(analyses)
-    if analysed:   # the ProblemSpec holds the analysed outputs' results and analyses
-        problem["outputs"] = list(analysed)
+    if analysed:   # result.problem holds the analysed outputs' results and analyses, as if
+        problem["outputs"] = list(analysed)      # they had been analysed all at once
         problem.set_results(Y[:, [outputs.index(o) for o in analysed]] if len(analysed) > 1
                             else Y[:, outputs.index(analysed[0])])
-        replay = iter(analyses.values())
-        problem.analyze(lambda problem, Y: next(replay))
+        replay = iter(analyses.values())         # ProblemSpec.analyze goes output by output
+        problem.analyze(lambda _spec, Y: next(replay))
     notes = [skipped_note(o, why) for o, why in skipped.items()] \
         + list(dict.fromkeys(salib_notes))
     indices = _indices_table(problem, fac, method, analysed)
@@ -530,7 +530,8 @@ def _unanalysable(y: np.ndarray) -> Optional[str]:
 
 
 def _mostly(y: np.ndarray) -> str:
-    """", nearly constant: 0 at 58 of 64 design points" when one value is most of an output."""
+    """'; nearly constant: 1 at 29 of 32 design points' when one value is at least half of an
+    output's values (what makes SALib's estimators break down), else ''."""
     values, counts = np.unique(y, return_counts=True)
     top = int(np.argmax(counts))
     if counts[top] * 2 < len(y):
