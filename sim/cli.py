@@ -15,11 +15,11 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli_common import (BAD_INPUT, CANNOT_WRITE, AsJson, OutDir, Scheduler, Seed, Workers,
-                             abnormal_ends, analysis_errors, app, check_fits, check_new_folder,
-                             err, fail, job_plan, load_or_exit, load_with_text,
-                             new_results_folder, out, plain, progress_bar, raise_terminated,
-                             remove_created, resume_command, show)
+from sim.cli_common import (BAD_INPUT, CANNOT_WRITE, NOTHING_ANALYSED, AsJson, OutDir,
+                             Scheduler, Seed, Workers, abnormal_ends, analysis_errors, app,
+                             check_fits, check_new_folder, err, fail, job_plan, load_or_exit,
+                             load_with_text, new_results_folder, out, plain, progress_bar,
+                             raise_terminated, remove_created, resume_command, show)
 
 
 @app.command()
@@ -186,10 +186,12 @@ def _print_saved_sweep(folder: Path, as_json: bool) -> None:
     from sim import store
 
     manifest = store.read_json(Path(folder) / "manifest.json")
+    skipped = manifest["summary"].get("skipped", {})
     if as_json:
         print(json.dumps({"results": str(folder), "settings": manifest["settings"],
-                          "adequacy": manifest["summary"]["adequacy"]}))
-    else:
+                          "adequacy": manifest["summary"]["adequacy"], "skipped": skipped}))
+    _end_sweep(skipped, manifest["settings"].get("analysed_outputs", [None]), folder)
+    if not as_json:
         show(f"results: {folder}")
 
 
@@ -298,7 +300,9 @@ def sweep(
     """Global sensitivity: which uncertain inputs decide the outcome (SALib).
 
     Finished design points are saved as they complete; an interrupted sweep is finished with
-    `collabsim sweep --resume FOLDER`, with exactly the result it would have had."""
+    `collabsim sweep --resume FOLDER`, with exactly the result it would have had. The design
+    and its outputs are saved before any analysis; an output SALib cannot analyse is skipped
+    with a note (exit status 7 if no output can be analysed)."""
     from sim import store
     from sim.executors import default_workers
     from sim.loading import ScenarioError, load_scenario_text
@@ -353,7 +357,10 @@ def sweep(
                         fail(f"--out {folder}: already exists and is not an empty folder")
                     store.write_json(folder / "plan.json", plan)
                     planned_here = True
+                design_file = folder / "design.parquet"
                 with abnormal_ends(resume=resume_with, scheduler=scheduler, saved=lambda: (
+                        f"Every design point and its outputs are saved in {design_file}"
+                        if design_file.is_file() else
                         f"The finished design points are saved in {folder}")):
                     with progress_bar("sweeping") as progress:
                         task = progress.add_task("sweep", total=None)
@@ -362,7 +369,9 @@ def sweep(
                             second_order, workers or default_workers(), scheduler,
                             on_progress=lambda done, total: progress.update(
                                 task, completed=done, total=total),
-                            checkpoint=folder / "points"),
+                            checkpoint=folder / "points",
+                            on_evaluated=lambda design: store.write_table(design, folder,
+                                                                          "design")),
                             scheduler=scheduler, scenario_context="a --factor range is not "
                             "valid for the scenario: ")
                     from sim.sensitivity_report import save_sweep   # matplotlib, only now
@@ -378,12 +387,13 @@ def sweep(
         fail(str(exc))
     except OSError as exc:   # the folder itself cannot be made or locked
         fail(f"--out {folder}: {exc.strerror or exc}", CANNOT_WRITE)
-    for note in result.notes:
+    for note in result.salib_notes:
         show(f"SALib: {note}", err)
     if as_json:
         print(json.dumps({"results": str(folder), "settings": result.settings,
-                          "adequacy": result.adequacy,
+                          "adequacy": result.adequacy, "skipped": result.skipped,
                           "indices": json.loads(result.indices.to_json(orient="records"))}))
+        _end_sweep(result.skipped, result.outputs, folder)
         return
     rank, conf = RANK_BY[method]
     for o in result.outputs:
@@ -416,7 +426,21 @@ def sweep(
             show(f"{lead}the 95% CIs are too wide to rank all the factors (widest "
                  f"± {a['widest_half_width']:.3f}, for {a['widest_factor']}; ranking needs "
                  f"± 0.05); try --samples {a['suggested_samples']}")
+    _end_sweep(result.skipped, result.outputs, folder)
     show(f"results: {folder}")
+
+
+def _end_sweep(skipped: dict, analysed, folder: Path) -> None:
+    """Say which outputs were not analysed, and why; with none analysed, exit 7 (the folder is
+    complete: the design and its outputs are saved)."""
+    from sim.sensitivity import skipped_note
+
+    for output, why in skipped.items():
+        err.print("[bold yellow]note:[/] ", end="", markup=True)
+        show(skipped_note(output, why), err)
+    if not analysed:
+        fail(f"no output could be analysed; every design point and its outputs are saved in "
+             f"{folder / 'design.parquet'}", NOTHING_ANALYSED)
 
 
 @app.command()
@@ -474,6 +498,14 @@ def grid(
     for yv, row in m.iloc[::-1].iterrows():
         table.add_row(f"{yv:.3g}", *(f"{v:.2f}" for v in row))
     out.print(table)
+    t, o = result.table, result.output
+    widths = (t[f"{o}_ci_high"] - t[f"{o}_ci_low"]).dropna()
+    if len(widths):   # a mean over one run per cell has no interval
+        wide = widths.idxmax()
+        show(f"95% CIs per cell are in grid.csv ({o}_ci_low, {o}_ci_high); the widest is "
+             f"{t[f'{o}_ci_low'][wide]:.2f} to {t[f'{o}_ci_high'][wide]:.2f}, at "
+             f"{result.x.path} {t[result.x.path][wide]:.3g}, {result.y.path} "
+             f"{t[result.y.path][wide]:.3g}")
     show(f"results: {folder}")
 
 

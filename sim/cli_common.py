@@ -35,6 +35,7 @@ WORKER_DIED = 3        # a local worker process was killed (often by the out-of-
 SCHEDULER_LOST = 4     # the Dask scheduler or its workers went away during the work
 OUT_OF_MEMORY = 5      # a MemoryError in this process or a worker
 CANNOT_WRITE = 6       # the results could not be written: disk full, permission, read-only
+NOTHING_ANALYSED = 7   # a sweep saved its design and outputs but could analyse no output
 INTERRUPTED = 130      # Ctrl-C (SIGINT), as shells report it
 TERMINATED = 143       # SIGTERM (kill PID), as shells report it
 #: errno values that mean the results cannot be written (not that a scheduler is unreachable).

@@ -177,11 +177,10 @@ def evaluate_rows(scenario: Scenario, seed: int, quantiles: np.ndarray, columns:
             mean = values.mean(axis=1)
             found = [mean]
             if intervals:
-                from sim.outcomes import Z95
+                from sim.outcomes import mean_bounds
 
-                half = Z95 * values.std(axis=1, ddof=1) / math.sqrt(replications) \
-                    if replications > 1 else np.zeros_like(mean)
-                found += [mean - half, mean + half]
+                sd = values.std(axis=1, ddof=1) if replications > 1 else np.nan
+                found += list(mean_bounds(mean, sd, replications))
             for series in found:
                 pad = np.full((P, horizon + 1), np.nan)
                 pad[:, :series.shape[1]] = series
@@ -208,8 +207,8 @@ def point_summaries(table: pd.DataFrame, P: int, outputs: Sequence[str],
     """Each design point's scalar outputs [P, len(outputs)] from its runs' outcomes rows (point
     p's runs are rows p*R .. p*R + R - 1); with `intervals`, each output's 95% interval follows
     it ([P, 3 * len(outputs)]: value, low, high): Wilson for shares, normal for means, the
-    order-statistic interval for medians (sim.outcomes)."""
-    from sim.outcomes import Z95, median_rank_bounds, wilson_bounds
+    order-statistic interval for medians (sim.outcomes). sim.sensitivity's points use it too."""
+    from sim.outcomes import mean_bounds, median_bounds, wilson_bounds
 
     R = len(table) // P
     columns = []
@@ -217,18 +216,17 @@ def point_summaries(table: pd.DataFrame, P: int, outputs: Sequence[str],
         how, pick = SUMMARIES[o]
         x = np.asarray(pick(table), dtype=float).reshape(P, R)
         if how == "median":
-            x = np.sort(x, axis=1)
             value = np.median(x, axis=1)
-            lo, hi = median_rank_bounds(R)
-            bounds = (x[:, lo], x[:, hi])
+            bounds = median_bounds(x) if intervals else ()
         else:
             value = x.mean(axis=1)
-            if how == "share":
+            if not intervals:
+                bounds = ()
+            elif how == "share":
                 bounds = wilson_bounds(x.sum(axis=1), R)
             else:
-                half = Z95 * x.std(axis=1, ddof=1) / math.sqrt(R) if R > 1 else np.zeros(P)
-                bounds = (value - half, value + half)
-        columns += [value, *bounds] if intervals else [value]
+                bounds = mean_bounds(value, x.std(axis=1, ddof=1) if R > 1 else np.nan, R)
+        columns += [value, *bounds]
     return np.column_stack(columns)
 
 

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from sim.inputs import uncertain_paths
-from sim.sensitivity import OUTPUTS, FactorError, FactorSpec, evaluate_design, with_factors
+from sim.sensitivity import (OUTPUTS, FactorError, FactorSpec, evaluate_design, interval_names,
+                             with_factors)
 
 
 @dataclass
@@ -22,12 +23,16 @@ class GridResult:
     x: FactorSpec
     y: FactorSpec
     output: str
-    table: pd.DataFrame          # one row per grid cell: x value, y value, every output
+    table: pd.DataFrame          # one row per grid cell: the x and y values (columns named by
+    #                              their paths), every output and its 95% CI (OUTPUT_ci_low,
+    #                              OUTPUT_ci_high) over the cell's runs
     settings: dict
 
     def matrix(self, output: Optional[str] = None) -> pd.DataFrame:
-        """The output as a matrix: rows y values (ascending), columns x values."""
-        return self.table.pivot(index="y", columns="x", values=output or self.output)
+        """The output (or one of its CI bounds, "p_deliver_ci_low") as a matrix: rows y
+        values (ascending), columns x values."""
+        return self.table.pivot(index=self.y.path, columns=self.x.path,
+                                values=output or self.output)
 
 
 def _columns_of(scenario, path: str, groups: dict) -> list[int]:
@@ -58,7 +63,8 @@ def grid(scenario, x, y, steps: int = 9, replications: int = 200,
          outputs=("p_deliver",), seed: Optional[int] = None, workers: int = 1,
          scheduler: Optional[str] = None,
          on_progress: Optional[Callable[[int, int], None]] = None) -> GridResult:
-    """Evaluate `outputs` on a steps x steps grid of `x` and `y` ("PATH=LOW:HIGH" or FactorSpec)."""
+    """Evaluate `outputs` on a steps x steps grid of `x` and `y` ("PATH=LOW:HIGH" or FactorSpec),
+    each cell over `replications` runs, with each output's 95% CI (see evaluate_points)."""
     x, y = (f if isinstance(f, FactorSpec) else FactorSpec.parse(f) for f in (x, y))
     if x.path == y.path:
         raise FactorError(f"--x and --y are both {x.path}")
@@ -73,11 +79,10 @@ def grid(scenario, x, y, steps: int = 9, replications: int = 200,
     values = np.column_stack([gx.ravel(), gy.ravel()])
     sc, columns, design = fixed_design(scenario, [x, y], values)
     seed = sc.seed if seed is None else int(seed)
-    Y = evaluate_design(sc, seed, design, columns, replications, outputs, workers=workers,
+    names = interval_names(outputs)
+    Y = evaluate_design(sc, seed, design, columns, replications, names, workers=workers,
                         scheduler=scheduler, on_progress=on_progress)
-    table = pd.DataFrame({"x": values[:, 0], "y": values[:, 1]})
-    for o, col in zip(outputs, Y.T):
-        table[o] = col
+    table = pd.DataFrame({x.path: values[:, 0], y.path: values[:, 1], **dict(zip(names, Y.T))})
     settings = {"x": f"{x.path}={x.low:g}:{x.high:g}", "y": f"{y.path}={y.low:g}:{y.high:g}",
                 "steps": steps, "replications": replications, "outputs": list(outputs),
                 "seed": seed}

@@ -12,6 +12,7 @@ Status classes follow document 000's "stumbling to success or crumbling":
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -177,39 +178,68 @@ def mean_interval(values) -> tuple[float, float]:
     differences between variants, which are means of per-run differences)."""
     x = np.asarray(values, dtype=float)
     m = float(x.mean())
-    half = Z95 * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else 0.0
-    return m - half, m + half
+    if len(x) < 2:
+        return m, m
+    low, high = mean_bounds(m, float(x.std(ddof=1)), len(x))
+    return float(low), float(high)
+
+
+def mean_bounds(mean, sd, n, z: float = Z95):
+    """The 95% normal interval of means (arrays) from the runs' standard deviations `sd` over
+    `n` runs each: mean -/+ z sd / sqrt(n)."""
+    half = z * np.asarray(sd, dtype=float) / np.sqrt(n)
+    return mean - half, mean + half
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     """95% Wilson score interval for a proportion (sound near 0 and 1, unlike the Wald one)."""
     if n == 0:
         return (math.nan, math.nan)
-    low, high = wilson_bounds(np.array([successes], dtype=float), n, z)
-    return (float(low[0]), float(high[0]))
+    low, high = wilson_bounds(successes, n, z)
+    return (float(low), float(high))
 
 
-def wilson_bounds(successes: np.ndarray, n: int, z: float = Z95):
-    """wilson_interval for many proportions at once, each of `successes` out of `n`."""
-    phat = successes / n
+def wilson_bounds(successes, n: int, z: float = Z95):
+    """Wilson score intervals of several proportions (arrays of successes out of n each)."""
+    k = np.asarray(successes, dtype=float)
+    phat = k / n
     denom = 1 + z * z / n
     centre = (phat + z * z / (2 * n)) / denom
     half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
-    low = np.where(successes == 0, 0.0, np.maximum(0.0, centre - half))
-    high = np.where(successes == n, 1.0, np.minimum(1.0, centre + half))
+    low = np.where(k == 0, 0.0, np.maximum(0.0, centre - half))
+    high = np.where(k == n, 1.0, np.minimum(1.0, centre + half))
     return low, high
 
 
-def median_rank_bounds(n: int) -> tuple[int, int]:
-    """0-based ranks of n sorted values that bound a 95% interval of their median: the
-    distribution-free order-statistic interval [X(j), X(n+1-j)], with j the largest rank that
-    keeps the exact binomial coverage P(j <= B <= n - j), B ~ Bin(n, 1/2), at 95% or more."""
-    from scipy.stats import binom
+@functools.lru_cache(maxsize=64)
+def median_ranks(n: int, confidence: float = 0.95) -> tuple[int, int]:
+    """Ranks (1-based) of the order statistics x_(l) <= x_(u) that bound the median of n
+    runs with at least `confidence`, whatever their distribution: the number of runs below the
+    median is Binomial(n, 1/2), so P(x_(l) <= median <= x_(u)) = 1 - 2 P(B <= l - 1). With
+    fewer than 6 runs no pair reaches 95%, and the range (1, n) is given."""
+    # scipy is imported here, not at the top: this module is on the path of refusing a bad
+    # scenario, which must stay fast (docs/RELIABILITY.md)
+    from scipy.special import bdtr
 
-    j = max(1, int(binom.ppf(0.025, n, 0.5)))
-    while j > 1 and binom.cdf(n - j, n, 0.5) - binom.cdf(j - 1, n, 0.5) < 0.95:
-        j -= 1
-    return j - 1, n - j
+    k = np.arange(n // 2 + 1)
+    below = bdtr(k, n, 0.5)                     # P(B <= k)
+    ok = np.flatnonzero(below <= (1 - confidence) / 2)
+    low = int(ok[-1]) + 1 if len(ok) else 1
+    return low, n + 1 - low
+
+
+def median_bounds(runs):
+    """Distribution-free 95% intervals of medians: `runs` [points, n], each row one point's
+    runs; the interval is the order statistics of median_ranks(n)."""
+    runs = np.sort(np.asarray(runs, dtype=float), axis=-1)
+    low, high = median_ranks(runs.shape[-1])
+    return runs[..., low - 1], runs[..., high - 1]
+
+
+def median_rank_bounds(n: int) -> tuple[int, int]:
+    """median_ranks(n) as 0-based positions in the sorted runs."""
+    low, high = median_ranks(n)
+    return low - 1, high - 1
 
 
 def summarise(outcomes, seed: int, top_paths: int = 5) -> dict:

@@ -157,12 +157,28 @@ def _bounds(scenario: Scenario, grouping: list[str]) -> dict:
 # --- evaluating design points ---------------------------------------------------------------
 
 
+#: Suffixes of the per-point 95% CI bounds that evaluate_points also gives: ask for
+#: "p_deliver_ci_low" and "p_deliver_ci_high" beside "p_deliver" (see interval_names).
+CI_SUFFIXES = ("_ci_low", "_ci_high")
+
+
+def interval_names(outputs) -> tuple[str, ...]:
+    """Each output followed by the names of its 95% CI bounds, for evaluate_points."""
+    return tuple(name for o in outputs for name in (o, *(o + s for s in CI_SUFFIXES)))
+
+
 def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: np.ndarray,
                     first_point: int, replications: int, outputs: tuple[str, ...]) -> np.ndarray:
     """Outputs [P, len(outputs)] of design points first_point.. (design rows in [0, 1], one
     column per uncertain input in `columns`), each over `replications` runs. A top-level
-    function so executors can send it to workers."""
+    function so executors can send it to workers.
+
+    Besides the OUTPUTS, `outputs` may name the bounds of an output's 95% CI over the point's
+    runs, "OUTPUT_ci_low" and "OUTPUT_ci_high": a Wilson interval for the shares (p_*), a
+    normal interval from the runs' standard error for the means, and for the median the
+    distribution-free interval between two order statistics (sim.outcomes.median_ranks)."""
     from sim.engine import draw, simulate_inputs
+    from sim.evaluation import point_summaries
     from sim.outcomes import vector_outcomes
 
     P = len(design)
@@ -171,20 +187,24 @@ def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: 
     run = simulate_inputs(*draw(scenario, seed, reps, points, columns,
                                 np.repeat(design, replications, axis=0)))
     run.replications = reps
-    table = vector_outcomes(run)
-    table["point"] = points
-    by = table.groupby("point", sort=True)
-    columns_out = {
-        "p_deliver": lambda: by["delivered"].mean(),
-        "median_savings_pct": lambda: by["savings_pct"].median(),
-        "mean_savings_pct": lambda: by["savings_pct"].mean(),
-        "p_dissolved": lambda: by["dissolved"].mean(),
-        "p_any_exit": lambda: by["exits"].apply(lambda e: float((e > 0).mean())),
-        "p_thriving": lambda: by["status"].apply(lambda s: float((s == "thriving").mean())),
-        "mean_final_trust": lambda: by["final_mean_trust"].mean(),
-        "mean_exits": lambda: by["exits"].mean(),
-    }
-    return np.column_stack([np.asarray(columns_out[o](), dtype=float) for o in outputs])
+    base = list(dict.fromkeys(_base_output(name) for name in outputs))
+    found = point_summaries(vector_outcomes(run), P, base, intervals=True)   # value, low, high
+    values = {}
+    for j, o in enumerate(base):
+        low, high = (o + suffix for suffix in CI_SUFFIXES)
+        values[o], values[low], values[high] = found[:, 3 * j:3 * j + 3].T
+    return np.column_stack([values[name] for name in outputs])
+
+
+def _base_output(name: str) -> str:
+    """The output a column name belongs to ("p_deliver_ci_low" -> "p_deliver")."""
+    for suffix in CI_SUFFIXES:
+        if name.endswith(suffix) and name[:-len(suffix)] in OUTPUTS:
+            return name[:-len(suffix)]
+    if name not in OUTPUTS:
+        raise ValueError(f"outputs must be among {', '.join(OUTPUTS)} (or OUTPUT_ci_low, "
+                         f"OUTPUT_ci_high), got {name!r}")
+    return name
 
 
 def evaluate_design(scenario: Scenario, seed: int, design: np.ndarray, columns, replications: int,
@@ -263,21 +283,36 @@ class SweepResult:
     method: str
     outputs: tuple[str, ...]
     indices: pd.DataFrame      # one row per (output, factor), ranked
-    design: pd.DataFrame       # every design point: factor quantiles, values and outputs
+    design: pd.DataFrame       # every design point: each input's value and quantile, outputs
     adequacy: dict             # per output: widest CI half-width, adequate?, suggested samples
     settings: dict
-    notes: list = field(default_factory=list)  # what SALib printed or warned during analysis
+    notes: list = field(default_factory=list)  # outputs not analysed, and why; then what SALib
+    #                                             printed or warned during the analysis
     second_order: Optional[pd.DataFrame] = None  # Sobol S2 for each pair of factors, if asked
+    skipped: dict = field(default_factory=dict)  # {output: why it was not analysed}
+
+    @property
+    def salib_notes(self) -> list[str]:
+        """What SALib printed or warned (the notes that follow those of skipped outputs)."""
+        return self.notes[len(self.skipped):]
 
 
 def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: int = 64,
           outputs=("p_deliver",), factors: list = (), seed: Optional[int] = None,
           second_order: bool = False, workers: int = 1, scheduler: Optional[str] = None,
           on_progress: Optional[Callable[[int, int], None]] = None,
-          checkpoint: Optional[Path] = None) -> SweepResult:
+          checkpoint: Optional[Path] = None,
+          on_evaluated: Optional[Callable[[pd.DataFrame], None]] = None) -> SweepResult:
     """Global sensitivity of `outputs` to the scenario's uncertain inputs, with SALib.
     With a `checkpoint` folder, finished design points are kept there and an interrupted
     sweep called again with the same arguments resumes (see evaluate_design).
+    `on_evaluated` is given the design table (see design_table) as soon as every point is
+    evaluated, before any analysis, so that it can be saved whatever the analysis does.
+
+    Each output is analysed on its own: one that is the same at every point, or whose analysis
+    SALib cannot do (say delta's "Singular matrix" on a nearly constant output), is skipped
+    with a note (`skipped`, `notes`) and the others are analysed. If none can be, the result
+    has no indices (`outputs` is empty) but still the whole design.
 
     `samples` is SALib's N (Sobol: N (D + 2) points, or N (2D + 2) with second order; Morris: N
     trajectories; FAST: N per factor; RBD-FAST, delta and PAWN: N Latin-hypercube points).
@@ -312,7 +347,8 @@ def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: in
     })
     with salib_seeded(seed) as s_seed:
         return _sweep(problem, fac, specs, method, samples, replications, outputs, seed,
-                      s_seed, second_order, workers, scheduler, on_progress, checkpoint)
+                      s_seed, second_order, workers, scheduler, on_progress, checkpoint,
+                      on_evaluated)
 
 
 @contextmanager
@@ -328,7 +364,8 @@ def salib_seeded(seed: int):
 
 
 def _sweep(problem, fac, specs, method, samples, replications, outputs, seed, salib_seed,
-           second_order, workers, scheduler, on_progress, checkpoint) -> SweepResult:
+           second_order, workers, scheduler, on_progress, checkpoint,
+           on_evaluated) -> SweepResult:
     sc = fac.scenario
     s_seed = salib_seed
     sampler = {"sobol": lambda: problem.sample_sobol(samples, calc_second_order=second_order,
@@ -339,37 +376,112 @@ def _sweep(problem, fac, specs, method, samples, replications, outputs, seed, sa
     X = np.asarray(problem.samples)
     Y = evaluate_design(sc, seed, X, fac.columns, replications, outputs, workers=workers,
                         scheduler=scheduler, on_progress=on_progress, checkpoint=checkpoint)
-    all_outputs = outputs
-    varies = [j for j in range(len(outputs))
-              if np.all(np.isfinite(Y[:, j])) and np.ptp(Y[:, j]) > 0]
-    constant = [f"{outputs[j]} is the same ({Y[0, j]:g}) at every design point: nothing to "
-                "analyse" for j in range(len(outputs)) if j not in varies]
-    if not varies:
-        raise ValueError("; ".join(constant))
-    outputs = tuple(outputs[j] for j in varies)
-    problem["outputs"] = list(outputs)
-    problem.set_results(Y[:, varies] if len(outputs) > 1 else Y[:, varies[0]])
-    analyse = {"sobol": lambda: problem.analyze_sobol(calc_second_order=second_order,
-                                                      seed=s_seed),
-               "morris": lambda: problem.analyze_morris(num_levels=4, seed=s_seed),
-               "fast": lambda: problem.analyze_fast(M=4, seed=s_seed),
-               "rbd_fast": lambda: problem.analyze_rbd_fast(seed=s_seed),
-               "delta": lambda: problem.analyze_delta(seed=s_seed, method="delta"),
-               "pawn": lambda: problem.analyze_pawn(seed=s_seed)}
-    notes = constant + _quietly(analyse[method])
-    indices = _indices_table(problem, fac, method, outputs)
-    design = pd.DataFrame(X, columns=[f"u:{n}" for n in fac.names])
-    for o, col in zip(all_outputs, Y.T):
-        design[o] = col
-    design.insert(0, "point", np.arange(len(X)))
+    design = design_table(sc, fac.names, X, outputs, Y)
+    if on_evaluated is not None:
+        on_evaluated(design)
+    options = {"sobol": {"calc_second_order": second_order}, "morris": {"num_levels": 4},
+               "fast": {"M": 4}, "delta": {"method": "delta"}}.get(method, {})
+    analyses, skipped, salib_notes = {}, {}, []
+    for o, y in zip(outputs, Y.T):
+        why = _unanalysable(y)
+        if why is None:
+            try:
+                analyses[o], printed = _analyse(problem, method, X, o, y,
+                                                {**options, "seed": s_seed})
+                salib_notes += printed
+            except MemoryError:
+                raise
+            except Exception as exc:   # SALib's own failure on this output's values
+                why = f"SALib's {method} analysis failed ({type(exc).__name__}: {exc})" \
+                    + _mostly(y)
+        if why is not None:
+            skipped[o] = why
+    analysed = tuple(analyses)
+    if analysed:   # result.problem holds the analysed outputs' results and analyses, as if
+        problem["outputs"] = list(analysed)      # they had been analysed all at once
+        problem.set_results(Y[:, [outputs.index(o) for o in analysed]] if len(analysed) > 1
+                            else Y[:, outputs.index(analysed[0])])
+        replay = iter(analyses.values())         # ProblemSpec.analyze goes output by output
+        problem.analyze(lambda _spec, Y: next(replay))
+    notes = [skipped_note(o, why) for o, why in skipped.items()] \
+        + list(dict.fromkeys(salib_notes))
+    indices = _indices_table(problem, fac, method, analysed)
     settings = {"method": method, "samples": samples, "points": len(X),
-                "replications": replications, "outputs": list(all_outputs),
-                "analysed_outputs": list(outputs), "seed": seed,
+                "replications": replications, "outputs": list(outputs),
+                "analysed_outputs": list(analysed), "seed": seed,
                 "second_order": second_order, "factors": [f"{s.path}={s.low}:{s.high}"
                                                           for s in specs]}
-    pairs = _second_order_table(problem, outputs) if method == "sobol" and second_order else None
-    return SweepResult(problem, fac, method, outputs, indices, design,
-                       _adequacy(indices, method, samples), settings, notes, pairs)
+    pairs = _second_order_table(problem, analysed) \
+        if method == "sobol" and second_order and analysed else None
+    return SweepResult(problem, fac, method, analysed, indices, design,
+                       _adequacy(indices, method, samples), settings, notes, pairs, skipped)
+
+
+def design_table(scenario: Scenario, names: list[str], X: np.ndarray, outputs,
+                 Y: np.ndarray) -> pd.DataFrame:
+    """Every design point: for each uncertain input, the value it took (column PATH, in the
+    field's units) beside its quantile (column u:PATH, SALib's sample), then the outputs.
+    The quantiles re-create the design for SALib: design.filter(like="u:")."""
+    values = input_values(scenario, X)
+    columns = {"point": np.arange(len(X))}
+    for j, name in enumerate(names):
+        columns[name] = values[:, j]
+        columns[f"u:{name}"] = X[:, j]
+    columns.update(zip(outputs, Y.T))
+    return pd.DataFrame(columns)
+
+
+def input_values(scenario: Scenario, quantiles: np.ndarray, rows: int = 10_000) -> np.ndarray:
+    """The value each uncertain input takes at the given quantiles [points, inputs] (every
+    uncertain input, in uncertain_paths order), exactly as a design point resolves them: its
+    distribution's value at the quantile, even for a trait correlated across partners
+    (partner_similarity): a design sets each input's quantile itself."""
+    from sim.inputs import resolve_batch
+
+    quantiles = np.asarray(quantiles, dtype=float)
+    every = np.arange(quantiles.shape[1])
+    parts = [resolve_batch(scenario, quantiles[a:a + rows], every).sampled
+             for a in range(0, len(quantiles), rows)]
+    return np.concatenate(parts) if parts else np.zeros((0, quantiles.shape[1]))
+
+
+def skipped_note(output: str, why: str) -> str:
+    """The note that says an output was not analysed, and why."""
+    return f"{output}: not analysed: {why}; its values are in the design table"
+
+
+def _unanalysable(y: np.ndarray) -> Optional[str]:
+    """Why an output's values cannot be analysed at all, or None."""
+    bad = int(np.sum(~np.isfinite(y)))
+    if bad:
+        return f"not a number at {bad} of {len(y)} design points"
+    if np.ptp(y) == 0:
+        return f"the same ({y[0]:g}) at every design point: nothing to analyse"
+    return None
+
+
+def _mostly(y: np.ndarray) -> str:
+    """'; nearly constant: 1 at 29 of 32 design points' when one value is at least half of an
+    output's values (what makes SALib's estimators break down), else ''."""
+    values, counts = np.unique(y, return_counts=True)
+    top = int(np.argmax(counts))
+    if counts[top] * 2 < len(y):
+        return ""
+    return f"; nearly constant: {values[top]:g} at {counts[top]} of {len(y)} design points"
+
+
+def _analyse(problem, method: str, X: np.ndarray, output: str, y: np.ndarray,
+             options: dict) -> tuple[object, list[str]]:
+    """SALib's analysis of one output (on a ProblemSpec of that output alone), and what it
+    printed or warned."""
+    from SALib import ProblemSpec
+
+    grouped = problem.get("groups") not in (None, problem["names"])
+    one = ProblemSpec({"names": problem["names"], "bounds": problem["bounds"],
+                       **({"groups": problem["groups"]} if grouped else {}),
+                       "outputs": [output]}).set_samples(X).set_results(y)
+    printed = _quietly(lambda: getattr(one, f"analyze_{method}")(**options))
+    return one.analysis, printed
 
 
 def _second_order_table(problem, outputs) -> pd.DataFrame:
@@ -404,6 +516,8 @@ def _quietly(analysis) -> list[str]:
 
 
 def _indices_table(problem, fac: Factors, method: str, outputs) -> pd.DataFrame:
+    if not outputs:
+        return pd.DataFrame(columns=["output", "factor", "rank", "range"])
     analysis = problem.analysis if len(outputs) > 1 else {outputs[0]: problem.analysis}
     rank, _ = RANK_BY[method]
     frames = []

@@ -50,7 +50,8 @@ def indices_figure(result: SweepResult, output: str):
 
 def save_sweep(result: SweepResult, folder: Path, scenario_path: str, command: str,
                scenario_text: str | None = None, job_folder: bool = False) -> Path:
-    """indices and design tables (Parquet and CSV), one figure per output, manifest.json."""
+    """indices and design tables (Parquet and CSV), one figure per analysed output, and
+    manifest.json, whose summary names each output not analysed and why."""
     tables = {"indices": result.indices, "design": result.design}
     if result.second_order is not None:
         tables["indices_second_order"] = result.second_order
@@ -58,12 +59,14 @@ def save_sweep(result: SweepResult, folder: Path, scenario_path: str, command: s
     headline = [[f"{o}: top factors", ", ".join(
         f"{r['factor']} ({RANK_BY[result.method][0]} {r[RANK_BY[result.method][0]]:.3f})"
         for _, r in frame.head(3).iterrows())] for o, frame in top.items()]
+    headline += [[f"{o}: not analysed", why] for o, why in result.skipped.items()]
     return store.save_results(
         folder, "sweep", scenario_path=scenario_path, seed=result.settings["seed"],
         settings=result.settings, command=command, tables=tables, scenario_text=scenario_text,
         job_folder=job_folder,
         figures={f"indices-{o}": indices_figure(result, o) for o in result.outputs},
-        summary={"adequacy": result.adequacy, "notes": result.notes, "headline": headline,
+        summary={"adequacy": result.adequacy, "headline": headline, "skipped": result.skipped,
+                 "notes": result.salib_notes,   # the skipped outputs are in the headline
                  "top": {o: frame.to_dict(orient="records") for o, frame in top.items()}})
 
 
@@ -88,14 +91,20 @@ def grid_figure(result, output: str):
 
 def save_grid(result, folder: Path, scenario_path: str, command: str) -> Path:
     """The grid table, one heat map per output, manifest.json."""
-    headline = []
-    for o in result.settings["outputs"]:
-        best, worst = result.table[o].idxmax(), result.table[o].idxmin()
-        headline.append([o, f"from {result.table[o][worst]:.3g} (x {result.table['x'][worst]:.3g}, "
-                         f"y {result.table['y'][worst]:.3g}) to {result.table[o][best]:.3g} (x "
-                         f"{result.table['x'][best]:.3g}, y {result.table['y'][best]:.3g})"])
     return store.save_results(
         folder, "grid", scenario_path=scenario_path, seed=result.settings["seed"],
         settings=result.settings, command=command, tables={"grid": result.table},
         figures={f"grid-{o}": grid_figure(result, o) for o in result.settings["outputs"]},
-        summary={"headline": headline})
+        summary={"headline": grid_headline(result)})
+
+
+def grid_headline(result) -> list[list[str]]:
+    """For each output, its lowest and highest cell, with 95% CIs and where they are."""
+    t, x, y = result.table, result.x.path, result.y.path
+
+    def cell(o, i):
+        return (f"{t[o][i]:.3g} [95% CI {t[o + '_ci_low'][i]:.3g}, {t[o + '_ci_high'][i]:.3g}] "
+                f"at {x} {t[x][i]:.3g}, {y} {t[y][i]:.3g}")
+
+    return [[o, f"from {cell(o, t[o].idxmin())} to {cell(o, t[o].idxmax())}"]
+            for o in result.settings["outputs"]]

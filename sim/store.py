@@ -290,6 +290,14 @@ def write_csv(frame, path: Path) -> None:
         frame.to_csv(handle, index=False)
 
 
+def write_table(frame, folder: Path, name: str) -> None:
+    """NAME.parquet in the folder, and NAME.csv when the table is small enough to open in a
+    spreadsheet (CSV_ROW_LIMIT)."""
+    write_parquet(frame, Path(folder) / f"{name}.parquet")
+    if len(frame) <= CSV_ROW_LIMIT:
+        write_csv(frame, Path(folder) / f"{name}.csv")
+
+
 def write_npy(array, path: Path) -> None:
     """Save an array through `replacing` (the sub-folder is created if need be)."""
     import numpy as np
@@ -355,9 +363,7 @@ def save_results(folder: Path, kind: str, *, scenario_path: str | None, seed: in
     staging = Path(tempfile.mkdtemp(prefix=f".partial-{folder.name}-", dir=folder.parent))
     try:
         for name, frame in (tables or {}).items():
-            write_parquet(frame, staging / f"{name}.parquet")
-            if len(frame) <= CSV_ROW_LIMIT:
-                write_csv(frame, staging / f"{name}.csv")
+            write_table(frame, staging, name)
         for name, fig in (figures or {}).items():
             save_figure(fig, staging / f"{name}.png")
         for name, content in (extra_files or {}).items():

@@ -367,3 +367,57 @@ def test_experiments_md_counts_the_bad_experiment_files():
     files = [p for p in corpus.glob("*.yaml") if p.name != "expected.yaml"]
     text = " ".join((DOCS / "EXPERIMENTS.md").read_text().split())
     assert f"holds {len(files)} malformed experiment files" in text
+
+
+def _indented_blocks(text: str, after: str) -> list[str]:
+    """The indented (4-space) blocks following a heading, each as one line (continuations
+    joined)."""
+    section = text.split(after, 1)[1].split("\n## ", 1)[0]
+    blocks, current = [], []
+    for line in section.splitlines() + [""]:
+        if line.startswith("    "):
+            current.append(line.strip().rstrip("\\").strip())
+        elif current:
+            blocks.append(" ".join(current))
+            current = []
+    return blocks
+
+
+def _collabsim(command: str, out):
+    import shlex
+    import subprocess
+    import sys
+
+    args = shlex.split(command)
+    assert args[0] == "collabsim"
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args[1:], "--out", str(out)],
+                          capture_output=True, text=True, cwd=DOCS.parent, timeout=600)
+
+
+def test_the_skipped_output_note_in_sensitivity_md_is_what_the_command_prints(tmp_path):
+    command, note = _indented_blocks((DOCS / "SENSITIVITY.md").read_text(),
+                                     "## Outputs that cannot be analysed")
+    done = _collabsim(command, tmp_path / "sweep")
+    assert done.returncode == 0, done.stderr
+    assert note in done.stderr.splitlines()
+    assert "Traceback" not in done.stderr
+
+
+def test_the_grid_columns_and_widest_ci_in_sensitivity_md_are_what_the_command_prints(tmp_path):
+    command, header, widest = _indented_blocks((DOCS / "SENSITIVITY.md").read_text(),
+                                               "## Two-factor maps")
+    done = _collabsim(command, tmp_path / "grid")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "grid" / "grid.csv").read_text().splitlines()[0] == header
+    assert widest in done.stdout.splitlines()
+
+
+def test_the_median_interval_figures_in_sensitivity_md_are_the_codes():
+    from sim.outcomes import median_ranks
+
+    text = " ".join((DOCS / "SENSITIVITY.md").read_text().split())
+    assert "For R = 100 that is the 40th and 61st." in text
+    assert median_ranks(100) == (40, 61)
+    assert "At least 95% from R = 6; below that it is the range of the runs" in text
+    assert median_ranks(6) == (1, 6) and 1 - 2 * 0.5 ** 6 >= 0.95      # the range covers
+    assert median_ranks(5) == (1, 5) and 1 - 2 * 0.5 ** 5 < 0.95       # it falls short

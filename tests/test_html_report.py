@@ -178,3 +178,13 @@ def test_a_report_written_onto_a_symbolic_link_replaces_the_link(folders, tmp_pa
     assert cli("report", folder).returncode == 0
     assert target.read_text() == "alias ls='ls -F'\n"
     assert not (folder / REPORT).is_symlink() and "<html" in (folder / REPORT).read_text()
+
+
+def test_the_grid_report_shows_each_cell_with_its_ci_under_the_factor_paths(folders):
+    text = build_report(folders["grid"])
+    table = text.split("<h3>grid</h3>", 1)[1].split("</table>", 1)[0]
+    header = [h for h in ("partners.Northshire.ambition", "charter.consensus", "p_deliver",
+                          "p_deliver_ci_low", "p_deliver_ci_high") if f"<th>{h}</th>" in table]
+    assert len(header) == 5 and "<th>x</th>" not in table
+    assert table.count("<tr") == 1 + 9            # the header and the 3 x 3 cells
+    assert "[95% CI " in text.split("Headline", 1)[1].split("</table>", 1)[0]

@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -218,8 +219,9 @@ def test_a_constant_output_is_reported_not_analysed():
                    outputs=("p_deliver", "p_dissolved"))
     assert result.outputs == ("p_deliver",)
     assert "p_dissolved" in result.design and any("p_dissolved" in n for n in result.notes)
-    with pytest.raises(ValueError, match="nothing to analyse"):
-        sweep(locked_in, "sobol", samples=8, replications=2, outputs=("p_dissolved",))
+    alone = sweep(locked_in, "sobol", samples=8, replications=2, outputs=("p_dissolved",))
+    assert alone.outputs == () and alone.indices.empty and len(alone.design) == 8 * 13
+    assert "nothing to analyse" in alone.skipped["p_dissolved"]
 
 
 def test_a_partner_named_with_a_dot_can_be_a_factor():
@@ -250,3 +252,238 @@ def test_pinning_a_fixed_input_to_its_own_value_changes_nothing():
     f = outcome_function(COUNCILS, replications=64)
     skills = sim.load_scenario(COUNCILS).partner_specs()[0].skills
     assert f(**{"partners.Northshire.skills": skills}) == f()
+
+
+# --- tables hold values, not codes -----------------------------------------------------------
+
+
+def _triangular_ppf(u, low, mode, high):
+    split = (mode - low) / (high - low)
+    return np.where(u < split, low + np.sqrt(u * (high - low) * (mode - low)),
+                    high - np.sqrt((1 - u) * (high - low) * (high - mode)))
+
+
+def test_the_design_table_holds_each_inputs_value_beside_its_quantile():
+    data = yaml.safe_load(COUNCILS.read_text())
+    result = sweep(COUNCILS, "rbd_fast", samples=16, replications=2, seed=1,
+                   factors=["charter.penalties.rate=0.2:0.7"])
+    d = result.design
+    names = result.factors.names
+    assert list(d.columns[1:1 + 2 * len(names)]) == [c for n in names for c in (n, f"u:{n}")]
+    declared = {f"partners.{p['name']}.{k}": v for p in data["partners"] for k, v in p.items()
+                if isinstance(v, dict) and k != "priorities"}
+    declared.update({f"charter.business_case.{k}": v
+                     for k, v in data["charter"]["business_case"].items() if isinstance(v, dict)})
+    declared["charter.penalties.rate"] = {"uniform": [0.2, 0.7]}
+    assert set(names) == set(declared)
+    for name, dist in declared.items():
+        u = d[f"u:{name}"].to_numpy()
+        if "uniform" in dist:
+            low, high = dist["uniform"]
+            expected = low + u * (high - low)
+        else:
+            expected = _triangular_ppf(u, *dist["triangular"])
+        np.testing.assert_allclose(d[name], expected, rtol=1e-12, err_msg=name)
+    assert d["u:charter.penalties.rate"].nunique() == 16   # every point its own value
+
+
+def test_each_member_of_a_grouped_factor_has_its_own_value_column():
+    result = sweep(COUNCILS, "morris", samples=4, replications=2, seed=1,
+                   factors=["partners.*.skills=0.1:0.6"])
+    d = result.design
+    for who in ("Northshire", "Eastvale", "Southmoor"):
+        name = f"partners.{who}.skills"
+        np.testing.assert_allclose(d[name], 0.1 + 0.5 * d[f"u:{name}"], rtol=1e-12)
+
+
+GRID_AXES = ("partners.*.resourcing=0.1:0.6", "partners.*.ambition=0.2:0.8")
+
+
+@pytest.fixture(scope="module")
+def grids():
+    return {n: grid(COUNCILS, *GRID_AXES, steps=2, replications=n, seed=4, outputs=tuple(OUTPUTS))
+            for n in (40, 640)}
+
+
+def test_a_grid_table_names_its_columns_by_path_with_a_ci_for_every_output(grids):
+    t = grids[40].table
+    assert list(t.columns) == ["partners.*.resourcing", "partners.*.ambition"] + [
+        c for o in OUTPUTS for c in (o, f"{o}_ci_low", f"{o}_ci_high")]
+    for o in OUTPUTS:
+        assert (t[f"{o}_ci_low"] <= t[o]).all() and (t[o] <= t[f"{o}_ci_high"]).all(), o
+    assert grids[40].matrix("p_deliver_ci_low").shape == (2, 2)
+
+
+def test_grid_cis_narrow_with_more_replications(grids):
+    for o in OUTPUTS:
+        width = {n: (g.table[f"{o}_ci_high"] - g.table[f"{o}_ci_low"]).mean()
+                 for n, g in grids.items()}
+        # CI widths shrink as 1/sqrt(n): 16 times the runs, about a quarter of the width
+        assert width[640] < 0.5 * width[40] or width[40] == 0, (o, width)
+    assert (grids[640].table["p_deliver_ci_high"] - grids[640].table["p_deliver_ci_low"]).max() \
+        < 0.1
+
+
+def test_grid_cis_are_the_wilson_normal_and_order_statistic_intervals(grids):
+    from sim.outcomes import median_ranks, wilson_interval
+
+    t = grids[40].table
+    for _, row in t.iterrows():
+        k = round(row["p_deliver"] * 40)
+        assert (row["p_deliver_ci_low"], row["p_deliver_ci_high"]) == wilson_interval(k, 40)
+    assert median_ranks(100) == (40, 61)   # Conover's table for n = 100
+    assert median_ranks(5) == (1, 5) and median_ranks(6) == (1, 6)
+    half = (t["mean_final_trust_ci_high"] - t["mean_final_trust_ci_low"]) / 2
+    assert np.allclose(t["mean_final_trust"], t["mean_final_trust_ci_low"] + half)
+
+
+def test_evaluate_points_gives_the_same_outputs_with_or_without_intervals_in_any_chunks():
+    from sim.sensitivity import evaluate_points, interval_names
+
+    sc = sim.load_scenario(COUNCILS)
+    k = len(sweep_factors(sc).names)
+    design = np.random.default_rng(0).random((4, k))
+    cols = np.arange(k)
+    plain = evaluate_points(sc, 3, design, cols, 0, 16, tuple(OUTPUTS))
+    names = interval_names(OUTPUTS)
+    whole = evaluate_points(sc, 3, design, cols, 0, 16, names)
+    parts = np.vstack([evaluate_points(sc, 3, design[:1], cols, 0, 16, names),
+                       evaluate_points(sc, 3, design[1:], cols, 1, 16, names)])
+    assert np.array_equal(whole[:, ::3], plain)
+    assert np.array_equal(whole, parts, equal_nan=True)
+    with pytest.raises(ValueError, match="outputs must be among"):
+        evaluate_points(sc, 3, design, cols, 0, 2, ("p_deliver_ci_middle",))
+    one = evaluate_points(sc, 3, design, cols, 0, 1, interval_names(("mean_final_trust",
+                                                                     "median_savings_pct")))
+    assert np.isnan(one[:, 1:3]).all()                  # no interval for a mean of one run
+    assert (one[:, 4] == one[:, 3]).all() and (one[:, 5] == one[:, 3]).all()   # its range
+
+
+def test_a_correlated_traits_value_is_what_the_run_uses():
+    """A design sets every input's quantile: a trait the partners share through
+    partner_similarity takes its distribution's value there, as the run does."""
+    from sim.engine import draw
+    from sim.inputs import uncertain_paths
+    from sim.sensitivity import input_values
+
+    sc = sim.load_scenario(TYPICAL)                     # resourcing and skills correlated
+    names = uncertain_paths(sc)
+    u = np.random.default_rng(5).random((6, len(names)))
+    values = input_values(sc, u)
+    common = names.index("partner_similarity.resourcing")
+    assert np.array_equal(values[:, common], u[:, common])
+    own = names.index("partners.Partner 1.resourcing")
+    assert np.allclose(values[:, own], 0.1 + 0.3 * u[:, own], atol=1e-15)
+    inputs, _, _ = draw(sc, 1, np.arange(6), np.arange(6), np.arange(len(names)), u)
+    assert np.array_equal(values[:, own], inputs.traits["resourcing"][:, 0])
+
+
+# --- a sweep never throws its work away ------------------------------------------------------
+
+
+def _nearly_always_delivers(tmp_path=None):
+    """strong_charter with two uncertain inputs: it delivers at nearly every design point, so
+    SALib's delta analysis of p_deliver meets a singular matrix."""
+    data = yaml.safe_load((ROOT / "scenarios" / "strong_charter.yaml").read_text())
+    for p in data["partners"]:
+        p["ambition"] = p["ambition"]["uniform"][0]
+        p["trustworthiness"] = p["trustworthiness"]["triangular"][1]
+        if p["name"] != "Eastvale":
+            p["resourcing"] = p["resourcing"]["uniform"][1]
+    data["charter"]["business_case"]["implementation_cost_m"] = 2.0
+    if tmp_path is None:
+        return sim.scenario_from_dict(data)
+    path = tmp_path / "nearly_always.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_a_delta_sweep_skips_a_nearly_constant_output_with_a_note_and_analyses_the_rest():
+    from SALib import ProblemSpec
+
+    sc = _nearly_always_delivers()
+    result = sweep(sc, "delta", samples=32, replications=8, seed=1,
+                   outputs=("p_deliver", "mean_final_trust", "p_any_exit"))
+    d = result.design
+    assert (d["p_deliver"] == 1).mean() > 0.9 and d["p_deliver"].nunique() > 1
+    problem = ProblemSpec({"names": result.factors.names, "bounds": [[0, 1]] * 2})
+    problem.set_samples(d.filter(like="u:").to_numpy()).set_results(d["p_deliver"].to_numpy())
+    with pytest.raises(ValueError, match="Singular matrix"), warnings.catch_warnings(record=True):
+        problem.analyze_delta(seed=2, method="delta")   # what SALib does on its own
+    assert result.outputs == ("mean_final_trust",)
+    assert set(result.indices["output"]) == {"mean_final_trust"}
+    assert set(result.skipped) == {"p_deliver", "p_any_exit"}
+    assert "Singular matrix" in result.skipped["p_deliver"]
+    assert "nothing to analyse" in result.skipped["p_any_exit"]
+    assert result.notes[0].startswith("p_deliver: not analysed: SALib's delta analysis failed")
+    assert {"p_deliver", "mean_final_trust", "p_any_exit"} <= set(d.columns)
+    assert result.settings["analysed_outputs"] == ["mean_final_trust"]
+
+
+def test_the_sweep_command_saves_the_design_and_shows_the_note_when_an_analysis_fails(tmp_path):
+    scenario = _nearly_always_delivers(tmp_path)
+    out = tmp_path / "s"
+    proc = collabsim("sweep", scenario, "--method", "delta", "-N", 32, "-n", 8, "--seed", 1,
+                     "-o", "p_deliver", "-o", "mean_final_trust", "--out", out, "--workers", 1)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "note: p_deliver: not analysed: SALib's delta analysis failed (ValueError: " \
+        "ERROR [" in proc.stderr and "Singular matrix" in proc.stderr
+    assert "delta indices for mean_final_trust" in proc.stdout
+    design = pd.read_parquet(out / "design.parquet")
+    assert len(design) == 32 and {"p_deliver", "mean_final_trust"} <= set(design.columns)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["summary"]["skipped"]) == {"p_deliver"}
+    assert ["p_deliver: not analysed", manifest["summary"]["skipped"]["p_deliver"]] \
+        in manifest["summary"]["headline"]
+    again = collabsim("sweep", "--resume", out)
+    assert again.returncode == 0 and "note: p_deliver: not analysed" in again.stderr
+    from sim.html_report import build_report
+
+    page = build_report(out)
+    assert "<th>p_deliver: not analysed</th>" in page and "Singular matrix" in page
+
+
+def test_a_sweep_with_no_analysable_output_saves_everything_and_exits_7(tmp_path):
+    scenario = _nearly_always_delivers(tmp_path)
+    out = tmp_path / "s"
+    proc = collabsim("sweep", scenario, "--method", "delta", "-N", 32, "-n", 8, "--seed", 1,
+                     "-o", "p_deliver", "-o", "p_any_exit", "--out", out, "--workers", 1)
+    assert proc.returncode == 7, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "note: p_any_exit: not analysed: the same (0)" in proc.stderr
+    assert f"error: no output could be analysed; every design point and its outputs are " \
+        f"saved in {out / 'design.parquet'}" in " ".join(proc.stderr.split())
+    assert len(pd.read_parquet(out / "design.parquet")) == 32
+    assert (out / "manifest.json").is_file() and not (out / "points").exists()
+    again = collabsim("sweep", "--resume", out)
+    assert again.returncode == 7 and "already complete" in again.stderr
+
+
+def test_the_design_is_saved_before_the_analysis_and_resume_ends_identical(tmp_path,
+                                                                           monkeypatch):
+    from typer.testing import CliRunner
+
+    import sim.sensitivity
+    from sim.cli import app
+
+    args = ["sweep", str(COUNCILS), "-N", "16", "-n", "4", "--seed", "3", "--workers", "1",
+            "-o", "p_deliver", "-o", "mean_final_trust"]
+    whole = tmp_path / "whole"
+    assert collabsim(*args, "--out", whole).returncode == 0
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt   # Ctrl-C while SALib analyses
+    monkeypatch.setattr(sim.sensitivity, "_analyse", interrupted)
+    folder = tmp_path / "interrupted"
+    ended = CliRunner().invoke(app, args + ["--out", str(folder)])
+    assert ended.exit_code == 130, ended.output
+    assert "design.parquet" in " ".join(ended.output.split())
+    assert not (folder / "manifest.json").exists()
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "design.parquet"),
+                                  pd.read_parquet(whole / "design.parquet"))
+    done = collabsim("sweep", "--resume", folder)
+    assert done.returncode == 0, done.stderr
+    for name in ("design.parquet", "indices.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(folder / name),
+                                      pd.read_parquet(whole / name))
