@@ -18,8 +18,10 @@ how far each statistic lies outside its target (widened by the target's stated u
 units of the statistic's own Monte Carlo standard error, squared and summed.
 
 The posterior predictive check draws `predictive` parameter sets from the posterior and
-evaluates the whole register for each, on fresh seeds: a pattern's pass rate is the share of
-draws that reproduce it. Two patterns conflict when passing one makes passing the other less
+evaluates the whole register for each on `predictive_replications` runs (more than a
+candidate's, so that a pass rate reflects what the constants leave open rather than Monte Carlo
+noise), on fresh seeds: a pattern's pass rate is the share of draws that reproduce it. The
+defaults are evaluated the same way, for comparison. Two patterns conflict when passing one makes passing the other less
 likely across the draws (phi coefficient below -0.2, both passing in 5-95% of draws).
 """
 
@@ -179,7 +181,7 @@ def predictive_draw(register_blob: bytes, replications: int, values: dict,
 
 def calibrate(register, parameters: Sequence[str], *, population: int = 100,
               generations: int = 5, replications: int = 100, predictive: int = 40,
-              predictive_replications: Optional[int] = None, seed: Optional[int] = None,
+              predictive_replications: int = 500, seed: Optional[int] = None,
               workers: int = 1, scheduler: Optional[str] = None,
               folder: Optional[Path] = None,
               on_progress: Optional[Callable[[str, int, int], None]] = None) -> Calibration:
@@ -193,11 +195,12 @@ def calibrate(register, parameters: Sequence[str], *, population: int = 100,
     if not isinstance(register, Register):
         register = load_register(register)
     for name, value in (("population", population), ("generations", generations),
-                        ("replications", replications), ("predictive", predictive)):
+                        ("replications", replications), ("predictive", predictive),
+                        ("predictive_replications", predictive_replications)):
         if value < 1:
             raise ValueError(f"{name} must be at least 1")
     seed = register.seed if seed is None else int(seed)
-    pred_reps = predictive_replications or replications
+    pred_reps = int(predictive_replications)
     priors = priors_for(register, parameters)
     targets = targets_of(register)
     cal = _calibrate_only(register)
@@ -218,12 +221,12 @@ def calibrate(register, parameters: Sequence[str], *, population: int = 100,
     sets = [{}] + [dict(row) for _, row in draws.iterrows()]     # the defaults, then each draw
     seeds = [int(np.random.SeedSequence([seed, 0x505245, k]).generate_state(1)[0])
              for k in range(len(sets))]
-    saved = {k: folder / "predictive" / f"draw-{k:05d}.json" if folder else None
+    saved = {k: folder / "predictive" / f"draw-{k:05d}.parquet" if folder else None
              for k in range(len(sets))}
     tables = {}
     for k, path in saved.items():
         if path is not None and path.is_file():
-            tables[k] = pd.read_json(path, orient="records")
+            tables[k] = pd.read_parquet(path)
     import cloudpickle
 
     blob = cloudpickle.dumps(register)
@@ -234,7 +237,7 @@ def calibrate(register, parameters: Sequence[str], *, population: int = 100,
     for k, table in execute(tasks, workers=workers, scheduler=scheduler):
         if saved[k] is not None:
             saved[k].parent.mkdir(parents=True, exist_ok=True)
-            store.write_text(saved[k], table.to_json(orient="records", double_precision=17))
+            store.write_parquet(table, saved[k])
         tables[k] = table
         if on_progress is not None:
             on_progress("predictive", len(tables), len(sets))

@@ -1,0 +1,183 @@
+"""`collabsim calibrate`: fit model constants to a pattern register (a thin layer over
+sim.calibration); registered on the `collabsim` app by sim.cli."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from sim.cli_common import (BAD_INPUT, CANNOT_WRITE, AsJson, OutDir, Scheduler, Seed, Workers,
+                             abnormal_ends, analysis_errors, app, check_fits, err, fail, job_plan,
+                             new_results_folder, out, plain, progress_bar, remove_created,
+                             resume_command, show)
+
+
+def _load(register: Path):
+    from sim.loading import ScenarioError
+    from sim.patterns.register import load_register
+
+    try:
+        return load_register(register)
+    except ScenarioError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def calibrate(
+    register: Optional[Path] = typer.Argument(None, help="Pattern register YAML file (not "
+                                              "needed with --resume)."),
+    parameters: Optional[str] = typer.Option(None, "--parameters", "-p", help="Constants to "
+                                             "fit, comma-separated: NAME (a model constant; "
+                                             "prior 0.5x to 1.5x its value) or "
+                                             "PATH=LOW:HIGH (any number field)."),
+    population: int = typer.Option(100, "--population", min=4, max=100_000,
+                                   help="Particles per ABC-SMC generation."),
+    generations: int = typer.Option(5, "--generations", min=1, max=100,
+                                    help="ABC-SMC generations (fewer if every pattern is met)."),
+    replications: int = typer.Option(100, "--replications", "-n", min=1, max=1_000_000,
+                                     help="Runs per scenario for each candidate."),
+    predictive: int = typer.Option(40, "--predictive", min=1, max=100_000,
+                                   help="Posterior draws checked against every pattern."),
+    predictive_replications: int = typer.Option(
+        500, "--predictive-replications", min=1, max=1_000_000,
+        help="Runs per scenario for each posterior draw (more than --replications, so a pass "
+        "rate reflects what the constants leave open, not Monte Carlo noise)."),
+    seed: Seed = None,
+    out_dir: OutDir = None,
+    workers: Workers = 0,
+    scheduler: Scheduler = None,
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Finish an interrupted "
+                                          "calibration in this results folder."),
+    as_json: AsJson = False,
+) -> None:
+    """Fit model constants to the `calibrate` patterns of a register (ABC-SMC, pyabc) and check
+    the posterior against every pattern, the `validate` ones out of sample (docs/PATTERNS.md).
+
+    Finished candidates are saved as they complete; an interrupted calibration is finished with
+    `collabsim calibrate --resume FOLDER`, with exactly the result it would have had."""
+    from sim import store
+    from sim.calibration import calibrate as run_calibration, priors_for
+    from sim.executors import default_workers
+    from sim.loading import ScenarioError
+
+    if resume is not None:
+        folder = resume
+        plan = job_plan(folder, "calibrate")
+        register = Path(plan["register"])
+        reg = _load(register)
+        if reg.text != plan["register_text"]:
+            fail(f"{register}: changed since this calibration started; start a new one")
+        (parameters, population, generations, replications, predictive,
+         predictive_replications, seed) = (
+            plan["parameters"], plan["population"], plan["generations"],
+            plan["replications"], plan["predictive"], plan["predictive_replications"],
+            plan["seed"])
+        command = plan["command"]
+        if (folder / "manifest.json").is_file():
+            show(f"{folder}: already complete", err)
+            _print_saved(folder, as_json)
+            return
+    else:
+        if register is None:
+            fail("give a pattern register, or --resume FOLDER to finish an interrupted "
+                 "calibration")
+        if not parameters:
+            fail("--parameters: name the constants to fit, e.g. --parameters "
+                 "planned_capacity,run_ceiling=1.0:1.3")
+        reg = _load(register)
+        parameters = [p.strip() for p in parameters.split(",") if p.strip()]
+        try:
+            priors_for(reg, parameters)       # bad names and ranges are refused first
+        except ScenarioError as exc:
+            fail(str(exc))
+        for scenario in {id(p.scenario): p.scenario for p in reg.patterns}.values():
+            check_fits(scenario)
+        seed = reg.seed if seed is None else seed
+        folder = new_results_folder(out_dir, "calibrate", register, seed)
+        argv = ["collabsim", "calibrate", str(register), "--parameters", ",".join(parameters),
+                "--population", str(population), "--generations", str(generations),
+                "--replications", str(replications), "--predictive", str(predictive),
+                "--predictive-replications", str(predictive_replications), "--seed", str(seed)]
+        command = store.reproduce_command(argv)
+        plan = {"format": 1, "kind": "calibrate", "register": str(register),
+                "register_text": reg.text, "parameters": parameters, "population": population,
+                "generations": generations, "replications": replications,
+                "predictive": predictive, "predictive_replications": predictive_replications,
+                "seed": seed, "command": command}
+    created = [p for p in [folder, *folder.parents] if not p.exists()]
+    planned_here = False
+    try:
+        with store.folder_lock(folder):
+            try:
+                if resume is None:
+                    if not store.is_empty_folder(folder):
+                        fail(f"--out {folder}: already exists and is not an empty folder")
+                    store.write_json(folder / "plan.json", plan)
+                    planned_here = True
+                with abnormal_ends(resume=resume_command("calibrate", folder),
+                                   scheduler=scheduler, saved=lambda: (
+                                       f"The finished candidates are saved in {folder}")):
+                    with progress_bar("calibrating") as progress:
+                        task = progress.add_task("calibrate", total=None)
+
+                        def report(stage, done, total):
+                            progress.update(task, description=stage, completed=done,
+                                            total=total)
+
+                        result = analysis_errors(lambda: run_calibration(
+                            reg, parameters, population=population, generations=generations,
+                            replications=replications, predictive=predictive,
+                            predictive_replications=predictive_replications, seed=seed,
+                            workers=workers or default_workers(), scheduler=scheduler,
+                            folder=folder / "work", on_progress=report), scheduler=scheduler)
+                    from sim.calibration_report import save_calibration   # matplotlib, now
+
+                    shutil.copyfile(folder / "work" / "abc" / "abc.db", folder / "abc.db")
+                    save_calibration(result, folder, str(register), reg.text, command)
+            except typer.Exit as exc:
+                if exc.exit_code == BAD_INPUT and planned_here:
+                    remove_created(folder, created)
+                raise
+            shutil.rmtree(folder / "work", ignore_errors=True)
+    except (store.FolderBusy, store.UnsafeFolder) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"--out {folder}: {exc.strerror or exc}", CANNOT_WRITE)
+    _print_saved(folder, as_json)
+
+
+def _print_saved(folder: Path, as_json: bool) -> None:
+    """What a finished calibration folder says (from its files, so --resume prints it too)."""
+    import pandas as pd
+
+    from sim import store
+
+    manifest = store.read_json(folder / "manifest.json")
+    summary = manifest["summary"]
+    if as_json:
+        print(json.dumps({"results": str(folder), "settings": manifest["settings"],
+                          **summary}))
+        return
+    table = Table(title="What the evidence says about each constant")
+    for column in ("parameter", "posterior median", "90% interval", "prior", "narrowed"):
+        table.add_column(column)
+    for row in pd.read_parquet(folder / "contraction.parquet").itertuples():
+        table.add_row(plain(row.parameter), f"{row.q50:.4g}", f"{row.q05:.4g} to {row.q95:.4g}",
+                      f"{row.prior_low:.4g} to {row.prior_high:.4g}",
+                      f"{max(row.contraction, 0):.0%}")
+    out.print(table)
+    patterns = Table(title="Patterns under the posterior")
+    for column in ("pattern", "role", "pass rate", "at the defaults"):
+        patterns.add_column(column)
+    for row in pd.read_parquet(folder / "patterns.parquet").itertuples():
+        patterns.add_row(plain(row.name), row.role, f"{row.pass_rate:.0%}",
+                         "reproduced" if row.reproduced_at_defaults else "not reproduced")
+    out.print(patterns)
+    for line in summary["headline"]:
+        show(line)
+    show(f"results: {folder}")
