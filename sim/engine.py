@@ -59,7 +59,7 @@ class StreamLayout:
 
 
 def draw(scenario: Scenario, seed: int, replications, sample=0, columns=None, values=None,
-         layout: StreamLayout | None = None):
+         layout: StreamLayout | None = None, exact: bool = False):
     """Each replication's inputs and noise, from its own streams in the Mesa model's order:
     (batch inputs, cycle noise [R, H, width], shock noise [R, H, s, shock_width]).
 
@@ -67,7 +67,10 @@ def draw(scenario: Scenario, seed: int, replications, sample=0, columns=None, va
     uniforms; each shock's stream holds the shock's own uncertain inputs, then its numbers for
     every cycle. `sample` is one design-point index or one per replication. A design sets some
     inputs itself: `values` [R, len(columns)] replace the uniforms of the uncertain inputs at
-    `columns` (quantiles of their distributions) before the inputs are resolved.
+    `columns` (quantiles of their distributions) before the inputs are resolved. A sweep's
+    quantiles are the run's own uniforms, so a trait the partners share (partner_similarity)
+    is still mixed with the partnership's draw; with `exact` (a grid or sim.evaluate setting
+    values) each set input is its distribution's value at its own quantile.
 
     `layout` pairs variants of a scenario (common random numbers): each uncertain input takes
     the column of its name, so an input shared by two variants gets the same quantile in
@@ -95,7 +98,8 @@ def draw(scenario: Scenario, seed: int, replications, sample=0, columns=None, va
     if columns is not None:
         uniforms[:, columns] = values
     shocks = np.stack(shock_blocks, axis=2) if shock_blocks else np.zeros((R, H, 0, sw))
-    return resolve_batch(scenario, uniforms, () if columns is None else columns), cycle, shocks
+    fixed = columns if exact and columns is not None else ()
+    return resolve_batch(scenario, uniforms, fixed), cycle, shocks
 
 
 _local = threading.local()

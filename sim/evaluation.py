@@ -164,7 +164,7 @@ def evaluate_rows(scenario: Scenario, seed: int, quantiles: np.ndarray, columns:
     point = np.repeat(np.arange(P), replications)
     reps = np.tile(np.arange(replications), P)
     run = simulate_inputs(*draw(scenario, seed, reps, np.asarray(samples)[point], columns,
-                                np.repeat(quantiles, replications, axis=0)))
+                                np.repeat(quantiles, replications, axis=0), exact=True))
     run.replications = reps
     parts = []
     scalars = [o for o in outputs if not o.startswith(SERIES)]

@@ -80,8 +80,8 @@ def grid(scenario, x, y, steps: int = 9, replications: int = 200,
     sc, columns, design = fixed_design(scenario, [x, y], values)
     seed = sc.seed if seed is None else int(seed)
     names = interval_names(outputs)
-    Y = evaluate_design(sc, seed, design, columns, replications, names, workers=workers,
-                        scheduler=scheduler, on_progress=on_progress)
+    Y = evaluate_design(sc, seed, design, columns, replications, names, exact=True,
+                        workers=workers, scheduler=scheduler, on_progress=on_progress)
     table = pd.DataFrame({x.path: values[:, 0], y.path: values[:, 1], **dict(zip(names, Y.T))})
     settings = {"x": f"{x.path}={x.low:g}:{x.high:g}", "y": f"{y.path}={y.low:g}:{y.high:g}",
                 "steps": steps, "replications": replications, "outputs": list(outputs),

@@ -168,7 +168,8 @@ def interval_names(outputs) -> tuple[str, ...]:
 
 
 def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: np.ndarray,
-                    first_point: int, replications: int, outputs: tuple[str, ...]) -> np.ndarray:
+                    first_point: int, replications: int, outputs: tuple[str, ...],
+                    exact: bool = False) -> np.ndarray:
     """Outputs [P, len(outputs)] of design points first_point.. (design rows in [0, 1], one
     column per uncertain input in `columns`), each over `replications` runs. A top-level
     function so executors can send it to workers.
@@ -176,7 +177,8 @@ def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: 
     Besides the OUTPUTS, `outputs` may name the bounds of an output's 95% CI over the point's
     runs, "OUTPUT_ci_low" and "OUTPUT_ci_high": a Wilson interval for the shares (p_*), a
     normal interval from the runs' standard error for the means, and for the median the
-    distribution-free interval between two order statistics (sim.outcomes.median_ranks)."""
+    distribution-free interval between two order statistics (sim.outcomes.median_ranks).
+    `exact`: the design sets values, not the run's uniforms (see engine.draw)."""
     from sim.engine import draw, simulate_inputs
     from sim.evaluation import point_summaries
     from sim.outcomes import vector_outcomes
@@ -185,7 +187,7 @@ def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: 
     points = np.repeat(np.arange(first_point, first_point + P), replications)
     reps = np.tile(np.arange(replications), P)
     run = simulate_inputs(*draw(scenario, seed, reps, points, columns,
-                                np.repeat(design, replications, axis=0)))
+                                np.repeat(design, replications, axis=0), exact=exact))
     run.replications = reps
     base = list(dict.fromkeys(_base_output(name) for name in outputs))
     found = point_summaries(vector_outcomes(run), P, base, intervals=True)   # value, low, high
@@ -210,8 +212,9 @@ def _base_output(name: str) -> str:
 def evaluate_design(scenario: Scenario, seed: int, design: np.ndarray, columns, replications: int,
                     outputs: tuple[str, ...], *, workers: int = 1, scheduler: str | None = None,
                     on_progress: Optional[Callable[[int, int], None]] = None,
-                    checkpoint: Optional[Path] = None) -> np.ndarray:
-    """Every design point's outputs, in chunks spread over the executor. With a `checkpoint`
+                    checkpoint: Optional[Path] = None, exact: bool = False) -> np.ndarray:
+    """Every design point's outputs, in chunks spread over the executor (`exact`: see
+    evaluate_points). With a `checkpoint`
     folder each chunk's outputs are saved there as they finish and chunks already saved are not
     run again, so an interrupted sweep resumes where it stopped (and ends identical)."""
     from sim.executors import execute
@@ -235,7 +238,7 @@ def evaluate_design(scenario: Scenario, seed: int, design: np.ndarray, columns, 
             result[a:a + len(values)] = values
             done += len(values)
     tasks = {a: (evaluate_points, (scenario, seed, design[a:a + per_chunk], columns, a,
-                                   replications, outputs))
+                                   replications, outputs, exact))
              for a in starts if not (checkpoint and saved[a].is_file())}
     if on_progress is not None:
         on_progress(done, len(design))
@@ -433,14 +436,13 @@ def design_table(scenario: Scenario, names: list[str], X: np.ndarray, outputs,
 
 def input_values(scenario: Scenario, quantiles: np.ndarray, rows: int = 10_000) -> np.ndarray:
     """The value each uncertain input takes at the given quantiles [points, inputs] (every
-    uncertain input, in uncertain_paths order), exactly as a design point resolves them: its
-    distribution's value at the quantile, even for a trait correlated across partners
-    (partner_similarity): a design sets each input's quantile itself."""
+    uncertain input, in uncertain_paths order), exactly as a sweep's run resolves them: its
+    distribution's value at the quantile; for a trait correlated across partners
+    (partner_similarity), the value after mixing in the partnership-wide quantile."""
     from sim.inputs import resolve_batch
 
     quantiles = np.asarray(quantiles, dtype=float)
-    every = np.arange(quantiles.shape[1])
-    parts = [resolve_batch(scenario, quantiles[a:a + rows], every).sampled
+    parts = [resolve_batch(scenario, quantiles[a:a + rows]).sampled
              for a in range(0, len(quantiles), rows)]
     return np.concatenate(parts) if parts else np.zeros((0, quantiles.shape[1]))
 

@@ -46,8 +46,8 @@ def test_an_in_place_number_is_the_value_the_run_uses_even_for_a_shared_trait():
     how = plan(sim.load_scenario(TYPICAL), design_frame({"partners.*.resourcing": [0.25, 0.55]}))
     (sc, rows, columns, quantiles), = how.groups
     for row in range(2):
-        inputs, _, _ = draw(sc, 1, np.arange(4), 0, columns, np.repeat(quantiles[row:row + 1], 4,
-                                                                     axis=0))
+        inputs, _, _ = draw(sc, 1, np.arange(4), 0, columns,
+                            np.repeat(quantiles[row:row + 1], 4, axis=0), exact=True)
         assert np.allclose(inputs.traits["resourcing"], [0.25, 0.55][row], atol=1e-15)
 
 

@@ -360,10 +360,7 @@ def test_evaluate_points_gives_the_same_outputs_with_or_without_intervals_in_any
 
 
 def test_a_correlated_traits_value_is_what_the_run_uses():
-    """A design sets every input's quantile: a trait the partners share through
-    partner_similarity takes its distribution's value there, as the run does."""
-    from sim.engine import draw
-    from sim.inputs import uncertain_paths
+    from sim.inputs import resolve_batch, uncertain_paths
     from sim.sensitivity import input_values
 
     sc = sim.load_scenario(TYPICAL)                     # resourcing and skills correlated
@@ -373,9 +370,9 @@ def test_a_correlated_traits_value_is_what_the_run_uses():
     common = names.index("partner_similarity.resourcing")
     assert np.array_equal(values[:, common], u[:, common])
     own = names.index("partners.Partner 1.resourcing")
-    assert np.allclose(values[:, own], 0.1 + 0.3 * u[:, own], atol=1e-15)
-    inputs, _, _ = draw(sc, 1, np.arange(6), np.arange(6), np.arange(len(names)), u)
-    assert np.array_equal(values[:, own], inputs.traits["resourcing"][:, 0])
+    assert not np.allclose(values[:, own], 0.1 + 0.3 * u[:, own])   # mixed with the common
+    assert np.array_equal(values[:, own], resolve_batch(sc, u).traits["resourcing"][:, 0])
+    assert ((values[:, own] >= 0.1) & (values[:, own] <= 0.4)).all()
 
 
 # --- a sweep never throws its work away ------------------------------------------------------
@@ -487,3 +484,19 @@ def test_the_design_is_saved_before_the_analysis_and_resume_ends_identical(tmp_p
     for name in ("design.parquet", "indices.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(folder / name),
                                       pd.read_parquet(whole / name))
+
+
+def test_a_grid_sets_a_shared_traits_value_exactly():
+    """typical's partners share resourcing (partner_similarity 0.5); a grid's x value is still
+    the value every partner gets, not mixed with the partnership's draw (a sweep's quantiles
+    are the run's uniforms and are mixed, as in a run)."""
+    from sim.engine import draw
+    from sim.maps import fixed_design
+
+    spec = FactorSpec.parse("partners.*.resourcing=0.1:0.7")
+    sc, columns, design = fixed_design(sim.load_scenario(TYPICAL), [spec],
+                                       np.array([[0.25], [0.55]]))
+    for row, value in enumerate((0.25, 0.55)):
+        inputs, _, _ = draw(sc, 1, np.arange(3), 0, columns,
+                            np.repeat(design[row:row + 1], 3, axis=0), exact=True)
+        assert np.allclose(inputs.traits["resourcing"], value, atol=1e-15)
