@@ -161,3 +161,10 @@ def test_killed_and_resumed_it_ends_identical(tmp_path, twin):
         a = pd.read_parquet(whole / f"{name}.parquet")
         b = pd.read_parquet(cut / f"{name}.parquet")
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_patterns_md_states_the_twins_truth_and_the_command_exists():
+    text = " ".join((ROOT / "docs" / "PATTERNS.md").read_text().split())
+    assert ("(`planned_capacity` 0.08, `exit_spread` 0.03)" in text
+            and TRUTH == {"parameters.planned_capacity": 0.08, "parameters.exit_spread": 0.03})
+    assert "collabsim calibrate patterns/public_sector.yaml --parameters" in text
