@@ -89,3 +89,23 @@ def save_calibration(result: Calibration, folder: Path, register_path: str, regi
                               scenario_text=register_text, seed=result.settings["seed"],
                               settings=result.settings, command=command, summary=summary,
                               tables=tables, figures=figures(result), job_folder=True)
+
+
+def markdown(folder: Path) -> str:
+    """A calibration folder's two tables as Markdown (what docs/VALIDATION.md records)."""
+    import pandas as pd
+
+    folder = Path(folder)
+    lines = ["| constant | prior | posterior median (90% interval) | narrowed | identified |",
+             "|---|---|---|---:|---|"]
+    for row in pd.read_parquet(folder / "contraction.parquet").itertuples():
+        lines.append(f"| `{row.parameter}` | {row.prior_low:.4g} to {row.prior_high:.4g} | "
+                     f"{row.q50:.4g} ({row.q05:.4g} to {row.q95:.4g}) | "
+                     f"{max(row.contraction, 0):.0%} | "
+                     f"{'yes' if row.contraction >= IDENTIFIED else 'no'} |")
+    lines += ["", "| pattern | role | pass rate under the posterior | at the defaults |",
+              "|---|---|---:|---|"]
+    for row in pd.read_parquet(folder / "patterns.parquet").itertuples():
+        lines.append(f"| {row.name} | {row.role} | {row.pass_rate:.0%} | "
+                     f"{'reproduced' if row.reproduced_at_defaults else 'not reproduced'} |")
+    return "\n".join(lines)

@@ -168,3 +168,28 @@ def test_patterns_md_states_the_twins_truth_and_the_command_exists():
     assert ("(`planned_capacity` 0.08, `exit_spread` 0.03)" in text
             and TRUTH == {"parameters.planned_capacity": 0.08, "parameters.exit_spread": 0.03})
     assert "collabsim calibrate patterns/public_sector.yaml --parameters" in text
+
+
+def test_validation_md_records_the_shipped_calibration_folder():
+    """docs/VALIDATION.md's calibration tables are those of the shipped results folder, and its
+    command is the folder's own."""
+    from sim.calibration_report import markdown
+
+    folder = ROOT / "patterns" / "calibrations" / "public_sector"
+    page = (ROOT / "docs" / "VALIDATION.md").read_text()
+    missing = [ln for ln in markdown(folder).splitlines() if ln and ln not in page]
+    assert not missing, missing
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["command"] + " --out patterns/calibrations/public_sector" in page
+    summary = manifest["summary"]
+    assert summary["calibrate_passing_80pct"] == summary["calibrate_patterns"] == 6
+    assert summary["validate_passing_80pct"] == 19 and summary["final_epsilon"] == 0
+    params = sim.ModelParameters()
+    medians = {r["parameter"]: r["q50"] for r in summary["parameters"]}
+    assert f"medians {medians['parameters.planned_capacity']:.4f} and " \
+           f"{medians['parameters.protectionism']:.3f}" in " ".join(page.split())
+    assert f"defaults, {params.planned_capacity} and {params.protectionism}," in \
+        " ".join(page.split())
+    conflicts = pd.read_parquet(folder / "conflicts.parquet")
+    for row in conflicts.itertuples():
+        assert f"(phi −{abs(row.phi):.2f})" in page
