@@ -124,10 +124,17 @@ def test_a_bad_register_exits_2_naming_the_file(tmp_path):
     assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
 
 
-def test_the_command_writes_a_folder_a_report_and_json(tmp_path, twin):
-    out = tmp_path / "cal"
+@pytest.fixture(scope="module")
+def finished(twin, tmp_path_factory):
+    """A small calibration run through the command, start to end."""
+    out = tmp_path_factory.mktemp("finished") / "cal"
     done = _cli("calibrate", str(twin), *SMALL, "--out", str(out), "--json")
     assert done.returncode == 0, done.stderr
+    return out, done
+
+
+def test_the_command_writes_a_folder_a_report_and_json(finished):
+    out, done = finished
     summary = json.loads(done.stdout)
     assert summary["calibrate_patterns"] == 2 and len(summary["parameters"]) == 1
     for name in ("posterior", "contraction", "patterns", "predictive", "conflicts",
@@ -142,9 +149,8 @@ def test_the_command_writes_a_folder_a_report_and_json(tmp_path, twin):
     assert "Calibration" in (out / "report.html").read_text()
 
 
-def test_killed_and_resumed_it_ends_identical(tmp_path, twin):
-    whole = tmp_path / "whole"
-    assert _cli("calibrate", str(twin), *SMALL, "--out", str(whole)).returncode == 0
+def test_killed_and_resumed_it_ends_identical(tmp_path, twin, finished):
+    whole = finished[0]
     cut = tmp_path / "cut"
     proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "calibrate", str(twin), *SMALL,
                              "--out", str(cut)], cwd=ROOT, stdout=subprocess.DEVNULL,

@@ -279,6 +279,8 @@ def test_patterns_md_agrees_with_validation_md_where_they_measure_the_same_thing
 
     got = _patterns_values()
     validation = (DOCS / "VALIDATION.md").read_text()
+    # the checks and patterns tables (the calibration's table further down repeats the names)
+    validation = validation.split("## Calibration against the pattern register", 1)[0]
     checks = {row[0].lstrip("| "): row for row in
               (ln.split(" | ") for ln in validation.splitlines() if ln.startswith("| "))}
     for check in CHECKS:
