@@ -38,12 +38,9 @@ class ShockInputs:
     stream: tuple = ()   # spawn key of its own random stream (noise.shock_stream)
 
 
-#: Fields sampled per replication (a float for one run, an [R] array for a batch).
-SCALARS = (
-    "target_net_savings_m", "savings_potential", "implementation_cost_m", "ramp_up_cycles",
-    "penalty_threshold", "penalty_rate", "call_out", "exit_penalty", "dedicated", "training",
-    "team_cost_m", "training_cost_m", "consensus",
-)
+#: Fields sampled per replication (a float for one run, an [R] array for a batch): the
+#: charter's numbers, named as in the table of sim.fields.
+SCALARS = tuple(name for _, name in CHARTER_NUMBERS)
 
 
 @dataclass(frozen=True)
