@@ -20,6 +20,7 @@ import copy
 import difflib
 import re
 import typing
+import weakref
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
@@ -92,8 +93,24 @@ def _choices(name: str) -> tuple:
     return typing.get_args(Charter.model_fields[name].annotation)
 
 
+#: The table of the scenarios asked about lately (by identity; a scenario is immutable).
+_TABLES: dict[int, tuple] = {}
+
+
 def fields(scenario: Scenario) -> dict[str, Field]:
-    """Every path that may be set on `scenario`, partners both by name and as `*`."""
+    """Every path that may be set on `scenario`, partners both by name and as `*` (a copy of
+    the scenario's table: computed once per scenario object)."""
+    found = _TABLES.get(id(scenario))
+    if found is not None and found[0]() is scenario:
+        return dict(found[1])
+    table = _table(scenario)
+    if len(_TABLES) >= 64:
+        _TABLES.clear()
+    _TABLES[id(scenario)] = (weakref.ref(scenario), table)
+    return dict(table)
+
+
+def _table(scenario: Scenario) -> dict[str, Field]:
     names = ["*", *scenario.partner_names()]
     table: list[Field] = [Field("horizon", "integer")]
     for who in names:
