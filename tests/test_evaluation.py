@@ -186,3 +186,10 @@ def test_the_median_interval_covers_95_percent_whenever_it_can():
         assert hi == n - 1 - lo
         coverage = binom.cdf(hi, n, 0.5) - binom.cdf(lo, n, 0.5)
         assert 0.95 <= coverage < 0.99 or lo == 0
+
+
+def test_every_named_output_has_one_summary():
+    from sim.evaluation import SUMMARIES
+    from sim.output_names import OUTPUTS
+
+    assert list(SUMMARIES) == list(OUTPUTS)
