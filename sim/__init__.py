@@ -16,6 +16,9 @@ The Python API that the CLI and the notebooks use:
     sim.run_experiment("experiments/ambition_by_decision_rule.yaml").table  # a named experiment
     model = sim.PartnershipModel(scenario=scenario, rng=1)   # one run, review by review
     model.step()
+    sim.trust_network(model)        # the teaching pictures of one run (sim.teaching_plots)
+    sim.partnership_page(scenario)  # the app's page, in a notebook
+    sim.STATUS_MEANINGS             # what thriving, stumbling, crumbling and dissolved mean
 """
 
 import importlib
@@ -34,6 +37,15 @@ _EXPORTS = {
     "discover": "sim.discovery", "write_report": "sim.html_report",
     "evaluate": "sim.evaluation", "Evaluator": "sim.evaluation",
     "load_experiment": "sim.experiment_file", "run_experiment": "sim.experiment_file",
+    # what one run looks like, review by review (the teaching app and the lessons)
+    "partnership_page": "sim.app",
+    "savings_against_business_case": "sim.teaching_plots", "trust_over_time": "sim.teaching_plots",
+    "trust_network": "sim.teaching_plots", "satisfaction_over_time": "sim.teaching_plots",
+    "shock_side_by_side": "sim.teaching_plots",
+    # the figures of the analyses, for a notebook
+    "breaking_point_figure": "sim.workflow_report", "timing_figure": "sim.workflow_report",
+    "comparison_figure": "sim.workflow_report", "indices_figure": "sim.sensitivity_report",
+    "STATUSES": "sim.outcomes", "STATUS_MEANINGS": "sim.outcomes",
 }
 
 
@@ -56,5 +68,8 @@ __all__ = [
     "ScenarioError", "load_scenario", "replication_rng", "run", "run_model", "save_run",
     "scenario_from_dict", "sweep", "grid", "outcome_function", "breaking_point", "shock_timing",
     "compare", "load_charter", "discover", "write_report", "evaluate", "Evaluator",
-    "load_experiment", "run_experiment", "__version__",
+    "load_experiment", "run_experiment", "partnership_page", "savings_against_business_case",
+    "trust_over_time", "trust_network", "satisfaction_over_time", "shock_side_by_side",
+    "breaking_point_figure", "timing_figure", "comparison_figure", "indices_figure",
+    "STATUSES", "STATUS_MEANINGS", "__version__",
 ]

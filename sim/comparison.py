@@ -189,8 +189,10 @@ def _verdict(table: pd.DataFrame, differences: pd.DataFrame, clauses: pd.DataFra
             parts.append(f"{gap}: a real difference")
         else:
             parts.append(f"{gap}: no detectable difference at this number of runs")
-    lead = f"{best['variant']} is the more robust" if differences["real"].all() else \
-        f"{best['variant']} ranks first"
+    # delivery and money are two answers: a charter can deliver more often and still net less
+    # once its own costs (a programme team, training) are paid, so each is said on its own
+    lead = f"{best['variant']} delivers the business case more often" if \
+        differences["real"].all() else f"{best['variant']} ranks first on P(deliver)"
     text = f"{lead}: {'; '.join(parts)}"
     money = "; ".join(
         f"{d['best']} nets £{abs(d['net_savings_difference_m']):.2f}m "

@@ -212,7 +212,7 @@ def _worker_start(parent: int, private: tuple[int, ...]) -> None:
     keeps private, and leave Ctrl-C and SIGTERM to the parent (which stops the workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with(parent)
+    die_with_parent(parent)
     if private:
         null = os.open(os.devnull, os.O_RDONLY)
         for fd in private:
@@ -223,7 +223,10 @@ def _worker_start(parent: int, private: tuple[int, ...]) -> None:
         os.close(null)
 
 
-def _die_with(parent: int) -> None:
+def die_with_parent(parent: int, *, watchdog: bool = True) -> None:
+    """Make this process die when `parent` does: a parent-death signal on Linux (which survives
+    exec, so a child can ask for it before it runs another program), else, with `watchdog`,
+    a thread that watches the parent."""
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
@@ -233,6 +236,8 @@ def _die_with(parent: int) -> None:
                 return
         except (OSError, AttributeError):
             pass
+    if not watchdog:
+        return
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
                      name="collabsim-parent-watch").start()
 

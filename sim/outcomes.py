@@ -24,6 +24,16 @@ from sim.scenario import SHOCK_KINDS
 THRIVING_TRUST = 0.5
 STUMBLING_PCT = 50.0
 STATUSES = ("thriving", "stumbling", "crumbling", "dissolved")
+#: What each status class means: one text for the run summary, the app and the lessons.
+STATUS_MEANINGS = {
+    "thriving": f"delivered the business case, no partner left, mean trust at least "
+                f"{THRIVING_TRUST:g}",
+    "stumbling": f"intact, and either delivered with strain (a partner left, or trust below "
+                 f"{THRIVING_TRUST:g}) or fell short but reached at least {STUMBLING_PCT:g}% "
+                 "of the business case",
+    "crumbling": f"intact but short of {STUMBLING_PCT:g}% of the business case",
+    "dissolved": "fewer than two partners left in",
+}
 
 #: The multiplicative factors of programme capacity, and what each shortfall points to. Each is
 #: read against its best (delivery against what the business case needs: the signing promise).
@@ -86,6 +96,20 @@ def standing(model, series) -> Standing:
                     status=classify(delivered, model.dissolved, len(exits), final_trust, pct),
                     savings_pct=pct, failure_path=path, bottleneck=bottleneck,
                     final_trust=final_trust, exits=exits, end=end)
+
+
+def verdict_lines(verdict: Standing) -> list[tuple[str, str]]:
+    """One run's verdict as (label, text) pairs, in the words of `collabsim run`'s summary."""
+    lines = [("Delivers the business case",
+              f"{'yes' if verdict.delivered else 'no'}: net savings "
+              f"{verdict.savings_pct:.0f}% of the business case"),
+             ("Outcome", f"{verdict.status} ({STATUS_MEANINGS[verdict.status]})")]
+    if verdict.failure_path:
+        lines.append(("Failure path", verdict.failure_path))
+    if verdict.exits:
+        lines.append(("Partner exits", ", ".join(
+            f"{a.name} at review {a.exited_at} ({a.exit_reason})" for a in verdict.exits)))
+    return lines
 
 
 def run_outcome(model) -> dict:
@@ -261,6 +285,9 @@ def summarise(outcomes, seed: int, top_paths: int = 5) -> dict:
         "p_deliver": delivered / n if n else math.nan,
         "p_deliver_ci": list(wilson_interval(delivered, n)),
         "status_shares": {s: float((outcomes["status"] == s).mean()) for s in STATUSES},
+        # stumbling is the one class with runs on both sides of P(deliver)
+        "stumbling_delivered": float(((outcomes["status"] == "stumbling")
+                                      & outcomes["delivered"]).mean()) if n else math.nan,
         "median_savings_pct": _num(float(outcomes["savings_pct"].median())),
         "savings_pct_quartiles": [_num(float(outcomes["savings_pct"].quantile(q)))
                                   for q in (0.25, 0.75)],

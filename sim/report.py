@@ -9,12 +9,27 @@ from pathlib import Path
 from sim import plots, store
 from sim.experiment import RunResult
 from sim.loading import read_scenario_text
-from sim.outcomes import STATUSES, exits_by_cycle
+from sim.outcomes import STATUS_MEANINGS, STATUSES, exits_by_cycle
 from sim.text import markdown_literal, printable
 
 
 def _pct(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def outcome_shares(s: dict) -> str:
+    """The status shares, with stumbling split into the runs that delivered and those that did
+    not (so the shares read beside P(deliver)), and what each status means."""
+    shares = s["status_shares"]
+    parts = []
+    for k in STATUSES:
+        text = f"{k} {_pct(shares[k])}"
+        if k == "stumbling" and s.get("stumbling_delivered") is not None and shares[k]:
+            delivered = s["stumbling_delivered"]
+            text += (f" ({_pct(delivered)} delivered with strain, {_pct(shares[k] - delivered)} "
+                     "fell short)")
+        parts.append(text)
+    return ", ".join(parts)
 
 
 def headline_lines(s: dict) -> list[tuple[str, str]]:
@@ -24,7 +39,7 @@ def headline_lines(s: dict) -> list[tuple[str, str]]:
     first_exit = s["median_first_exit_cycle"]
     lines = [
         ("Delivers the business case", f"{_pct(s['p_deliver'])}  (95% CI {_pct(lo)} - {_pct(hi)})"),
-        ("Outcome shares", ", ".join(f"{k} {_pct(s['status_shares'][k])}" for k in STATUSES)),
+        ("Outcome shares", outcome_shares(s)),
         ("Median net savings", f"{s['median_savings_pct']:.0f}% of the business case "
          f"(quartiles {s['savings_pct_quartiles'][0]:.0f}% - {s['savings_pct_quartiles'][1]:.0f}%)"),
         ("Break-even", "never, in any run" if be is None else
@@ -49,6 +64,8 @@ def summary_markdown(result: RunResult, command: str) -> str:
            f"reviews ({sc.horizon / 2:g} years).", "", "## Headline", "",
            "| | |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in headline_lines(s)]
+    out += ["", "## What the outcome classes mean", "", "| outcome | meaning |", "|---|---|"]
+    out += [f"| {k} | {STATUS_MEANINGS[k]} |" for k in STATUSES]
     out += ["", "## Most common failure paths", ""]
     if s["failure_paths"]:
         out += ["| path | share of runs |", "|---|---|"]

@@ -4,6 +4,10 @@ teaching notebooks (the Monte Carlo figures are in sim.plots).
 Each function takes a PartnershipModel (at any point of its run) and returns a matplotlib
 Figure built without pyplot, so a long-lived app server does not accumulate open figures, and
 which a notebook shows as a picture whatever its matplotlib backend.
+
+Figures are drawn at the size the app shows them (CELL, in pixels at 100 dpi: half the plot
+area of a 1366 x 768 screen), so the page never scales them down, and text is at least
+TEXT_PT points (12.5 px at 100 dpi).
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ from sim.text import literal_text
 
 INK, GOOD, BAD, GREY = "#264653", "#2a9d8f", "#e76f51", "#b0b7bb"
 TRUST_COLOURS = colormaps["RdYlGn"]
+#: The size (width, height in inches at 100 dpi) of one of the app's four plot cells.
+CELL = (5.05, 2.45)
+#: The smallest text on a figure (points): legends, tick labels, edge labels.
+TEXT_PT = 9
+TITLE_PT = 10
 
 
 class LessonFigure(Figure):
@@ -30,9 +39,20 @@ class LessonFigure(Figure):
         return buffer.getvalue()
 
 
-def _figure(width=5.6, height=3.4):
+def _figure(width=CELL[0], height=CELL[1]):
     fig = LessonFigure(figsize=(width, height), dpi=100)
-    return fig, fig.add_subplot()
+    ax = fig.add_subplot()
+    ax.tick_params(labelsize=TEXT_PT)
+    return fig, ax
+
+
+def _finish(fig, ax, title, legend_loc="best", **legend):
+    ax.set_title(title, fontsize=TITLE_PT)
+    ax.xaxis.label.set_size(TEXT_PT)
+    ax.yaxis.label.set_size(TEXT_PT)
+    if legend_loc:
+        ax.legend(fontsize=TEXT_PT, loc=legend_loc, framealpha=0.85, **legend)
+    fig.tight_layout(pad=0.4)
 
 
 def _history(model):
@@ -54,10 +74,8 @@ def savings_against_business_case(model) -> Figure:
     ax.set_xlim(0, model.horizon)
     ax.set_xlabel("review (every six months)")
     ax.set_ylabel("£m")
-    ax.set_title(f"Savings against the business case: {model.pct_business_case:.0f}% so far",
-                 fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    _finish(fig, ax, f"Savings against the business case: {model.pct_business_case:.0f}% so far",
+            "best")
     return fig
 
 
@@ -72,19 +90,22 @@ def trust_over_time(model) -> Figure:
     ax.set_xlim(0, model.horizon)
     ax.set_xlabel("review")
     ax.set_ylabel("trust")
-    ax.set_title("Trust between the partners", fontsize=9)
-    ax.legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
+    _finish(fig, ax, "Trust between the partners", "lower left", ncol=2)
     return fig
 
 
 @literal_text
 def trust_network(model) -> Figure:
     """Partners as nodes (area by size), mutual trust as edge width and colour (red low, green
-    high); partners that have left are grey, those not yet in are hollow."""
+    high, with its key beside the network); partners that have left are grey, those not yet in
+    are hollow."""
     import networkx as nx
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
 
-    fig, ax = _figure(5.0, 4.2)
+    fig = LessonFigure(figsize=CELL, dpi=100)
+    ax = fig.add_axes((0.0, 0.0, 0.84, 0.9))
+    key = fig.add_axes((0.87, 0.1, 0.025, 0.72))
     partners = model.partners
     trust = model.trust_matrix()
     graph = nx.Graph()
@@ -103,27 +124,35 @@ def trust_network(model) -> Figure:
                                edge_color=[TRUST_COLOURS(t) for _, _, t in edges])
         for u, v, t in edges:
             x, y = (pos[u] + pos[v]) / 2
-            ax.text(x, y, f"{t:.2f}", fontsize=7, ha="center", va="center",
+            ax.text(x, y, f"{t:.2f}", fontsize=TEXT_PT, ha="center", va="center",
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
                           "alpha": 0.8})
     sizes = np.array([a.size for a in partners], dtype=float)
-    area = 300 + 1500 * sizes / max(sizes.max(), 1e-9)
+    area = 120 + 600 * sizes / max(sizes.max(), 1e-9)
     colours = [INK if a.active else (GREY if a.exited_at is not None else "white")
                for a in partners]
     nx.draw_networkx_nodes(graph, pos, ax=ax, nodelist=[a.name for a in partners],
                            node_size=area, node_color=colours, edgecolors=INK)
     labels = {a.name: a.name + ("" if a.active else
-                                (f"\n(left at {a.exited_at})" if a.exited_at is not None
-                                 else "\n(not yet in)")) for a in partners}
+                                (f" (left at {a.exited_at})" if a.exited_at is not None
+                                 else " (not yet in)")) for a in partners}
     for name, (x, y) in pos.items():
-        ax.text(x, y - 0.24, labels[name], fontsize=8, ha="center", va="top")
-    ax.set_xlim(-1.45, 1.45)
-    ax.set_ylim(-1.55, 1.35)
+        ax.text(x, y - 0.2, labels[name], fontsize=TEXT_PT, ha="center", va="top")
+    ax.set_xlim(-2.0, 2.0)
+    ax.set_ylim(-1.45, 1.25)
     ax.axis("off")
     status = "dissolved" if model.dissolved else f"review {model.cycle} of {model.horizon}"
-    ax.set_title(f"Trust network ({status})", fontsize=9)
-    fig.tight_layout()
+    ax.set_title(f"Trust network ({status})", fontsize=TITLE_PT)
+    bar = fig.colorbar(ScalarMappable(Normalize(0, 1), TRUST_COLOURS), cax=key)
+    bar.set_label("mutual trust", fontsize=TEXT_PT)
+    bar.ax.tick_params(labelsize=TEXT_PT)
     return fig
+
+
+def _appraisals(model):
+    agents = model.datacollector.get_agent_vars_dataframe().reset_index()
+    step = "Step" if "Step" in agents else agents.columns[0]
+    return agents.rename(columns={step: "review"})
 
 
 @literal_text
@@ -132,20 +161,48 @@ def satisfaction_over_time(model) -> Figure:
     reviews) against its own leaving line (dashed): below it, leaving looks better than
     staying and the partner is likely to give notice."""
     fig, ax = _figure()
-    agents = model.datacollector.get_agent_vars_dataframe().reset_index()
-    step = "Step" if "Step" in agents else agents.columns[0]
     colours = colormaps["tab10"]
-    for k, (name, rows) in enumerate(agents.groupby("partner", sort=False)):
+    for k, (name, rows) in enumerate(_appraisals(model).groupby("partner", sort=False)):
         shown = rows[rows["active"].astype(bool)]
         colour = colours(k % 10)
-        ax.plot(shown[step], shown["appraisal"], lw=1.6, marker="o", ms=2.5, color=colour,
+        ax.plot(shown["review"], shown["appraisal"], lw=1.6, marker="o", ms=2.5, color=colour,
                 label=name)
-        ax.plot(shown[step], shown["leave_below"], lw=1, ls="--", color=colour)
+        ax.plot(shown["review"], shown["leave_below"], lw=1, ls="--", color=colour)
     ax.set_ylim(0, 1)
     ax.set_xlim(0, model.horizon)
     ax.set_xlabel("review")
-    ax.set_ylabel("appraisal (satisfaction)")
-    ax.set_title("Partner appraisal; dashed: below it leaving looks better", fontsize=9)
-    ax.legend(fontsize=7, loc="lower left", ncol=max(1, math.ceil(len(model.partners) / 4)))
-    fig.tight_layout()
+    ax.set_ylabel("appraisal")
+    # the legend beside the plot, so it never hides a line
+    _finish(fig, ax, "Each partner's appraisal (dashed: its leaving line)", "upper left",
+            bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return fig
+
+
+@literal_text
+def shock_side_by_side(without, with_shock, at_cycle: int) -> Figure:
+    """Two runs of one partnership on the same random numbers, without and with a shock at
+    review `at_cycle`: cumulative net savings (left) and mean trust (right). They are the same
+    run until the shock's review."""
+    fig = LessonFigure(figsize=(2 * CELL[0], CELL[1]), dpi=100)
+    money, trust = fig.subplots(1, 2)
+    runs = (("without the shock", without, INK, "-"), ("with the shock", with_shock, BAD, "--"))
+    for label, m, colour, style in runs:
+        h = _history(m)
+        money.plot(h["cycle"], h["cum_net_savings_m"], color=colour, ls=style, lw=2,
+                   marker="o", ms=3, label=label)
+        trust.plot(h["cycle"], h["mean_trust"], color=colour, ls=style, lw=2, marker="o", ms=3,
+                   label=label)
+    target = without.inputs.target_net_savings_m
+    money.axhline(target, color=GREY, ls=":", lw=1.2, label=f"business case £{target:.2f}m")
+    trust.set_ylim(0, 1)
+    for ax, title, ylabel in ((money, "Cumulative net savings", "£m"),
+                              (trust, "Mean trust between the partners", "trust")):
+        ax.axvline(at_cycle, color=GREY, lw=1)
+        ax.annotate(f"shock at review {at_cycle}", (at_cycle, 0), xycoords=("data", "axes fraction"),
+                    xytext=(3, 3), textcoords="offset points", va="bottom", fontsize=TEXT_PT)
+        ax.set_xlim(0, without.horizon)
+        ax.set_xlabel("review")
+        ax.set_ylabel(ylabel)
+        ax.tick_params(labelsize=TEXT_PT)
+        _finish(fig, ax, title, "best")
     return fig

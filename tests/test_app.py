@@ -1,5 +1,6 @@
 """The teaching app: the sliders build the partnership they show, and the page works in a real
-browser (headless Chromium driven by Playwright) as a student would use it."""
+browser (headless Chromium driven by Playwright) at a classroom projector's size, as a student
+would use it; `collabsim app` refuses a busy port and never leaves its server behind."""
 
 import os
 import shutil
@@ -85,9 +86,70 @@ def test_the_info_panel_has_netlogos_sections():
                         "EXTENDING THE MODEL"]
 
 
-def test_the_page_is_a_solaraviz_component_for_notebooks():
-    element = teaching.partnership_page(THREE)
-    assert element.component.name == "SolaraViz"
+def test_the_page_renders_as_a_component_for_notebooks():
+    import solara
+
+    element = sim.partnership_page(THREE)
+    assert element.component.name == "PartnershipPage"
+    solara.render(element, handle_error=False)
+
+
+def test_sliders_are_grouped_by_the_charter_the_shock_and_each_partner():
+    params = teaching.model_params(THREE)
+    groups = teaching.slider_groups(params)
+    assert [title for title, _ in groups] == ["The charter", "The shock", "Northshire",
+                                             "Eastvale", "Southmoor"]
+    grouped = [name for _, names in groups for name in names]
+    assert sorted(grouped + ["seed", "scenario"]) == sorted(params)
+
+
+def test_the_team_and_training_show_in_the_partners_table():
+    plain = teaching.partners_html(teaching.TeachingModel(**defaults()))
+    team = teaching.partners_html(teaching.TeachingModel(**{**defaults(), "dedicated": 0.8,
+                                                            "training": 0.5}))
+    assert "with the team" not in plain and "→" not in plain
+    # Northshire: resourcing 0.30 lifted towards 1 by a team of 0.8: 0.30 + 0.70 * 0.8 = 0.86
+    assert "resourcing (with the team)" in team and "0.30 → 0.86" in team
+    assert "skills (with training)" in team
+
+
+def test_the_verdict_appears_after_the_last_review_in_the_words_of_collabsim_run():
+    model = teaching.TeachingModel(**defaults())
+    while model.cycle < model.horizon - 1:
+        model.step()
+    assert "Verdict" not in teaching.monitors_html(model)
+    model.step()                      # the last review: running turns False one step later
+    assert model.cycle == model.horizon and model.finished
+    page = teaching.monitors_html(model)
+    st = model.standing
+    assert "Verdict after review 10" in page and "Delivers the business case" in page
+    assert f"{st.status} ({sim.STATUS_MEANINGS[st.status]})" in page
+
+
+def test_with_and_without_a_shock_differ_only_from_the_shocks_review_on():
+    values = {**defaults(), "shock": "budget_cut", "shock_partner": "Northshire",
+              "shock_cycle": 4, "shock_magnitude": 0.6}
+    without, with_shock = teaching.with_and_without(values)
+    assert without.events != with_shock.events and not without.running
+    assert teaching.first_difference(without, with_shock) == 4
+    summary, table = teaching.comparison_html(without, with_shock, 4)
+    assert "identical up to review 3 and differ from review 4" in summary
+    assert table.count('class="cs-same"') == 4 and table.count('class="cs-differs"') == 7
+
+
+def test_the_csv_downloads_hold_what_the_plots_show():
+    import io
+
+    import pandas as pd
+
+    model = teaching.TeachingModel(**defaults())
+    for _ in range(3):
+        model.step()
+    reviews = pd.read_csv(io.BytesIO(teaching.history_csv(model)))
+    partners = pd.read_csv(io.BytesIO(teaching.history_csv(model, partners=True)))
+    assert reviews["review"].tolist() == [0, 1, 2, 3]
+    assert {"cum_net_savings_m", "mean_trust", "status"} <= set(reviews.columns)
+    assert len(partners) == 4 * 3 and {"partner", "appraisal", "leave_below"} <= set(partners)
 
 
 # --- in a real browser ---------------------------------------------------------------------------
@@ -99,87 +161,208 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def served_app():
+def _serve(scenario=ROOT / "scenarios" / "hokey_cokey.yaml"):
+    """Start `collabsim app` on a free port in a session of its own; wait until it answers."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "app", str(ROOT / "scenarios" / "hokey_cokey.yaml"),
-         "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True)
+        [sys.executable, "-m", "sim.cli", "app", str(scenario), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return url, server
+        except OSError:
+            if server.poll() is not None or time.time() > deadline:
+                out = server.stdout.read().decode(errors="replace") if server.poll() \
+                    is not None else "(still starting)"
+                os.killpg(server.pid, signal.SIGKILL)
+                pytest.fail(f"the app server did not start: {out[-2000:]}")
+            time.sleep(0.5)
+
+
+def _group_alive(pgid: int) -> bool:
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.time() > deadline:
-                    out = server.stdout.read().decode(errors="replace") if server.poll() \
-                        is not None else "(still starting)"
-                    pytest.fail(f"the app server did not start: {out[-2000:]}")
-                time.sleep(0.5)
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+@pytest.fixture
+def served_app():
+    url, server = _serve()
+    try:
         yield url, server
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        if _group_alive(server.pid):
+            os.killpg(server.pid, signal.SIGTERM)
         try:
-            server.wait(timeout=10)
+            server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killing_collabsim_app_stops_its_server(sig):
+    """`kill PID` (or `kill -9 PID`) of `collabsim app` leaves no Solara child serving the port."""
+    url, server = _serve(THREE)
+    try:
+        server.send_signal(sig)             # the command only, not its process group
+        code = server.wait(timeout=20)
+        assert code == (143 if sig == signal.SIGTERM else -signal.SIGKILL)
+        deadline = time.time() + 15
+        while _group_alive(server.pid) and time.time() < deadline:
+            time.sleep(0.2)
+        assert not _group_alive(server.pid), "the Solara child outlived collabsim app"
+        with pytest.raises(OSError):
+            urllib.request.urlopen(url, timeout=2)
+    finally:
+        if _group_alive(server.pid):
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_a_busy_port_is_refused_before_anything_is_announced():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "sim.cli", "app", "--port", str(port)],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in done.stderr
+    assert "--port" in done.stderr and "collabsim app:" not in done.stderr + done.stdout
 
 
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
+#: A classroom projector's screen (the browser's viewport).
+CLASSROOM = {"width": 1366, "height": 768}
+#: Set to a path to keep the test's screenshot there (docs/app.png is taken this way).
+SCREENSHOT_ENV = "COLLABSIM_APP_SCREENSHOT"
 
 
-def test_a_student_steps_the_model_in_a_browser_and_the_plots_update(served_app, tmp_path):
+def _boxes(page, selector):
+    return page.evaluate("""s => Array.from(document.querySelectorAll(s)).map(e => {
+        const r = e.getBoundingClientRect();
+        return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width,
+                natural: e.naturalWidth || 0, text: e.innerText || ''}; })""", selector)
+
+
+def test_a_student_uses_the_app_in_a_browser_at_classroom_size(served_app, tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip("no Chromium on this machine (Debian: apt-get install chromium; .ci/run "
                     "installs it)")
     from playwright.sync_api import sync_playwright
 
     url, _ = served_app
+    params = teaching.model_params(ROOT / "scenarios" / "hokey_cokey.yaml")
+    sliders = {k: v for k, v in params.items()
+               if isinstance(v, dict) and v.get("type", "").startswith("Slider")}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page_errors = []
+        page = browser.new_page(viewport=CLASSROOM)
+        page_errors, requests = [], []
         page.on("pageerror", lambda e: page_errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
         page.goto(url, timeout=90_000)
         step = page.get_by_role("button", name="Step")
         step.wait_for(timeout=90_000)
-        page.get_by_text("Step: 0").wait_for(timeout=30_000)
-        figures = page.locator("img")
+        monitor = page.locator('[data-monitor="review"]')
+        monitor.get_by_text("0 of 10").wait_for(timeout=30_000)
+
+        # named tabs
+        for name in teaching.TABS:
+            assert page.get_by_role("tab", name=name).is_visible()
+
+        # every plot on screen at once, drawn at the size it is shown (so text is not shrunk)
+        figures = page.locator("img.cs-plot")
         figures.first.wait_for(timeout=30_000)
-        page.wait_for_timeout(1000)
-        assert figures.count() == 4
+        plots = _boxes(page, "img.cs-plot")
+        assert len(plots) == 4
+        for box in plots:
+            assert box["bottom"] <= CLASSROOM["height"] and box["right"] <= CLASSROOM["width"]
+            assert box["width"] >= 0.95 * box["natural"], "a plot scaled down"
+        assert page.evaluate("document.documentElement.scrollHeight") <= CLASSROOM["height"]
+
+        # every slider shows its value at rest, once its group is open
+        for header in page.locator(".v-expansion-panel-header").all():
+            if "v-expansion-panel-header--active" not in (header.get_attribute("class") or ""):
+                header.click()
+        page.wait_for_timeout(500)
+        for name, spec in sliders.items():
+            value = page.locator(f'[data-slider="{name}"]')
+            value.scroll_into_view_if_needed()
+            assert value.is_visible(), name
+            assert value.inner_text() == teaching._shown(spec["value"], spec), name
+
+        # stepping redraws every plot, and the groups opened stay open
         before = [figures.nth(i).get_attribute("src") for i in range(4)]
-        page.screenshot(path=tmp_path / "start.png")
         for n in range(1, 4):
             step.click()
-            page.get_by_text(f"Step: {n}").wait_for(timeout=30_000)
-        page.get_by_text("review 3 of 10").wait_for(timeout=30_000)
-        page.wait_for_timeout(1000)
+            monitor.get_by_text(f"{n} of 10").wait_for(timeout=30_000)
+        page.wait_for_timeout(500)
         after = [figures.nth(i).get_attribute("src") for i in range(4)]
         assert all(a != b for a, b in zip(before, after)), "every plot redraws after a step"
-        page.screenshot(path=tmp_path / "app.png", full_page=True)
+        assert all(page.locator(f'[data-slider="{name}"]').is_visible() or
+                   page.locator(f'[data-slider="{name}"]').count() == 1 for name in sliders)
+        assert page.locator(".v-expansion-panel-header--active").count() == \
+            len(teaching.slider_groups(params))
+
+        # the verdict at the horizon
+        assert page.locator(".cs-verdict").count() == 0
+        page.get_by_role("button", name="To end").click()
+        verdict = page.locator(".cs-verdict")
+        verdict.wait_for(timeout=30_000)
+        assert "Verdict after review 10" in verdict.inner_text()
+        assert "Delivers the business case" in verdict.inner_text()
+        page.wait_for_timeout(500)
+        shot = tmp_path / "app.png"
+        page.screenshot(path=shot)
         body = page.inner_text("body")
-        assert "error" not in body.lower() and "Traceback" not in body
-        assert page.locator(".v-alert.error").count() == 0
-        page.get_by_role("tab", name="Page 1").click()
+        assert "Traceback" not in body and page.locator(".v-alert.error").count() == 0
+
+        # the same luck with and without a shock: a budget cut at review 4
+        page.locator(".v-select").filter(has_text="shock").first.click()
+        page.get_by_role("option", name="budget_cut").click()
+        page.get_by_role("tab", name="With and without the shock").click()
+        page.locator("table.cs-compare").wait_for(timeout=30_000)
+        at = params["shock_cycle"]["value"]
+        rows = page.locator("table.cs-compare tbody tr")
+        assert rows.count() == 11
+        for review in range(11):
+            row = rows.nth(review)
+            cells = row.locator("td").all_inner_texts()
+            if review < at:
+                assert cells[-1] == "same" and cells[1] == cells[2], review
+            else:
+                assert cells[-1] == "differs", review
+        assert f"differ from review {at}" in page.locator(".cs-parted").inner_text()
+
+        page.get_by_role("tab", name="Info").click()
         page.get_by_text("THINGS TO TRY").wait_for(timeout=30_000)
+        page.get_by_role("tab", name="Model").click()
         page.get_by_role("button", name="Reset").click()
-        page.get_by_text("Step: 0").wait_for(timeout=30_000)
+        monitor.get_by_text("0 of 10").wait_for(timeout=30_000)
         assert page_errors == []
         browser.close()
-    assert (tmp_path / "app.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (tmp_path / "app.png").stat().st_size > 50_000
+    # nothing but the app's own server was asked for anything
+    assert requests and all(r.startswith((url, "data:", "blob:")) for r in requests), \
+        [r for r in requests if not r.startswith((url, "data:", "blob:"))]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get(SCREENSHOT_ENV):
+        shutil.copyfile(shot, os.environ[SCREENSHOT_ENV])
 
 
 def _page_html(model) -> str:
-    element = teaching._status(model)
-    return element.kwargs["unsafe_innerHTML"]
+    without, with_shock = teaching.with_and_without({**model.settings, "scenario": model.scenario,
+                                                     "shock": "budget_cut"})
+    return "".join([teaching.title_html(model), teaching.monitors_html(model.run_to_end()),
+                    teaching.partners_html(model),
+                    *teaching.comparison_html(without, with_shock, 1)])
 
 
 def test_user_text_on_the_page_is_shown_as_text_never_as_markdown_or_html(tmp_path):

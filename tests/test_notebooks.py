@@ -1,5 +1,6 @@
 """The teaching notebooks run top to bottom, are stored without outputs, use only the public API
-and are laid out as lessons (NetLogo's Info sections)."""
+(`import sim`, then `sim.NAME` for a name sim exports), print no warnings into the student's
+output, and are laid out as lessons (NetLogo's Info sections)."""
 
 import re
 from pathlib import Path
@@ -29,6 +30,12 @@ def test_a_notebook_is_a_lesson_stored_without_outputs(path):
     assert headings[:5] == SECTIONS
     source = "\n".join(c.source for c in code)
     assert not re.search(r"\b_[a-z]\w*\(", source), "only the public API"
+    import sim
+
+    assert not re.search(r"^\s*(from sim\b|import sim\.)", source, flags=re.M), \
+        "only `import sim`: no module of the package imported by name"
+    used = set(re.findall(r"\bsim\.(\w+)", source))
+    assert used <= set(sim.__all__), f"not in the public API: {sorted(used - set(sim.__all__))}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -40,6 +47,9 @@ def test_a_notebook_runs_from_top_to_bottom(path):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors
+    warnings = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                if o.output_type == "stream" and o.name == "stderr"]
+    assert not warnings, f"the student would see: {warnings}"
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if "image/png" in o.get("data", {})]
     assert len(images) >= 2, "every lesson has pictures"
