@@ -93,7 +93,14 @@ def _charter_value(inputs, rest: str) -> np.ndarray:
 
 
 def conditions_frame(scenario: Scenario, run) -> pd.DataFrame:
-    """One row per run of a VectorRun: its sampled inputs and the shocks that struck it."""
+    """One row per run of a VectorRun: its sampled inputs and the shocks that struck it (and,
+    with a posterior, the behavioural constants it ran with)."""
+    if run.parts:      # each particle's replications are a run of their own
+        table = pd.concat([conditions_frame(scenario, part) for _, part in run.parts],
+                          ignore_index=True)
+        position = np.empty(len(table), dtype=np.int64)
+        position[np.concatenate([rows for rows, _ in run.parts])] = np.arange(len(table))
+        return table.iloc[position].reset_index(drop=True)
     columns = _input_columns(scenario, run.inputs)
     if scenario.population is not None:  # interchangeable partners: summarise across them
         prefix = scenario.population.name_prefix
@@ -118,17 +125,19 @@ def conditions_frame(scenario: Scenario, run) -> pd.DataFrame:
             if k == kind:
                 count += who if who.ndim == 1 else who.sum(axis=1)
         columns[f"{kind} shocks (count)"] = count
+    for path, value in (run.particle or {}).items():
+        if path != "particle":
+            columns[path] = np.full(R, value)
     return pd.DataFrame(columns)
 
 
 def discovery_chunk(scenario: Scenario, seed: int, replications: range):
     """Conditions and outcomes of some replications (a top-level function for executors)."""
-    from sim.engine import draw, simulate_inputs
+    from sim.engine import run_batch
     from sim.outcomes import vector_outcomes
 
     reps = np.arange(replications.start, replications.stop)
-    run = simulate_inputs(*draw(scenario, seed, reps))
-    run.replications = reps
+    run = run_batch(scenario, seed, reps)
     outcomes = vector_outcomes(run)[["replication", "delivered", "dissolved", "exits",
                                      "savings_pct", "status"]]
     return conditions_frame(scenario, run), outcomes

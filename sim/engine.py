@@ -11,15 +11,16 @@ trajectories, figure for figure (tests/test_engine.py).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from sim import noise as noise_mod
 from sim import rules
+from sim.behaviour import particle_scenario, particles_of, replication_particles, values_of
 from sim.arrays import active_mean, count, rowany, rowsum
-from sim.inputs import (PartnershipInputs, count_run_inputs, resolve_batch, shock_input_counts,
-                        shock_streams, uncertain_paths)
+from sim.inputs import (SCALARS, PartnershipInputs, count_run_inputs, resolve_batch,
+                        shock_input_counts, shock_streams, uncertain_paths)
 from sim.scenario import Scenario
 from sim.seeds import replication_uniforms
 
@@ -34,7 +35,13 @@ SERIES = ("maturity", "running_quality", "gross_savings_m", "spend_m", "cum_net_
 
 @dataclass
 class VectorRun:
-    """Per-cycle model figures ([R, horizon + 1] each) and the final partner state."""
+    """Per-cycle model figures ([R, horizon + 1] each) and the final partner state.
+
+    A scenario with a posterior (`behaviour:`) runs each particle's replications as a run of
+    their own: `parts` holds them ((rows of this run, that particle's VectorRun)), each with
+    its `particle` (its index and values). The merged run has every per-replication array in
+    replication order; its `inputs.params` is one part's, and its `shock_events` are left in
+    the parts: what reads either (vector_outcomes, discovery) reads the parts."""
 
     series: dict[str, np.ndarray]
     exited_at: np.ndarray        # [R, n], -1 if still in
@@ -46,6 +53,10 @@ class VectorRun:
     replications: np.ndarray     # [R] replication indices
     #: (cycle, shock kind, who): who is [R, n] partners hit, or [R] for a partnership-wide shock
     shock_events: list = field(default_factory=list)
+    #: the particle this run used ({"particle": k, path: value, ...}), with a posterior
+    particle: dict | None = None
+    #: each particle's own run, with a posterior (see above)
+    parts: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,9 @@ def draw(scenario: Scenario, seed: int, replications, sample=0, columns=None, va
     `layout` pairs variants of a scenario (common random numbers): each uncertain input takes
     the column of its name, so an input shared by two variants gets the same quantile in
     both, and the noise starts at the same column in every variant."""
+    if particles_of(scenario) is not None:
+        raise ValueError(f"{scenario.name}: draws its behaviour from a posterior; simulate it "
+                         "with engine.run_batch (each particle's replications apart)")
     replications = np.asarray(replications, dtype=np.int64).reshape(-1)
     R = len(replications)
     k = count_run_inputs(scenario)
@@ -118,10 +132,71 @@ def _scratch(shape) -> np.ndarray:
 
 def simulate(scenario: Scenario, seed: int, replications, sample: int = 0) -> VectorRun:
     """Simulate the given replication indices of `scenario` under root `seed`."""
-    replications = np.asarray(list(replications), dtype=np.int64)
-    run = simulate_inputs(*draw(scenario, seed, replications, sample))
-    run.replications = replications
-    return run
+    return run_batch(scenario, seed, np.asarray(list(replications), dtype=np.int64), sample)
+
+
+def run_batch(scenario: Scenario, seed: int, replications, sample=0, columns=None, values=None,
+              layout: StreamLayout | None = None, exact: bool = False) -> VectorRun:
+    """Draw (as `draw`, with the same arguments) and simulate some replications of `scenario`.
+
+    With a posterior (`behaviour:`), each replication's particle is chosen from its own
+    stream (sim.behaviour), and each particle's replications are drawn and simulated with
+    that particle's scenario (its constants shape the plan too), then merged back into
+    replication order; their random numbers are what they would be without the posterior."""
+    replications = np.asarray(replications, dtype=np.int64).reshape(-1)
+    particles = particles_of(scenario)
+    if particles is None:
+        run = simulate_inputs(*draw(scenario, seed, replications, sample, columns, values,
+                                    layout, exact))
+        run.replications = replications
+        return run
+    which = replication_particles(particles, seed, replications, sample)
+    samples = np.broadcast_to(np.asarray(sample, dtype=np.int64), replications.shape)
+    parts = []
+    for k in np.unique(which).tolist():
+        rows = np.flatnonzero(which == k)
+        part = run_batch(particle_scenario(scenario, k), seed, replications[rows],
+                         samples[rows], columns,
+                         None if values is None else np.asarray(values)[rows], layout, exact)
+        part.particle = {"particle": k, **values_of(particles, k)}
+        parts.append((rows, part))
+    return merge_parts(parts, len(replications))
+
+
+def merge_parts(parts: list, R: int) -> VectorRun:
+    """One run of R replications from runs of some of them (rows of the whole, run)."""
+    first = parts[0][1]
+    if len(parts) == 1:
+        run = replace(first, parts=parts)
+        return run
+    position = np.empty(R, dtype=np.int64)
+    position[np.concatenate([rows for rows, _ in parts])] = np.arange(R)
+
+    def join(arrays):
+        return np.concatenate(arrays)[position]
+
+    runs = [run for _, run in parts]
+    inputs = [run.inputs for run in runs]
+    merged_inputs = replace(
+        first.inputs,
+        traits={t: join([i.traits[t] for i in inputs]) for t in first.inputs.traits},
+        priorities=join([i.priorities for i in inputs]),
+        vision=join([i.vision for i in inputs]),
+        planned_money=join([i.planned_money for i in inputs]),
+        sampled=join([i.sampled for i in inputs]),
+        shocks=tuple(replace(sh, rate=join([i.shocks[j].rate for i in inputs]),
+                             magnitude=join([i.shocks[j].magnitude for i in inputs]))
+                     for j, sh in enumerate(first.inputs.shocks)),
+        **{name: join([np.broadcast_to(getattr(i, name), (len(r.replications),))
+                       for i, r in zip(inputs, runs)]) for name in SCALARS})
+    return VectorRun(
+        series={name: join([run.series[name] for run in runs]) for name in first.series},
+        exited_at=join([run.exited_at for run in runs]),
+        exit_reason=join([run.exit_reason for run in runs]),
+        dissolved_at=join([run.dissolved_at for run in runs]),
+        net_money=join([run.net_money for run in runs]),
+        names=first.names, inputs=merged_inputs,
+        replications=join([run.replications for run in runs]), parts=parts)
 
 
 def simulate_inputs(inputs: PartnershipInputs, noise: np.ndarray,

@@ -157,15 +157,14 @@ def evaluate_rows(scenario: Scenario, seed: int, quantiles: np.ndarray, columns:
     """Outputs of some design points, [P, width] (scalars, then each series over reviews
     0..horizon, NaN past the scenario's own horizon; with `intervals` each value is followed
     by its 95% interval). A top-level function for executors."""
-    from sim.engine import draw, simulate_inputs
+    from sim.engine import run_batch
     from sim.outcomes import vector_outcomes
 
     P = len(quantiles)
     point = np.repeat(np.arange(P), replications)
     reps = np.tile(np.arange(replications), P)
-    run = simulate_inputs(*draw(scenario, seed, reps, np.asarray(samples)[point], columns,
-                                np.repeat(quantiles, replications, axis=0), exact=True))
-    run.replications = reps
+    run = run_batch(scenario, seed, reps, np.asarray(samples)[point], columns,
+                    np.repeat(quantiles, replications, axis=0), exact=True)
     parts = []
     scalars = [o for o in outputs if not o.startswith(SERIES)]
     if scalars:

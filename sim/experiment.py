@@ -137,4 +137,5 @@ def run(
                      scheduler=scheduler, on_progress=on_progress)
     outcomes = pd.concat([results[k][0] for k in range(len(chunks))], ignore_index=True)
     timeseries = pd.concat([results[k][1] for k in range(len(chunks))], ignore_index=True)
-    return RunResult(scenario, seed, outcomes, timeseries, summarise(outcomes, seed))
+    return RunResult(scenario, seed, outcomes, timeseries, summarise(outcomes, seed,
+                                                                         scenario=scenario))

@@ -230,7 +230,27 @@ def with_values(scenario: Scenario, values: Mapping[str, Any],
             problems.append(f"{path}: {exc}")
     if problems:
         raise ScenarioError(source, problems)
+    _overrule_posterior(data, values)
     return scenario_from_dict(data, source=source)
+
+
+def _overrule_posterior(data: dict, values: Mapping[str, Any]) -> None:
+    """A value set by path wins over a posterior's (`behaviour:`): its column is dropped from
+    the particles, and the behaviour with it when no column is left. So a sweep, grid or
+    calibration that sets a constant the posterior also holds varies it as asked."""
+    particles = (data.get("behaviour") or {}).get("particles")
+    if not particles:
+        return
+    set_paths = {str(p) for p in values} | {_generic(str(p)) for p in values}
+    keep = [i for i, path in enumerate(particles["paths"])
+            if path not in set_paths and _generic(path) not in set_paths]
+    if len(keep) == len(particles["paths"]):
+        return
+    if not keep:
+        del data["behaviour"]
+        return
+    particles["paths"] = [particles["paths"][i] for i in keep]
+    particles["values"] = [[row[i] for i in keep] for row in particles["values"]]
 
 
 def set_value(data: dict, scenario: Scenario, path: str, value: Any) -> None:

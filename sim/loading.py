@@ -321,8 +321,13 @@ def load_scenario_text(text: str, source: str = "<scenario>") -> Scenario:
     return scenario_from_dict(parse_yaml(text, source), source=source)
 
 
-def scenario_from_dict(data: dict, source: str = "<scenario>") -> Scenario:
-    """Validate a scenario given as a mapping (as parsed from YAML or built in a notebook)."""
+def scenario_from_dict(data: dict, source: str = "<scenario>", base=None) -> Scenario:
+    """Validate a scenario given as a mapping (as parsed from YAML or built in a notebook).
+    A `behaviour: {posterior: PATH}` is read from PATH, relative to `base` (by default the
+    folder of the file `source` names, or the working folder)."""
+    from sim.behaviour import fill_particles
+
+    data = fill_particles(data, source, base)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

@@ -14,6 +14,7 @@ from sim import noise as noise_mod
 from sim import rules
 from sim.arrays import active_mean, rowsum
 from sim.agents import PartnerOrganisation
+from sim.behaviour import model_particle, particle_scenario, particles_of, values_of
 from sim.inputs import (PartnershipInputs, count_run_inputs, resolve, shock_input_counts,
                         shock_streams)
 from sim.loading import as_scenario
@@ -50,6 +51,14 @@ class PartnershipModel(mesa.Model):
             raise ValueError("give seed or rng, not both")
         super().__init__(rng=rng if seed is None else seed)
         self.scenario = as_scenario(scenario).with_values(kwargs)
+        # With a posterior, the run's particle (from a stream of its own: sim.behaviour), and
+        # the scenario as that particle runs it.
+        particles = particles_of(self.scenario)
+        self.behaviour: dict | None = None
+        if particles is not None:
+            k = model_particle(particles, self.rng)
+            self.behaviour = {"particle": k, **values_of(particles, k)}
+            self.scenario = particle_scenario(self.scenario, k)
         n = len(self.scenario.partner_specs())
         horizon = self.scenario.horizon
         # All randomness, in a fixed order: the uncertain inputs, then every cycle's noise, from

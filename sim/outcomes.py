@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.arrays import rowsum
+from sim.behaviour import particles_of
+from sim.behaviour import summary as behaviour_summary
 from sim.scenario import SHOCK_KINDS
 
 THRIVING_TRUST = 0.5
@@ -150,6 +152,7 @@ def run_outcome(model) -> dict:
                             if k in _SHOCK_KINDS),
         "target_net_savings_m": float(inp.target_net_savings_m),
         **dict(zip(inp.input_paths, map(float, inp.sampled))),
+        **behaviour_columns(model.behaviour),
     }
 
 
@@ -266,8 +269,10 @@ def median_rank_bounds(n: int) -> tuple[int, int]:
     return low - 1, high - 1
 
 
-def summarise(outcomes, seed: int, top_paths: int = 5) -> dict:
-    """The headline figures of a Monte Carlo run, as plain JSON-ready values."""
+def summarise(outcomes, seed: int, top_paths: int = 5, scenario=None) -> dict:
+    """The headline figures of a Monte Carlo run, as plain JSON-ready values; with the
+    `scenario`, and when it draws its behaviour from a posterior, what that posterior is and
+    which patterns it reproduces (`behaviour`, sim.behaviour.summary)."""
     n = len(outcomes)
     delivered = int(outcomes["delivered"].sum())
     exits = outcomes[outcomes["exits"] > 0]
@@ -301,6 +306,7 @@ def summarise(outcomes, seed: int, top_paths: int = 5) -> dict:
         "p_dissolved": float(outcomes["dissolved"].mean()),
         "median_final_trust": float(outcomes["final_mean_trust"].median()),
         "failure_paths": {str(k): float(v / n) for k, v in paths.items()},
+        **({"behaviour": behaviour_summary(scenario)} if particles_of(scenario) else {}),
     }
 
 
@@ -322,7 +328,11 @@ def vector_outcomes(run):
     input's sampled value."""
     import pandas as pd
 
-
+    if run.parts:      # a posterior's particles, each a run of its own (engine.run_batch)
+        table = pd.concat([vector_outcomes(part) for _, part in run.parts], ignore_index=True)
+        position = np.empty(len(table), dtype=np.int64)
+        position[np.concatenate([rows for rows, _ in run.parts])] = np.arange(len(table))
+        return table.iloc[position].reset_index(drop=True)
     inp, S = run.inputs, run.series
     R, n = run.exited_at.shape
     H = inp.horizon
@@ -386,7 +396,19 @@ def vector_outcomes(run):
         "shocks": _shock_logs(run, R),
         "target_net_savings_m": np.broadcast_to(inp.target_net_savings_m, (R,)).astype(float),
         **dict(zip(inp.input_paths, inp.sampled.T)),
+        **behaviour_columns(run.particle, R),
     })
+
+
+def behaviour_columns(particle: dict | None, R=None) -> dict:
+    """The outcomes columns of a run's posterior particle (none without `behaviour:`): its
+    index, `particle`, and each of its values by path (R rows of each for a batch)."""
+    if particle is None:
+        return {}
+    if R is None:
+        return {k: (int(v) if k == "particle" else float(v)) for k, v in particle.items()}
+    return {k: np.full(R, v, dtype=np.int64 if k == "particle" else float)
+            for k, v in particle.items()}
 
 
 def _shock_logs(run, R: int) -> list[str]:

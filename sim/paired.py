@@ -65,12 +65,11 @@ def fully_paired(variants: list[Scenario]) -> bool:
 def outcomes_chunk(scenario: Scenario, seed: int, replications: range, layout) -> pd.DataFrame:
     """The kept outcomes of some replications of one variant (a top-level function, so that
     executors can send it to workers)."""
-    from sim.engine import draw, simulate_inputs
+    from sim.engine import run_batch
     from sim.outcomes import vector_outcomes
 
     reps = np.arange(replications.start, replications.stop)
-    run = simulate_inputs(*draw(scenario, seed, reps, layout=layout))
-    run.replications = reps
+    run = run_batch(scenario, seed, reps, layout=layout)
     return vector_outcomes(run).loc[:, list(KEPT)]
 
 

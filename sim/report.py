@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from sim import plots, store
+from sim.behaviour import sentence as behaviour_sentence
 from sim.experiment import RunResult
 from sim.loading import read_scenario_text
 from sim.outcomes import STATUS_MEANINGS, STATUSES, exits_by_cycle
@@ -52,6 +53,8 @@ def headline_lines(s: dict) -> list[tuple[str, str]]:
     if s["exit_reasons"]:
         lines.append(("Why partners leave", ", ".join(f"{k} ({v})" for k, v in
                                                        s["exit_reasons"].items())))
+    if s.get("behaviour"):
+        lines.append(("Behaviour", behaviour_sentence(s["behaviour"])))
     return lines
 
 
@@ -63,7 +66,9 @@ def summary_markdown(result: RunResult, command: str) -> str:
            f"{s['replications']} replications, root seed {s['seed']}, horizon {sc.horizon} "
            f"reviews ({sc.horizon / 2:g} years).", "", "## Headline", "",
            "| | |", "|---|---|"]
-    out += [f"| {k} | {v} |" for k, v in headline_lines(s)]
+    # the behaviour's line quotes a calibration's pattern names and a path: shown as written
+    out += [f"| {k} | {markdown_literal(v) if k == 'Behaviour' else v} |"
+            for k, v in headline_lines(s)]
     out += ["", "## What the outcome classes mean", "", "| outcome | meaning |", "|---|---|"]
     out += [f"| {k} | {STATUS_MEANINGS[k]} |" for k in STATUSES]
     out += ["", "## Most common failure paths", ""]
@@ -102,7 +107,10 @@ def save_run(result: RunResult, folder: Path, scenario_path: str | None, command
         plots.save(plots.trust_over_time(sample, title), tmp / "trust.png")
         plots.save(plots.outcome_shares(result.summary, title), tmp / "outcomes.png")
         store.write_text(tmp / "summary.md", summary_markdown(result, command))
-        store.write_json(tmp / "manifest.json", store.manifest(
+        record, tables = store.behaviour_record(result.scenario)
+        for name, table in tables.items():
+            store.write_table(table, tmp, name)
+        store.write_json(tmp / "manifest.json", {**store.manifest(
             "run", scenario_path, scenario_text, result.seed,
-            {"replications": len(result.outcomes)}, command, result.summary))
+            {"replications": len(result.outcomes)}, command, result.summary), **record})
     return folder

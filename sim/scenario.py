@@ -8,6 +8,7 @@ a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal, Optional, Union
 
@@ -52,6 +53,9 @@ Trait = Literal[TRAITS]
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 #: Shock targets with a meaning of their own, so no partner may be called them.
 RESERVED_NAMES = ("all", "any")
+#: The largest posterior a scenario's `behaviour:` may carry (particles, columns).
+MAX_PARTICLES = 100_000
+MAX_POSTERIOR_COLUMNS = 1_000
 
 
 def _no_controls(value: str, allowed: str = "") -> str:
@@ -369,6 +373,64 @@ class Shock(_Strict):
         return self
 
 
+class PatternRate(_Strict):
+    """One pattern of the register a posterior was calibrated to, and how often the posterior's
+    draws reproduce it (the calibration's patterns table)."""
+
+    name: Text = Field(max_length=500, description="The pattern's name in its register.")
+    role: Literal["calibrate", "validate"] = Field(description="What the pattern was used for.")
+    pass_rate: float = Field(ge=0.0, le=1.0, description="Share of posterior-predictive draws "
+                             "that reproduce it.")
+
+
+class Particles(_Strict):
+    """A calibration's posterior, as loaded: one row of values per particle, and its weight."""
+
+    folder: Text = Field(max_length=4096, description="The calibration results folder read.")
+    sha256: str = Field(max_length=64, description="sha256 of its posterior.parquet.")
+    paths: list[str] = Field(min_length=1, max_length=MAX_POSTERIOR_COLUMNS,
+                             description="The field path of each column.")
+    values: list[list[float]] = Field(min_length=1, max_length=MAX_PARTICLES,
+                                      description="Each particle's value of each path.")
+    weights: list[float] = Field(min_length=1, max_length=MAX_PARTICLES,
+                                 description="Each particle's weight (finite and positive).")
+    patterns: list[PatternRate] = Field(default_factory=list, max_length=10_000,
+                                        description="The calibration's pass rates.")
+
+    @model_validator(mode="after")
+    def _table(self) -> "Particles":
+        if len(set(self.paths)) < len(self.paths):
+            raise ValueError("a column is given twice")
+        if len(self.values) != len(self.weights):
+            raise ValueError(f"{len(self.values)} particles but {len(self.weights)} weights")
+        for i, row in enumerate(self.values):
+            if len(row) != len(self.paths):
+                raise ValueError(f"particle {i} has {len(row)} values for {len(self.paths)} "
+                                 "columns")
+            if not all(math.isfinite(v) for v in row):
+                raise ValueError(f"particle {i} has a value that is not finite")
+        bad = [i for i, w in enumerate(self.weights) if not (math.isfinite(w) and w > 0)]
+        if bad:
+            raise ValueError(f"weights must be finite and positive; particle {bad[0]}'s is "
+                             f"{self.weights[bad[0]]!r}")
+        return self
+
+
+class Behaviour(_Strict):
+    """Where the model's behavioural constants come from, when not from `parameters:`."""
+
+    posterior: Text = Field(
+        min_length=1, max_length=4096,
+        description="A calibration results folder (written by `collabsim calibrate`), relative "
+        "to the scenario file's folder or absolute. Each replication draws one of its "
+        "posterior's particles, by weight, from a random stream of its own, and runs with that "
+        "particle's values (docs/PATTERNS.md, 'Running with the calibrated behaviour').")
+    particles: Optional[Particles] = Field(
+        None,
+        description="Filled in from the folder when the scenario is loaded (a file gives only "
+        "`posterior`); a scenario that carries it runs without the folder.")
+
+
 class Scenario(_Strict):
     """A proposed partnership: who, on what terms, for how long, and what may go wrong."""
 
@@ -400,6 +462,10 @@ class Scenario(_Strict):
     parameters: Annotated[ModelParameters, BeforeValidator(_numbers_only)] = Field(
         default_factory=ModelParameters,
         description="Behavioural constants of the model (advanced; see below).")
+    behaviour: Optional[Behaviour] = Field(
+        None,
+        description="Draw the behavioural constants from a calibration's posterior: "
+        "`{posterior: PATH}` (see [Behaviour](#behaviour)). Its columns override `parameters:`.")
 
     @field_validator("partner_similarity", mode="before")
     @classmethod
@@ -470,6 +536,8 @@ class Scenario(_Strict):
                     ("shocks", i, "at_cycle"),
                     f"{shock.at_cycle} is after the horizon ({self.horizon})",
                 )
+        if self.behaviour is not None and self.behaviour.particles is not None:
+            _check_posterior_columns(self)
         return self
 
     def with_values(self, values: dict, source: Optional[str] = None) -> "Scenario":
@@ -511,6 +579,63 @@ def _check_join(scenario: Scenario, i: int, shock: Shock) -> None:
         raise _FieldError(("shocks", i, "partner"),
                           f"{shock.partner} is a founding partner and cannot join; give it "
                           "`joins_at: null` (prospective) or a later `joins_at`")
+
+
+def _check_posterior_columns(scenario: Scenario) -> None:
+    """A posterior's columns must be number fields of the scenario that it gives as plain
+    numbers: a particle replaces the value, and changes no random number (an uncertain input,
+    or a partner_similarity that decides which inputs are drawn, would)."""
+    from sim.fields import field_of
+    from sim.loading import ScenarioError
+
+    loc = ("behaviour", "posterior")
+    for path in scenario.behaviour.particles.paths:
+        try:
+            field = field_of(scenario, path)
+        except ScenarioError as exc:
+            raise _FieldError(loc, f"column {exc.problems[0]}") from None
+        if field.kind != "number" or path.startswith("partner_similarity"):
+            what = f"a {field.kind}" if field.kind != "number" else "how alike partners are drawn"
+            raise _FieldError(loc, f"column {path}: {what}; a posterior may set only the "
+                              "model's numbers")
+        values = scenario.value_of(path)
+        if any(is_uncertain(v) for v in (values if isinstance(values, list) else [values])):
+            raise _FieldError(loc, f"column {path}: a distribution in this scenario; give it "
+                              "a number to let the posterior set it")
+    _check_particle_values(scenario)
+
+
+def _check_particle_values(scenario: Scenario) -> None:
+    """Every particle's values must be values the scenario takes: the model's constants are
+    checked particle by particle (their own rules relate some of them), any other number at
+    each column's least and greatest value (its range is all that limits it)."""
+    from pydantic import ValidationError
+
+    from sim.loading import ScenarioError
+
+    particles = scenario.behaviour.particles
+    loc = ("behaviour", "posterior")
+    constants = [(i, p.split(".", 1)[1]) for i, p in enumerate(particles.paths)
+                 if p.startswith("parameters.")]
+    if constants:
+        own = scenario.parameters.model_dump()
+        for k, row in enumerate(particles.values):
+            try:
+                ModelParameters(**{**own, **{name: row[i] for i, name in constants}})
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                where = ".".join(map(str, err["loc"])) or "parameters"
+                raise _FieldError(loc, f"particle {k}: parameters.{where}: "
+                                  f"{err['msg'].replace('Value error, ', '')}") from None
+    others = [i for i, p in enumerate(particles.paths) if not p.startswith("parameters.")]
+    if others:
+        plain = scenario.model_copy(update={"behaviour": None})
+        table = list(zip(*particles.values))
+        for pick in (min, max):
+            try:
+                plain.with_values({particles.paths[i]: pick(table[i]) for i in others})
+            except ScenarioError as exc:
+                raise _FieldError(loc, f"a particle's {exc.problems[0]}") from None
 
 
 class _FieldError(ValueError):

@@ -11,8 +11,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from sim.parameters import ModelParameters
-from sim.scenario import (BENEFITS, DEFAULT_MAGNITUDE, BusinessCase, Charter, ExitTerms, Partner,
-                          Penalties, Population, ProgrammeTeam, Scenario, Service, Shock)
+from sim.scenario import (BENEFITS, DEFAULT_MAGNITUDE, Behaviour, BusinessCase, Charter,
+                          ExitTerms, Particles, Partner, Penalties, Population, ProgrammeTeam,
+                          Scenario, Service, Shock)
 
 INTRO = """# Scenario files
 
@@ -150,6 +151,17 @@ SECTIONS = [
     (Service, "An item of `charter.services`.", ()),
     (Shock, "An item of `shocks:`. Give `at_cycle` for a scheduled shock or `rate` for a random "
      "one.", ()),
+    (Behaviour, "In `behaviour:`: `{posterior: PATH}` runs every replication with one particle "
+     "of a calibration's posterior (`collabsim calibrate`), drawn by weight from a random "
+     "stream of the replication's own, so no other random number changes. The posterior's "
+     "columns must be number fields of the scenario that it gives as plain numbers (not "
+     "distributions, not `partner_similarity`); a value set by path (a sweep, grid, "
+     "`with_values`) wins over the posterior's. A bad folder (missing, not a calibration, "
+     "columns that are not such fields, weights that are not finite and positive, values "
+     "outside a field's range) is refused like any bad field.", ()),
+    (Particles, "In `behaviour.particles`: the posterior as loaded from the folder (a file "
+     "gives only `posterior`; a scenario built in Python or saved whole may carry it).",
+     ()),
 ]
 
 

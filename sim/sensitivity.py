@@ -179,16 +179,15 @@ def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: 
     normal interval from the runs' standard error for the means, and for the median the
     distribution-free interval between two order statistics (sim.outcomes.median_ranks).
     `exact`: the design sets values, not the run's uniforms (see engine.draw)."""
-    from sim.engine import draw, simulate_inputs
+    from sim.engine import run_batch
     from sim.evaluation import point_summaries
     from sim.outcomes import vector_outcomes
 
     P = len(design)
     points = np.repeat(np.arange(first_point, first_point + P), replications)
     reps = np.tile(np.arange(replications), P)
-    run = simulate_inputs(*draw(scenario, seed, reps, points, columns,
-                                np.repeat(design, replications, axis=0), exact=exact))
-    run.replications = reps
+    run = run_batch(scenario, seed, reps, points, columns,
+                    np.repeat(design, replications, axis=0), exact=exact)
     base = list(dict.fromkeys(_base_output(name) for name in outputs))
     found = point_summaries(vector_outcomes(run), P, base, intervals=True)   # value, low, high
     values = {}

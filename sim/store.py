@@ -342,19 +342,40 @@ def manifest(kind: str, scenario_path: str | None, scenario_text: str | None, se
     }
 
 
+def behaviour_record(scenario) -> tuple[dict, dict]:
+    """What a results folder records of a scenario's posterior (`behaviour:`): a manifest entry
+    (`behaviour`: PATH, the folder read, the posterior's sha256 and size; `behaviour_patterns`:
+    the calibration's pass rates) and the table to save as `posterior` (each particle's values
+    and weight, as the run used them). Both empty without a posterior."""
+    from sim.behaviour import particles_of, posterior_table, summary
+
+    particles = particles_of(scenario)
+    if particles is None:
+        return {}, {}
+    info = summary(scenario)
+    record = {"behaviour": {k: info[k] for k in ("posterior", "folder", "posterior_sha256",
+                                                  "particles", "parameters")},
+              "behaviour_patterns": [p.model_dump() for p in particles.patterns]}
+    return record, {"posterior": posterior_table(particles)}
+
+
 def save_results(folder: Path, kind: str, *, scenario_path: str | None, seed: int,
                  settings: dict, command: str, summary: dict, tables: dict | None = None,
                  figures: dict | None = None, extra_files: dict | None = None,
                  scenario_text: str | None = None, job_folder: bool = False,
-                 record: dict | None = None) -> Path:
+                 record: dict | None = None, scenario=None) -> Path:
     """A complete results folder: each table as Parquet (and CSV when it is small enough to
     open in a spreadsheet), each matplotlib figure as PNG, then manifest.json (with `record`'s
-    entries added to what every manifest holds). Everything is
+    entries added to what every manifest holds; with the `scenario`, what behaviour_record
+    records of its posterior, if it has one). Everything is
     written to a staging folder first. A new folder then appears whole (renamed into place; if
     another process got there first, FileExistsError and nothing of its is touched). A
     resumable job's folder (`job_folder`, whose lock the caller holds) receives the files one
     by one, with manifest.json, which marks it complete, last."""
     folder = Path(folder)
+    extra_record, extra_tables = behaviour_record(scenario)
+    tables = {**(tables or {}), **extra_tables}
+    record = {**extra_record, **(record or {})}
     if scenario_text is None and scenario_path:
         from sim.loading import read_scenario_text
 

@@ -54,14 +54,25 @@ class Plan:
     engine: str
     chunk_size: int
     command: str
+    #: the sha256 of the posterior the scenario's `behaviour:` reads, if it has one
+    posterior_sha256: Optional[str] = None
 
     def chunks(self) -> list[range]:
         return chunks_of(self.replications, self.chunk_size)
 
     def scenario(self):
+        """The run's scenario; with a posterior, read again and checked unchanged (a resumed
+        run must use the particles its first chunks used)."""
+        from sim.behaviour import particles_of
         from sim.loading import load_scenario_text
 
-        return load_scenario_text(self.scenario_text, self.scenario_path or "<plan.json>")
+        scenario = load_scenario_text(self.scenario_text, self.scenario_path or "<plan.json>")
+        particles = particles_of(scenario)
+        if (particles.sha256 if particles is not None else None) != self.posterior_sha256:
+            raise RunFolderError(f"{self.scenario_path}: its behaviour's posterior has changed "
+                                 "since this run started (sha256 differs); the results folder "
+                                 "keeps the one it used, as posterior.parquet")
+        return scenario
 
 
 def plan(folder: Path, scenario_path: str, seed: int, replications: int, engine: str = "vector",
@@ -80,9 +91,12 @@ def plan(folder: Path, scenario_path: str, seed: int, replications: int, engine:
         chunk_size = default_chunk_size(scenario, engine)
     check_settings(replications, engine, 1, chunk_size)
     check_memory(scenario, engine, min(chunk_size, replications))   # before anything is written
+    record, tables = store.behaviour_record(scenario)
     p = Plan(str(scenario_path), text, int(seed), int(replications), engine, int(chunk_size),
-             command)
+             command, (record.get("behaviour") or {}).get("posterior_sha256"))
     folder.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():      # the posterior the run uses, as it was read
+        store.write_table(table, folder, name)
     store.write_json(folder / PLAN, {"format": 1, **asdict(p)})
     return p
 
@@ -199,7 +213,7 @@ def assemble(folder: Path):
     if p.replications * (scenario.horizon + 1) <= store.CSV_ROW_LIMIT:
         _concat_csv([_part(folder, k) for k in range(n_chunks)], folder / "timeseries.csv")
     outcomes = pd.read_parquet(folder / "outcomes", columns=list(SUMMARY_COLUMNS))
-    summary = summarise(outcomes, p.seed)
+    summary = summarise(outcomes, p.seed, scenario=scenario)
     sample = _figure_sample(folder, p)
     result = RunResult(scenario, p.seed, outcomes, sample, summary)
     title = scenario.name
@@ -209,8 +223,10 @@ def assemble(folder: Path):
     store.write_text(folder / "summary.md", summary_markdown(result, p.command))
     settings = {"replications": p.replications, "engine": p.engine, "chunk_size": p.chunk_size,
                 "figure_replications": min(p.replications, store.FIGURE_REPLICATIONS)}
-    store.write_json(folder / "manifest.json", store.manifest(
-        "run", p.scenario_path, p.scenario_text, p.seed, settings, p.command, summary))
+    record, _ = store.behaviour_record(scenario)
+    store.write_json(folder / "manifest.json", {**store.manifest(
+        "run", p.scenario_path, p.scenario_text, p.seed, settings, p.command, summary),
+        **record})
     return result
 
 

@@ -74,7 +74,7 @@ def save_breaking_point(result: BreakingPoint, folder: Path, scenario_path: str,
     return store.save_results(
         folder, "stress", scenario_path=scenario_path, seed=result.settings["seed"],
         settings=result.settings, command=command, summary=result.summary(),
-        tables={"curve": result.curve},
+        tables={"curve": result.curve}, scenario=result.scenario,
         figures={"breaking_point": breaking_point_figure(result)})
 
 
@@ -82,7 +82,8 @@ def save_timing(result: Timing, folder: Path, scenario_path: str, command: str) 
     return store.save_results(
         folder, "stress", scenario_path=scenario_path, seed=result.settings["seed"],
         settings=result.settings, command=command, summary=result.summary(),
-        tables={"timing": result.table}, figures={"timing": timing_figure(result)})
+        tables={"timing": result.table}, figures={"timing": timing_figure(result)},
+        scenario=result.scenario)
 
 
 # --- compare ------------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ def save_comparison(result: Comparison, folder: Path, sources: list[str], comman
         settings=settings, command=command, summary=result.summary(),
         tables={"comparison": result.table, "differences": result.differences,
                 "clauses": result.clauses, "runs": result.runs.drop(columns=["shocks"])},
-        figures={"comparison": comparison_figure(result)},
+        figures={"comparison": comparison_figure(result)}, scenario=result.variants[0],
         extra_files={f"source-{i + 1}-{Path(s).name}": read_scenario_text(s)
                      for i, s in enumerate(sources)})
 
@@ -192,7 +193,7 @@ def save_discovery(result: Discovery, folder: Path, scenario_path: str, command:
     return store.save_results(
         folder, "discover", scenario_path=scenario_path, seed=result.settings["seed"],
         settings=result.settings, command=command, summary=result.summary(), tables=tables,
-        figures=figures)
+        figures=figures, scenario=result.scenario)
 
 
 def _wrap(text: str, width: int = 110) -> str:

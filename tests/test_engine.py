@@ -92,3 +92,17 @@ def test_the_engines_agree_to_the_last_bit_on_averages_even_when_they_are_huge()
         outcome = run_outcome(run_model(scenario, 2, k))
         for name in ("fairness_imbalance", "alignment", "mean_trust"):
             assert outcome[name] == table.iloc[k][name], name
+
+
+def test_engines_agree_when_the_behaviour_is_drawn_from_a_posterior(tmp_path):
+    """Particles that differ strongly (planned_capacity 0.06 vs 0.12, protectionism 0.3 vs
+    0.9): each replication draws one from its own stream, in either engine, and runs with it."""
+    from behaviour_folders import calibration_folder, with_posterior
+
+    folder = calibration_folder(tmp_path / "cal", {
+        "parameters.planned_capacity": [0.06, 0.12, 0.09],
+        "parameters.protectionism": [0.3, 0.9, 0.6], "weight": [0.4, 0.4, 0.2]})
+    scenario = with_posterior(SHIPPED[0], folder)
+    assert_same(scenario, 5, range(14))
+    table = vector_outcomes(simulate(scenario, 5, range(14)))
+    assert set(table["particle"]) == {0, 1, 2}
