@@ -484,7 +484,7 @@ def grid(
         from sim.sensitivity_report import save_grid   # matplotlib: once there is a result
 
         analysis_errors(lambda: save_grid(result, folder, str(scenario),
-                                          store.reproduce_command(argv)))
+                                          store.reproduce_command(argv), sc))
     if as_json:
         print(json.dumps({"results": str(folder), "settings": result.settings,
                           "grid": json.loads(result.table.to_json(orient="records"))}))

@@ -219,7 +219,7 @@ def save_experiment(result: ExperimentResult, folder: Path, command: str,
         settings=result.settings, command=command, summary=result.summary(),
         tables={"table": result.table}, figures=figures(result),
         extra_files={"experiment.yaml": exp.text, "scenario.yaml": exp.scenario_text},
-        scenario_text=exp.scenario_text, job_folder=job_folder,
+        scenario_text=exp.scenario_text, job_folder=job_folder, scenario=exp.scenario,
         record={"experiment_name": exp.name, "experiment_path": exp.source,
                 "experiment_sha256": hashlib.sha256(exp.text.encode()).hexdigest(),
                 "experiment": exp.text})

@@ -63,7 +63,7 @@ def save_sweep(result: SweepResult, folder: Path, scenario_path: str, command: s
     return store.save_results(
         folder, "sweep", scenario_path=scenario_path, seed=result.settings["seed"],
         settings=result.settings, command=command, tables=tables, scenario_text=scenario_text,
-        job_folder=job_folder,
+        job_folder=job_folder, scenario=result.factors.scenario,
         figures={f"indices-{o}": indices_figure(result, o) for o in result.outputs},
         summary={"adequacy": result.adequacy, "headline": headline, "skipped": result.skipped,
                  "notes": result.salib_notes,   # the skipped outputs are in the headline
@@ -89,10 +89,12 @@ def grid_figure(result, output: str):
     return fig
 
 
-def save_grid(result, folder: Path, scenario_path: str, command: str) -> Path:
-    """The grid table, one heat map per output, manifest.json."""
+def save_grid(result, folder: Path, scenario_path: str, command: str, scenario=None) -> Path:
+    """The grid table, one heat map per output, manifest.json (and, with the `scenario`, what it
+    drew its behaviour from: store.behaviour_record)."""
     return store.save_results(
         folder, "grid", scenario_path=scenario_path, seed=result.settings["seed"],
+        scenario=scenario,
         settings=result.settings, command=command, tables={"grid": result.table},
         figures={f"grid-{o}": grid_figure(result, o) for o in result.settings["outputs"]},
         summary={"headline": grid_headline(result)})

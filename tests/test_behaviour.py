@@ -236,3 +236,19 @@ def test_the_cli_refuses_a_bad_posterior_with_status_2_and_writes_nothing(tmp_pa
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "behaviour.posterior" in proc.stderr
     assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.parametrize("job", [
+    ["grid", "--x", "partners.*.ambition=0.2:0.8", "--y", "partners.*.skills=0.2:0.8",
+     "--steps", 2, "--replications", 10],
+    ["sweep", "--method", "morris", "--samples", 4, "--replications", 4],
+])
+def test_sweep_and_grid_folders_record_the_posterior_they_drew_from(tmp_path, job):
+    out = tmp_path / "folder"
+    proc = _cli(job[0], CALIBRATED, *job[1:], "--seed", 3, "--out", out, "--workers", 1,
+                cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["behaviour"]["posterior_sha256"]
+    assert {p["role"] for p in manifest["behaviour_patterns"]} == {"calibrate", "validate"}
+    assert (out / "posterior.parquet").is_file()
