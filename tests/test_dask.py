@@ -66,3 +66,16 @@ def test_a_sweep_on_the_cluster_gives_the_local_indices(cluster):
                    scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(local.design, remote.design)
     pd.testing.assert_frame_equal(local.indices, remote.indices)
+
+
+def test_a_calibration_on_a_cluster_is_the_local_one(cluster):
+    """ABC-SMC candidates sent to Dask workers give the local pool's posterior exactly (the toy
+    statistics of tests/test_abc.py: two constants, two targets)."""
+    from test_abc import PRIORS, TARGETS, toy
+
+    from sim.abc import run_abc
+
+    local = run_abc(toy, TARGETS, PRIORS, population=30, generations=2, seed=4)
+    remote = run_abc(toy, TARGETS, PRIORS, population=30, generations=2, seed=4,
+                     scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(local.posterior, remote.posterior)
