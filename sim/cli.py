@@ -7,7 +7,6 @@ never a traceback.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Optional
@@ -15,11 +14,11 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli_common import (BAD_INPUT, CANNOT_WRITE, NOTHING_ANALYSED, AsJson, OutDir,
-                             Scheduler, Seed, Workers, abnormal_ends, analysis_errors, app,
-                             check_fits, check_new_folder, err, fail, job_plan, load_or_exit,
-                             load_with_text, new_results_folder, out, plain, progress_bar,
-                             raise_terminated, remove_created, resume_command, show)
+from sim.cli_common import (BAD_INPUT, CANNOT_WRITE, NOTHING_ANALYSED, AsJson, OutDir, Scheduler,
+                            Seed, Workers, abnormal_ends, analysis_errors, app, check_fits,
+                            check_new_folder, err, fail, job_plan, load_or_exit, load_with_text,
+                            new_results_folder, out, plain, progress_bar, raise_terminated,
+                            remove_created, resumable_job, resume_command, show)
 
 
 @app.command()
@@ -346,47 +345,32 @@ def sweep(
                 "second_order": second_order, "command": command}
     from sim.sensitivity import RANK_BY, sweep as run_sweep
 
-    created = [p for p in [folder, *folder.parents] if not p.exists()]
-    planned_here = False   # whether this command wrote the folder's plan (and may remove it)
-    resume_with = resume_command("sweep", folder)
-    try:
-        with store.folder_lock(folder):   # one process per folder, for as long as it writes
-            try:
-                if resume is None:
-                    if not store.is_empty_folder(folder):
-                        fail(f"--out {folder}: already exists and is not an empty folder")
-                    store.write_json(folder / "plan.json", plan)
-                    planned_here = True
-                design_file = folder / "design.parquet"
-                with abnormal_ends(resume=resume_with, scheduler=scheduler, saved=lambda: (
-                        f"Every design point and its outputs are saved in {design_file}"
-                        if design_file.is_file() else
-                        f"The finished design points are saved in {folder}")):
-                    with progress_bar("sweeping") as progress:
-                        task = progress.add_task("sweep", total=None)
-                        result = analysis_errors(lambda: run_sweep(
-                            sc, method, samples, replications, tuple(output), factor, seed,
-                            second_order, workers or default_workers(), scheduler,
-                            on_progress=lambda done, total: progress.update(
-                                task, completed=done, total=total),
-                            checkpoint=folder / "points",
-                            on_evaluated=lambda design: store.write_table(design, folder,
-                                                                          "design")),
-                            scheduler=scheduler, scenario_context="a --factor range is not "
-                            "valid for the scenario: ")
-                    from sim.sensitivity_report import save_sweep   # matplotlib, only now
+    design_file = folder / "design.parquet"
 
-                    save_sweep(result, folder, str(scenario), command, plan["scenario_text"],
-                               job_folder=True)
-            except typer.Exit as exc:
-                if exc.exit_code == BAD_INPUT and planned_here:
-                    remove_created(folder, created)   # bad input leaves nothing behind
-                raise
-            shutil.rmtree(folder / "points", ignore_errors=True)
-    except (store.FolderBusy, store.UnsafeFolder) as exc:
-        fail(str(exc))
-    except OSError as exc:   # the folder itself cannot be made or locked
-        fail(f"--out {folder}: {exc.strerror or exc}", CANNOT_WRITE)
+    def work():
+        with progress_bar("sweeping") as progress:
+            task = progress.add_task("sweep", total=None)
+            return analysis_errors(lambda: run_sweep(
+                sc, method, samples, replications, tuple(output), factor, seed, second_order,
+                workers or default_workers(), scheduler,
+                on_progress=lambda done, total: progress.update(task, completed=done,
+                                                                total=total),
+                checkpoint=folder / "points",
+                on_evaluated=lambda design: store.write_table(design, folder, "design")),
+                scheduler=scheduler,
+                scenario_context="a --factor range is not valid for the scenario: ")
+
+    def save(result):
+        from sim.sensitivity_report import save_sweep   # matplotlib, only now
+
+        save_sweep(result, folder, str(scenario), command, plan["scenario_text"],
+                   job_folder=True)
+
+    result = resumable_job(
+        folder, plan, new=resume is None, kind="sweep", work=work, save=save,
+        scheduler=scheduler, saved=lambda: (
+            f"Every design point and its outputs are saved in {design_file}"
+            if design_file.is_file() else f"The finished design points are saved in {folder}"))
     for note in result.salib_notes:
         show(f"SALib: {note}", err)
     if as_json:

@@ -11,10 +11,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli_common import (BAD_INPUT, CANNOT_WRITE, AsJson, OutDir, Scheduler, Seed, Workers,
-                             abnormal_ends, analysis_errors, app, check_fits, err, fail, job_plan,
-                             new_results_folder, out, plain, progress_bar, remove_created,
-                             resume_command, show)
+from sim.cli_common import (AsJson, OutDir, Scheduler, Seed, Workers, analysis_errors, app,
+                            check_fits, err, fail, job_plan, new_results_folder, out, plain,
+                            progress_bar, resumable_job, show)
 
 
 def _load(register: Path):
@@ -109,45 +108,29 @@ def calibrate(
                 "generations": generations, "replications": replications,
                 "predictive": predictive, "predictive_replications": predictive_replications,
                 "seed": seed, "command": command}
-    created = [p for p in [folder, *folder.parents] if not p.exists()]
-    planned_here = False
-    try:
-        with store.folder_lock(folder):
-            try:
-                if resume is None:
-                    if not store.is_empty_folder(folder):
-                        fail(f"--out {folder}: already exists and is not an empty folder")
-                    store.write_json(folder / "plan.json", plan)
-                    planned_here = True
-                with abnormal_ends(resume=resume_command("calibrate", folder),
-                                   scheduler=scheduler, saved=lambda: (
-                                       f"The finished candidates are saved in {folder}")):
-                    with progress_bar("calibrating") as progress:
-                        task = progress.add_task("calibrate", total=None)
+    def work():
+        with progress_bar("calibrating") as progress:
+            task = progress.add_task("calibrate", total=None)
 
-                        def report(stage, done, total):
-                            progress.update(task, description=stage, completed=done,
-                                            total=total)
+            def report(stage, done, total):
+                progress.update(task, description=stage, completed=done, total=total)
 
-                        result = analysis_errors(lambda: run_calibration(
-                            reg, parameters, population=population, generations=generations,
-                            replications=replications, predictive=predictive,
-                            predictive_replications=predictive_replications, seed=seed,
-                            workers=workers or default_workers(), scheduler=scheduler,
-                            folder=folder / "work", on_progress=report), scheduler=scheduler)
-                    from sim.calibration_report import save_calibration   # matplotlib, now
+            return analysis_errors(lambda: run_calibration(
+                reg, parameters, population=population, generations=generations,
+                replications=replications, predictive=predictive,
+                predictive_replications=predictive_replications, seed=seed,
+                workers=workers or default_workers(), scheduler=scheduler,
+                folder=folder / "work", on_progress=report), scheduler=scheduler)
 
-                    shutil.copyfile(folder / "work" / "abc" / "abc.db", folder / "abc.db")
-                    save_calibration(result, folder, str(register), reg.text, command)
-            except typer.Exit as exc:
-                if exc.exit_code == BAD_INPUT and planned_here:
-                    remove_created(folder, created)
-                raise
-            shutil.rmtree(folder / "work", ignore_errors=True)
-    except (store.FolderBusy, store.UnsafeFolder) as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"--out {folder}: {exc.strerror or exc}", CANNOT_WRITE)
+    def save(result):
+        from sim.calibration_report import save_calibration   # matplotlib, now
+
+        shutil.copyfile(folder / "work" / "abc" / "abc.db", folder / "abc.db")
+        save_calibration(result, folder, str(register), reg.text, command)
+
+    resumable_job(folder, plan, new=resume is None, kind="calibrate", work=work, save=save,
+                  scheduler=scheduler, scratch="work",
+                  saved=lambda: f"The finished candidates are saved in {folder}")
     _print_saved(folder, as_json)
 
 

@@ -26,8 +26,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Stress-test a proposed partnership before it launches.",
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+#: No emoji codes: nothing of ours uses them, and replacing them loads a table on first use,
+#: which can fail when the out-of-memory error being reported has left no room for it.
+err = Console(stderr=True, highlight=False, emoji=False)
+out = Console(highlight=False, emoji=False)
 
 #: Exit statuses (README, docs/RELIABILITY.md). 1 is left to Python: a bug, with a traceback.
 BAD_INPUT = 2          # the input or a setting is wrong; nothing was written
@@ -282,3 +284,41 @@ def analysis_errors(fn, *, scheduler: Optional[str] = None, scenario_context: st
         fail(str(exc))
     except SchedulerUnreachable as exc:
         fail(f"--scheduler {scheduler}: {exc}")
+
+
+def resumable_job(folder: Path, plan: dict, *, new: bool, kind: str, work: Callable,
+                  save: Callable, saved: Callable[[], str], scheduler: Optional[str] = None,
+                  scratch: str = "points"):
+    """The life of a resumable job's results folder (run by sweep, experiment and calibrate):
+    hold its lock while writing; a new job writes its plan first, into an empty folder; `work()`
+    runs under abnormal_ends (which names how it ended, what is `saved()` and the resume
+    command), then `save(result)` writes the results; the `scratch` folder of saved chunks goes
+    once they are. Bad input leaves nothing behind. Returns work()'s result."""
+    import shutil
+
+    from sim import store
+
+    created = [p for p in [folder, *folder.parents] if not p.exists()]
+    planned_here = False   # whether this command wrote the folder's plan (and may remove it)
+    try:
+        with store.folder_lock(folder):   # one process per folder, for as long as it writes
+            try:
+                if new:
+                    if not store.is_empty_folder(folder):
+                        fail(f"--out {folder}: already exists and is not an empty folder")
+                    store.write_json(folder / "plan.json", plan)
+                    planned_here = True
+                with abnormal_ends(resume=resume_command(kind, folder), scheduler=scheduler,
+                                   saved=saved):
+                    result = work()
+                save(result)
+            except typer.Exit as exc:
+                if exc.exit_code == BAD_INPUT and planned_here:
+                    remove_created(folder, created)   # bad input leaves nothing behind
+                raise
+            shutil.rmtree(folder / scratch, ignore_errors=True)
+    except (store.FolderBusy, store.UnsafeFolder) as exc:
+        fail(str(exc))
+    except OSError as exc:   # the folder itself cannot be made or locked
+        fail(f"--out {folder}: {exc.strerror or exc}", CANNOT_WRITE)
+    return result

@@ -5,17 +5,15 @@ sim.experiment_report. Registered on the `collabsim` app by sim.cli."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.table import Table
 
-from sim.cli_common import (BAD_INPUT, CANNOT_WRITE, AsJson, OutDir, Scheduler, Workers,
-                             abnormal_ends, analysis_errors, app, check_fits, err, fail,
-                             job_plan, new_results_folder, out, plain, progress_bar,
-                             remove_created, resume_command, show)
+from sim.cli_common import (AsJson, OutDir, Scheduler, Workers, analysis_errors, app, check_fits,
+                            err, fail, job_plan, new_results_folder, out, plain, progress_bar,
+                            resumable_job, show)
 
 #: A per-run table with at most this many design points is printed whole; a larger one (and
 #: a per-review table) by its headline: where each output is highest and lowest.
@@ -76,38 +74,23 @@ def experiment(
                 "scenario_text": exp.scenario_text, "command": command}
     from sim.experiment_file import run_experiment
 
-    created = [p for p in [folder, *folder.parents] if not p.exists()]
-    planned_here = False   # whether this command wrote the folder's plan (and may remove it)
-    try:
-        with store.folder_lock(folder):   # one process per folder, for as long as it writes
-            try:
-                if resume is None:
-                    if not store.is_empty_folder(folder):
-                        fail(f"--out {folder}: already exists and is not an empty folder")
-                    store.write_json(folder / "plan.json", plan)
-                    planned_here = True
-                with abnormal_ends(resume=resume_command("experiment", folder),
-                                   scheduler=scheduler, saved=lambda: (
-                                       f"The finished design points are saved in {folder}")):
-                    with progress_bar("experimenting") as progress:
-                        task = progress.add_task("experiment", total=exp.points)
-                        result = analysis_errors(lambda: run_experiment(
-                            exp, workers=workers or default_workers(), scheduler=scheduler,
-                            on_progress=lambda done, total: progress.update(
-                                task, completed=done, total=total),
-                            checkpoint=folder / "points"), scheduler=scheduler)
-                    from sim.experiment_report import save_experiment   # matplotlib, now
+    def work():
+        with progress_bar("experimenting") as progress:
+            task = progress.add_task("experiment", total=exp.points)
+            return analysis_errors(lambda: run_experiment(
+                exp, workers=workers or default_workers(), scheduler=scheduler,
+                on_progress=lambda done, total: progress.update(task, completed=done,
+                                                                total=total),
+                checkpoint=folder / "points"), scheduler=scheduler)
 
-                    save_experiment(result, folder, command, job_folder=True)
-            except typer.Exit as exc:
-                if exc.exit_code == BAD_INPUT and planned_here:
-                    remove_created(folder, created)   # bad input leaves nothing behind
-                raise
-            shutil.rmtree(folder / "points", ignore_errors=True)
-    except (store.FolderBusy, store.UnsafeFolder) as exc:
-        fail(str(exc))
-    except OSError as exc:   # the folder itself cannot be made or locked
-        fail(f"--out {folder}: {exc.strerror or exc}", CANNOT_WRITE)
+    def save(result):
+        from sim.experiment_report import save_experiment   # matplotlib, now
+
+        save_experiment(result, folder, command, job_folder=True)
+
+    resumable_job(folder, plan, new=resume is None, kind="experiment", work=work, save=save,
+                  scheduler=scheduler,
+                  saved=lambda: f"The finished design points are saved in {folder}")
     _print_saved(folder, as_json)
 
 

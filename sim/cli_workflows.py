@@ -157,7 +157,7 @@ def compare(
     scheduler: Scheduler = None,
     as_json: AsJson = False,
 ) -> None:
-    """Which charter is more robust, by how much, and is the difference real? Every variant
+    """Which charter delivers more often, by how much, and is the difference real? Every variant
     runs on the same sampled conditions (common random numbers)."""
     from sim import store
     from sim.executors import default_workers

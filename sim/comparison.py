@@ -1,4 +1,4 @@
-"""Charter comparison: which draft charter is more robust, by how much, and is it real?
+"""Charter comparison: which draft charter delivers more often, by how much, and is it real?
 
 Two or more variants (scenarios, or one scenario's partners under several charters) are run on
 the same sampled conditions with common random numbers (sim.paired), so replication r of every
