@@ -252,3 +252,10 @@ def test_sweep_and_grid_folders_record_the_posterior_they_drew_from(tmp_path, jo
     assert manifest["behaviour"]["posterior_sha256"]
     assert {p["role"] for p in manifest["behaviour_patterns"]} == {"calibrate", "validate"}
     assert (out / "posterior.parquet").is_file()
+
+
+def test_the_behaviours_pass_goal_is_the_calibrations():
+    """sim.behaviour keeps its own copy (scenario loading must not import pandas): the same."""
+    from sim import behaviour, calibration
+
+    assert behaviour.PASS_GOAL == calibration.PASS_GOAL
