@@ -21,7 +21,7 @@ The Python API that the CLI and the notebooks use:
     sim.STATUS_MEANINGS             # what thriving, stumbling, crumbling and dissolved mean
 """
 
-import importlib
+from sim.lazy_exports import lazy_exports
 
 #: Public names and the module each lives in. They are imported on first use, so a command that
 #: never builds a Mesa model (a vectorised run, `validate`) does not pay for importing Mesa.
@@ -49,16 +49,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'sim' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __version__ = "0.1.0"

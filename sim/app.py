@@ -41,6 +41,7 @@ import solara
 from sim import rules
 from sim import teaching_plots as tp
 from sim.distributions import DISTRIBUTION_KINDS
+from sim.fields import fields
 from sim.loading import ScenarioError, as_scenario, scenario_data, scenario_from_dict
 from sim.model import PartnershipModel
 from sim.outcomes import STATUS_MEANINGS, verdict_lines
@@ -178,22 +179,21 @@ def model_params(scenario) -> dict:
     params: dict = {"scenario": sc}
     params["seed"] = {"type": "SliderInt", "value": 1, "min": 0, "max": 999, "step": 1,
                       "label": "seed (the luck of each review)"}
-    c = sc.charter
-    params["decision_rule"] = {"type": "Select", "value": c.decision_rule,
-                               "values": ["unanimity", "majority"] +
-                               (["lead_partner"] if c.services else []),
-                               "label": "decision rule"}
-    params["benefit_sharing"] = {"type": "Select", "value": c.benefit_sharing,
-                                 "values": ["equal", "by_size", "by_contribution"],
-                                 "label": "benefit sharing"}
-    for name, value, label in (
-            ("dedicated", c.programme_team.dedicated, "dedicated programme team"),
-            ("training", c.programme_team.training, "training"),
-            ("consensus", c.consensus, "consensus before signing"),
-            ("call_out", c.penalties.call_out, "breaches called out (chance per review)"),
-            ("exit_penalty", c.exit.penalty, "exit penalty (x annual cost base)")):
-        params[name] = {"type": "SliderFloat", "value": float(value), "min": 0.0,
-                        "max": 1.0, "step": 0.05, "label": label}
+    table = fields(sc)
+    for name, label in (("decision_rule", "decision rule"),
+                        ("benefit_sharing", "benefit sharing")):
+        path = CHARTER_SLIDERS[name]
+        choices = [c for c in table[path].choices   # a lead partner needs services to lead
+                   if c != "lead_partner" or sc.charter.services]
+        params[name] = {"type": "Select", "value": sc.value_of(path), "values": choices,
+                        "label": label}
+    for name, label in (
+            ("dedicated", "dedicated programme team"), ("training", "training"),
+            ("consensus", "consensus before signing"),
+            ("call_out", "breaches called out (chance per review)"),
+            ("exit_penalty", "exit penalty (x annual cost base)")):
+        params[name] = {"type": "SliderFloat", "value": float(sc.value_of(CHARTER_SLIDERS[name])),
+                        "min": 0.0, "max": 1.0, "step": 0.05, "label": label}
     names = sc.partner_names()
     kinds = [k for k in SHOCK_KINDS if k != "partner_join" or can_join(sc)]
     params["shock"] = {"type": "Select", "value": NO_SHOCK, "values": [NO_SHOCK, *kinds],

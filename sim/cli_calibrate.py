@@ -11,19 +11,10 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli_common import (AsJson, OutDir, Scheduler, Seed, Workers, analysis_errors, app,
-                            check_fits, err, fail, job_plan, new_results_folder, out, plain,
-                            progress_bar, resumable_job, show)
-
-
-def _load(register: Path):
-    from sim.loading import ScenarioError
-    from sim.patterns.register import load_register
-
-    try:
-        return load_register(register)
-    except ScenarioError as exc:
-        fail(str(exc))
+from sim.cli_common import (AsJson, OutDir, Scheduler, Seed, Workers, analysis_errors, app, err,
+                            fail, job_plan, new_results_folder, out, plain, progress_bar,
+                            resumable_job, show)
+from sim.cli_patterns import load_register_or_exit
 
 
 @app.command()
@@ -68,7 +59,7 @@ def calibrate(
         folder = resume
         plan = job_plan(folder, "calibrate")
         register = Path(plan["register"])
-        reg = _load(register)
+        reg = load_register_or_exit(register)
         if reg.text != plan["register_text"]:
             fail(f"{register}: changed since this calibration started; start a new one")
         (parameters, population, generations, replications, predictive,
@@ -88,14 +79,12 @@ def calibrate(
         if not parameters:
             fail("--parameters: name the constants to fit, e.g. --parameters "
                  "planned_capacity,run_ceiling=1.0:1.3")
-        reg = _load(register)
+        reg = load_register_or_exit(register)
         parameters = [p.strip() for p in parameters.split(",") if p.strip()]
         try:
             priors_for(reg, parameters)       # bad names and ranges are refused first
         except ScenarioError as exc:
             fail(str(exc))
-        for scenario in {id(p.scenario): p.scenario for p in reg.patterns}.values():
-            check_fits(scenario)
         seed = reg.seed if seed is None else seed
         folder = new_results_folder(out_dir, "calibrate", register, seed)
         argv = ["collabsim", "calibrate", str(register), "--parameters", ",".join(parameters),

@@ -15,6 +15,22 @@ from sim.cli_common import (AsJson, Scheduler, Seed, Workers, abnormal_ends, ana
                              show)
 
 
+def load_register_or_exit(path: Path):
+    """The register at `path`, or exit 2 naming the file and field; exit 2 too if one of the
+    scenarios it runs cannot fit in memory (calibrate uses it as well)."""
+    from sim.loading import ScenarioError
+    from sim.patterns.register import load_register
+
+    try:
+        register = load_register(path)
+    except ScenarioError as exc:
+        fail(str(exc))
+    for scenario in {id(s): s for p in register.patterns
+                     for s in (p.baseline, p.variant) if s is not None}.values():
+        check_fits(scenario)
+    return register
+
+
 @app.command()
 def patterns(
     register: Path = typer.Argument(..., help="Pattern register YAML file (e.g. "
@@ -32,18 +48,9 @@ def patterns(
 ) -> None:
     """Does the model reproduce the patterns of a register? Each pattern's statistic, its 95%
     interval, its target and whether it lies within it (docs/PATTERNS.md)."""
-    from sim.loading import ScenarioError
-    from sim.patterns.register import load_register
-
     if as_json and as_markdown:
         fail("--json and --markdown: choose one")
-    try:
-        reg = load_register(register)   # first: a bad register is refused before any work
-    except ScenarioError as exc:
-        fail(str(exc))
-    for scenario in {id(s): s for p in reg.patterns
-                     for s in (p.baseline, p.variant) if s is not None}.values():
-        check_fits(scenario)
+    reg = load_register_or_exit(register)   # first: a bad register is refused before any work
     if out_dir is not None:
         check_new_folder(out_dir, "patterns")
     from sim import store

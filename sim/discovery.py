@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim import store
-from sim.fields import CHARTER_NUMBERS
+from sim.fields import CHARTER_NUMBERS, split_partner
 from sim.inputs import BENEFITS, uncertain_paths
 from sim.loading import as_scenario
 from sim.scenario import Scenario
@@ -62,7 +62,7 @@ def _input_columns(scenario: Scenario, inputs) -> dict[str, np.ndarray]:
             columns[path] = sampled[path]
             continue
         if head == "partners":
-            name, field_ = _split_partner(rest, names)
+            name, field_ = split_partner(rest, names)
             if field_.startswith("priorities."):
                 b = BENEFITS.index(field_.split(".", 1)[1])
                 columns[path] = inputs.priorities[:, slot[name], b]
@@ -73,13 +73,6 @@ def _input_columns(scenario: Scenario, inputs) -> dict[str, np.ndarray]:
         else:  # shocks[i].rate / shocks[i].magnitude
             columns[path] = sampled[path]
     return columns
-
-
-def _split_partner(rest: str, names: list[str]) -> tuple[str, str]:
-    for name in sorted(names, key=len, reverse=True):  # names may contain dots
-        if rest.startswith(name + "."):
-            return name, rest[len(name) + 1:]
-    raise KeyError(rest)
 
 
 #: Each charter number's name among the sampled inputs (the table in sim.fields).
@@ -107,7 +100,7 @@ def conditions_frame(scenario: Scenario, run) -> pd.DataFrame:
         per_partner = {}
         for path in list(columns):
             if path.startswith("partners."):
-                field_ = _split_partner(path[len("partners."):], scenario.partner_names())[1]
+                field_ = split_partner(path[len("partners."):], scenario.partner_names())[1]
                 per_partner.setdefault(field_, []).append(columns.pop(path))
         summary = {}
         for field_, values in per_partner.items():

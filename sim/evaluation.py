@@ -21,7 +21,7 @@ own stream. Point p's replication r draws from the stream (seed, sample p, repli
 in a sweep; with `common_random_numbers=True` every point uses sample 0 instead (the same luck
 at every point, so two points differ only by their values).
 
-Outputs are the sweep's scalars (sim.sensitivity.OUTPUTS) and time series: `timeseries.NAME`
+Outputs are the sweep's scalars (sim.output_names.OUTPUTS) and time series: `timeseries.NAME`
 for any column of a run's time-series table gives its mean over the point's replications at
 each review, as columns `NAME[0]` .. `NAME[horizon]`.
 """
@@ -40,26 +40,18 @@ import pandas as pd
 from sim import store
 from sim.fields import field_of
 from sim.loading import ScenarioError, as_scenario
-from sim.scenario import Scenario
+from sim.output_names import OUTPUTS, TIMESERIES_COLUMNS
+from sim.scenario import Scenario, suggest
 
 SERIES = "timeseries."
 
 
-def _scalar_outputs() -> dict:
-    from sim.sensitivity import OUTPUTS
-
-    return OUTPUTS
-
-
 def check_outputs(outputs, source: str = "outputs") -> tuple[str, ...]:
     """The outputs as a tuple, or a ScenarioError naming each unknown one (with a suggestion)."""
-    from sim.experiment import TIMESERIES_COLUMNS
-    from sim.fields import _suggest
-
     outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
-    known = [*_scalar_outputs(), *(SERIES + c for c in TIMESERIES_COLUMNS if c != "cycle")]
-    problems = [f"{o!r}: not an output{_suggest(str(o), known)}; outputs: "
-                f"{', '.join(_scalar_outputs())}, or timeseries.COLUMN "
+    known = [*OUTPUTS, *(SERIES + c for c in TIMESERIES_COLUMNS if c != "cycle")]
+    problems = [f"{o!r}: not an output{suggest(str(o), known)}; outputs: "
+                f"{', '.join(OUTPUTS)}, or timeseries.COLUMN "
                 f"({', '.join(c for c in TIMESERIES_COLUMNS if c != 'cycle')})"
                 for o in outputs if o not in known]
     if not outputs:
@@ -153,10 +145,12 @@ def _hashable(v):
 
 def evaluate_rows(scenario: Scenario, seed: int, quantiles: np.ndarray, columns: np.ndarray,
                   samples: np.ndarray, replications: int, outputs: tuple[str, ...],
-                  horizon: int, intervals: bool = False) -> np.ndarray:
+                  horizon: int, intervals: bool = False, exact: bool = True) -> np.ndarray:
     """Outputs of some design points, [P, width] (scalars, then each series over reviews
     0..horizon, NaN past the scenario's own horizon; with `intervals` each value is followed
-    by its 95% interval). A top-level function for executors."""
+    by its 95% interval). Point p's replications draw from sample `samples[p]`; `exact`: the
+    quantiles set values (a design), not the run's own uniforms (a sweep; see engine.draw). A
+    top-level function for executors."""
     from sim.engine import run_batch
     from sim.outcomes import vector_outcomes
 
@@ -164,7 +158,7 @@ def evaluate_rows(scenario: Scenario, seed: int, quantiles: np.ndarray, columns:
     point = np.repeat(np.arange(P), replications)
     reps = np.tile(np.arange(replications), P)
     run = run_batch(scenario, seed, reps, np.asarray(samples)[point], columns,
-                    np.repeat(quantiles, replications, axis=0), exact=True)
+                    np.repeat(quantiles, replications, axis=0), exact=exact)
     parts = []
     scalars = [o for o in outputs if not o.startswith(SERIES)]
     if scalars:

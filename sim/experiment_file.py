@@ -52,7 +52,7 @@ from sim.loading import (MAX_FILE_BYTES, MAX_ITEMS, ScenarioError, UnreadableFil
                          format_validation_errors, load_scenario_text, parse_yaml,
                          read_regular_file, read_scenario_text, scenario_data)
 from sim.output_names import OUTPUTS, TIMESERIES_COLUMNS
-from sim.scenario import TRAITS, Count, Name, Scenario, Text
+from sim.scenario import TRAITS, Count, Name, Scenario, Text, suggest
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -592,8 +592,6 @@ def _check_design(spec: ExperimentFile, factors: list[Factor], problems: list[st
 def _check_outputs(spec: ExperimentFile, problems: list[str]) -> None:
     """Per run, the run outputs (sim.output_names.OUTPUTS); per review, the columns of a run's
     time-series table (also written `timeseries.NAME`, as sim.evaluate names them)."""
-    import difflib
-
     per_review = [c for c in TIMESERIES_COLUMNS if c != "cycle"]
 
     def series(o: str) -> Optional[str]:
@@ -614,9 +612,7 @@ def _check_outputs(spec: ExperimentFile, problems: list[str]) -> None:
             problems.append(f"outputs: {o!r} is an output per {other}; one experiment measures "
                             f"per run or per review (set `per: {other}` for it)")
         else:
-            close = difflib.get_close_matches(o, mine, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else \
-                f"; outputs per {spec.per}: {', '.join(mine)}"
+            hint = suggest(o, mine) or f"; outputs per {spec.per}: {', '.join(mine)}"
             problems.append(f"outputs: {o!r} is not an output{hint}")
 
 

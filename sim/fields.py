@@ -17,7 +17,6 @@ error, with a suggestion.
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 import typing
 import weakref
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from sim.parameters import ModelParameters
-from sim.scenario import BENEFITS, PLAN, TRAITS, Charter, Scenario
+from sim.scenario import BENEFITS, PLAN, TRAITS, Charter, Scenario, suggest
 
 #: The charter's numbers that may be uncertain, in the order a replication samples them, each
 #: with the name the sampled value has in sim.inputs.PartnershipInputs. Adding a numeric clause
@@ -70,7 +69,7 @@ class Field:
         if self.kind == "category":
             if value not in self.choices:
                 raise ValueError(f"one of {', '.join(map(str, self.choices))}, got {value!r}"
-                                 f"{_suggest(str(value), self.choices)}")
+                                 f"{suggest(str(value), self.choices)}")
             return value
         if self.kind == "integer":
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
@@ -145,7 +144,7 @@ def field_of(scenario: Scenario, path: str, source: Optional[str] = None) -> Fie
         return table[path]
     from sim.loading import ScenarioError
 
-    hint = _suggest(path, table) or _suggest(_generic(path), _generic_paths(table)) \
+    hint = suggest(path, table) or suggest(_generic(path), _generic_paths(table)) \
         or _ending_with(path, table)
     raise ScenarioError(source or scenario.name, [f"{path}: not a field of the scenario{hint}"])
 
@@ -171,7 +170,7 @@ def value_of(scenario: Scenario, path: str):
     field_of(scenario, path)
     head, _, rest = path.partition(".")
     if head == "partners":
-        who, leaf = _split_partner(rest, scenario.partner_names())
+        who, leaf = split_partner(rest, scenario.partner_names())
         specs = scenario.partner_specs()
         chosen = specs if who == "*" else [p for p in specs if p.name == who]
         values = [_leaf_of(p, leaf, scenario) for p in chosen]
@@ -199,7 +198,7 @@ def _leaf_of(partner, leaf: str, scenario: Scenario):
     return getattr(partner, leaf)
 
 
-def _split_partner(rest: str, names: list[str]) -> tuple[str, str]:
+def split_partner(rest: str, names: list[str]) -> tuple[str, str]:
     """(partner name or '*', field) from what follows `partners.` (names may contain dots)."""
     for name in ["*", *sorted(names, key=len, reverse=True)]:
         if rest.startswith(name + "."):
@@ -259,7 +258,7 @@ def set_value(data: dict, scenario: Scenario, path: str, value: Any) -> None:
     its partners. A partner without its own priorities copies the vision before one is set."""
     head, _, rest = path.partition(".")
     if head == "partners":
-        who, leaf = _split_partner(rest, scenario.partner_names())
+        who, leaf = split_partner(rest, scenario.partner_names())
         if who == "*" and data.get("population") is not None:
             entries = [data["population"]["traits"]]
         else:
@@ -310,8 +309,3 @@ def _expand_population(data: dict, scenario: Scenario) -> list[dict]:
         data["partners"] = [{"name": f"{prefix} {i + 1}", **copy.deepcopy(population["traits"])}
                             for i in range(population["count"])]
     return data["partners"]
-
-
-def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""

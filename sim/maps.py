@@ -110,7 +110,7 @@ def outcome_function(scenario, replications: int = 64, seed: Optional[int] = Non
         field_of(base, path, "inputs")
 
     def model(**values) -> dict:
-        table = evaluate(base, {k: [v] for k, v in values.items()} or {"horizon": [base.horizon]},
+        table = evaluate(base, pd.DataFrame([values]),   # one point (no column: the scenario)
                          replications, outputs, seed, common_random_numbers=True)
         row = table.iloc[0]
         result = {}

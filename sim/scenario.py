@@ -82,14 +82,20 @@ def _partner_name(value: str) -> str:
     return value
 
 
-def _whole_number(value):
-    """Before int validation: yes/no and text are not numbers (YAML 1.1 would have read `yes`
-    as 1 and `1:30` as 90; pydantic would have taken true as 1 and "7" as 7)."""
-    if isinstance(value, bool):
-        raise ValueError(f"should be an integer, got {str(value).lower()} (a yes/no value)")
-    if isinstance(value, str):
-        raise ValueError(f"should be an integer, got text {value!r}")
-    return value
+def _no_yes_no_or_text(kind: str):
+    """A before-validator: yes/no and text are not numbers (YAML 1.1 would have read `yes` as 1
+    and `1:30` as 90; pydantic would have taken true as 1 and "7" as 7). `kind` names what the
+    field should be ("an integer", "a number")."""
+    def check(value):
+        if isinstance(value, bool):
+            raise ValueError(f"should be {kind}, got {str(value).lower()} (a yes/no value)")
+        if isinstance(value, str):
+            raise ValueError(f"should be {kind}, got text {value!r}")
+        return value
+    return check
+
+
+_whole_number = _no_yes_no_or_text("an integer")
 
 
 Name = Annotated[str, AfterValidator(_plain_name)]
@@ -656,7 +662,8 @@ def _suggest(word: str, options) -> str:
 
 #: The schema's helpers under public names, for schemas that follow this one (the pattern
 #: register, sim.patterns.schema): a cross-field error that knows its field, a "did you
-#: mean" hint, and the integer check that refuses yes/no and text.
+#: mean" hint, and the integer and number checks that refuse yes/no and text.
 FieldError = _FieldError
 suggest = _suggest
 whole_number = _whole_number
+plain_number = _no_yes_no_or_text("a number")

@@ -16,7 +16,6 @@ drawn from each replication's own stream, exactly as in `collabsim run`.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ from sim.fields import sampled_paths, with_values
 from sim.inputs import uncertain_paths
 from sim.loading import ScenarioError, as_scenario
 from sim.output_names import OUTPUTS  # noqa: F401 - what a point's runs are summarised to
-from sim.scenario import Scenario
+from sim.scenario import Scenario, suggest
 
 METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn")
 #: The index each method ranks factors by, and its confidence column (None: no CI).
@@ -90,9 +89,8 @@ def with_factors(scenario, specs: list[FactorSpec]) -> tuple[Scenario, dict[str,
     values, groups = {}, {}
     for spec in specs:
         if spec.path not in known:
-            close = difflib.get_close_matches(spec.path, known, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise FactorError(f"{spec.path}: not a numeric field of the scenario{hint}")
+            raise FactorError(f"{spec.path}: not a numeric field of the scenario"
+                              f"{suggest(spec.path, known)}")
         values[spec.path] = {"uniform": [spec.low, spec.high]}
         if spec.low == spec.high and spec.path not in uncertain:
             values[spec.path] = spec.low  # pinning a fixed number must not add an input
@@ -179,17 +177,12 @@ def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: 
     normal interval from the runs' standard error for the means, and for the median the
     distribution-free interval between two order statistics (sim.outcomes.median_ranks).
     `exact`: the design sets values, not the run's uniforms (see engine.draw)."""
-    from sim.engine import run_batch
-    from sim.evaluation import point_summaries
-    from sim.outcomes import vector_outcomes
+    from sim.evaluation import evaluate_rows
 
     P = len(design)
-    points = np.repeat(np.arange(first_point, first_point + P), replications)
-    reps = np.tile(np.arange(replications), P)
-    run = run_batch(scenario, seed, reps, points, columns,
-                    np.repeat(design, replications, axis=0), exact=exact)
-    base = list(dict.fromkeys(_base_output(name) for name in outputs))
-    found = point_summaries(vector_outcomes(run), P, base, intervals=True)   # value, low, high
+    base = tuple(dict.fromkeys(_base_output(name) for name in outputs))
+    found = evaluate_rows(scenario, seed, design, columns, np.arange(first_point, first_point + P),
+                          replications, base, scenario.horizon, intervals=True, exact=exact)
     values = {}
     for j, o in enumerate(base):
         low, high = (o + suffix for suffix in CI_SUFFIXES)

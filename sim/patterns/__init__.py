@@ -12,7 +12,7 @@ Modules: `schema` (the file format), `register` (reading and checking a register
 settings), `evaluate` (running the register), `report` (tables for people).
 """
 
-import importlib
+from sim.lazy_exports import lazy_exports
 
 #: Public names and the module each lives in, imported on first use: checking a register
 #: needs neither pandas nor the executors.
@@ -26,16 +26,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'sim.patterns' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = sorted(_EXPORTS)

@@ -6,7 +6,6 @@ file and the field (`patterns[3] (more ambition).variant.set`), as scenario file
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from sim.loading import (ScenarioError, format_validation_errors, load_scenario,
                          read_scenario_text)
 from sim.patterns.catalogue import OUTCOME_COLUMNS, Settings, Statistic
 from sim.patterns.schema import PatternSpec, RegisterFile, StatisticChoice, Target
-from sim.scenario import Scenario
+from sim.scenario import Scenario, suggest
 from sim.shocks import DEFAULT_AT_CYCLE, StressError, parse_shock, with_shocks
 
 #: The shipped scenarios, where a pattern's files are looked for after the register's folder.
@@ -131,10 +130,8 @@ class _Files:
                 return candidate
         known = sorted({str(p.relative_to(root)) for root in self.roots if root.is_dir()
                         for p in root.rglob("*.yaml")})
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
         where = " or ".join(str(r) for r in self.roots)
-        raise _Problem(field_path, f"no file {name!r} in {where}{hint}")
+        raise _Problem(field_path, f"no file {name!r} in {where}{suggest(name, known)}")
 
     def scenario(self, name: str, field_path: str) -> Scenario:
         path = self.find(name, field_path)
@@ -200,11 +197,10 @@ def _check_columns(settings: Settings, scenario: Scenario) -> None:
     known = [*OUTCOME_COLUMNS, *uncertain_paths(scenario)]
     for name, column in settings.columns().items():
         if column not in known:
-            close = difflib.get_close_matches(column, known, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise _Problem(f"statistic.{name}", f"{column!r} is not a numeric column of the "
-                           f"outcomes of {scenario.name!r}{hint}; sampled inputs are named by "
-                           "path (partners.NAME.TRAIT, charter.business_case.X)")
+                           f"outcomes of {scenario.name!r}{suggest(column, known)}; sampled "
+                           "inputs are named by path (partners.NAME.TRAIT, "
+                           "charter.business_case.X)")
 
 
 def _shocks(settings: Settings, scenario: Scenario) -> tuple[dict, ...]:

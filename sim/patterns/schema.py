@@ -16,22 +16,14 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       ValidationError, field_validator, model_validator)
 
 from sim.patterns.catalogue import NOT_SUPPORTED, STATISTICS, Settings, Statistic
-from sim.scenario import Count, FieldError, Name, Text, suggest
+from sim.scenario import Count, FieldError, Name, Text, plain_number, suggest
 
 ROLES = ("calibrate", "validate")
 
 
-def _number(value):
-    """A plain number: yes/no values and text are refused (pydantic would read true as 1.0
-    and "0.3" as 0.3)."""
-    if isinstance(value, bool):
-        raise ValueError(f"should be a number, got {str(value).lower()} (a yes/no value)")
-    if isinstance(value, str):
-        raise ValueError(f"should be a number, got text {value!r}")
-    return value
-
-
-Number = Annotated[float, BeforeValidator(_number)]
+#: A plain number: yes/no values and text are refused (pydantic would read true as 1.0 and
+#: "0.3" as 0.3).
+Number = Annotated[float, BeforeValidator(plain_number)]
 #: A file named by a pattern: a scenario or charter, relative to the register's folder or to
 #: the shipped scenarios/ folder.
 FileName = Annotated[str, Field(min_length=1, max_length=500)]
