@@ -14,6 +14,7 @@ The Python API that the CLI and the notebooks use:
     sim.evaluate(scenario, {"partners.*.ambition": [0.2, 0.8]}, replications=200)  # a design
     scenario.with_values({"charter.decision_rule": "majority"})      # fields by path (sim.fields)
     sim.run_experiment("experiments/ambition_by_decision_rule.yaml").table  # a named experiment
+    sim.design_charter(scenario, "charter.decision_rule,charter.programme_team.training").table
     model = sim.PartnershipModel(scenario=scenario, rng=1)   # one run, review by review
     model.step()
     sim.trust_network(model)        # the teaching pictures of one run (sim.teaching_plots)
@@ -37,6 +38,11 @@ _EXPORTS = {
     "discover": "sim.discovery", "write_report": "sim.html_report",
     "evaluate": "sim.evaluation", "Evaluator": "sim.evaluation",
     "load_experiment": "sim.experiment_file", "run_experiment": "sim.experiment_file",
+    # which charter to sign (docs/DESIGN-SEARCH.md)
+    "design_charter": "sim.robust_charters", "CharterDesign": "sim.robust_charters",
+    "load_design_file": "sim.levers", "save_design": "sim.design_report",
+    "tradeoff_figure": "sim.design_report", "parallel_figure": "sim.design_report",
+    "convergence_figure": "sim.design_report",
     # what one run looks like, review by review (the teaching app and the lessons)
     "partnership_page": "sim.app",
     "savings_against_business_case": "sim.teaching_plots", "trust_over_time": "sim.teaching_plots",
@@ -59,7 +65,8 @@ __all__ = [
     "ScenarioError", "load_scenario", "replication_rng", "run", "run_model", "save_run",
     "scenario_from_dict", "sweep", "grid", "outcome_function", "breaking_point", "shock_timing",
     "compare", "load_charter", "discover", "write_report", "evaluate", "Evaluator",
-    "load_experiment", "run_experiment", "partnership_page", "savings_against_business_case",
+    "load_experiment", "run_experiment", "design_charter", "CharterDesign", "load_design_file",
+    "save_design", "tradeoff_figure", "parallel_figure", "convergence_figure", "partnership_page", "savings_against_business_case",
     "trust_over_time", "trust_network", "satisfaction_over_time", "shock_side_by_side",
     "breaking_point_figure", "timing_figure", "comparison_figure", "indices_figure",
     "STATUSES", "STATUS_MEANINGS", "__version__",

@@ -493,7 +493,7 @@ def grid(
     show(f"results: {folder}")
 
 
-from sim import (cli_app, cli_calibrate, cli_experiment, cli_patterns,  # noqa: E402,F401
+from sim import (cli_app, cli_calibrate, cli_design, cli_experiment, cli_patterns,  # noqa: E402,F401
                  cli_workflows)
 
 

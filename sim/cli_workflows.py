@@ -285,7 +285,7 @@ def discover(
 @app.command()
 def report(
     folder: Path = typer.Argument(..., help="A results folder (run, sweep, grid, stress, "
-                                  "compare, discover or experiment)."),
+                                  "compare, discover, experiment, calibrate or design)."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Where to write the page "
                                             "(default: FOLDER/report.html)."),
     as_json: bool = typer.Option(False, "--json", help="Print where the page went as JSON."),

@@ -33,7 +33,7 @@ REPORT = "report.html"
 TITLES = {"run": "Monte Carlo stress test", "sweep": "Sensitivity sweep",
           "grid": "Two-input map", "stress": "Stress test", "compare": "Charter comparison",
           "discover": "Scenario discovery", "experiment": "Experiment",
-          "calibrate": "Calibration", "patterns": "Pattern check"}
+          "calibrate": "Calibration", "patterns": "Pattern check", "design": "Charter design"}
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;

@@ -1,0 +1,464 @@
+"""Charter design: search the space of charters for robust ones that every partner would sign.
+
+The question an architect is asked is "which charter should we sign?", not "which of these two
+is better?". Robust decision making answers it by searching the space of choices under deep
+uncertainty (Kasprzyk et al. 2013; EMA Workbench's robust optimisation); a partnership adds that
+there are several decision makers and each must prefer signing to staying out. Here:
+
+* **Charters.** The levers (sim.levers) span the space: each candidate is the draft with some
+  clauses changed. With an edit budget k, a candidate changes at most k clauses; each lever
+  then carries a "changed" gene, so the search can keep a clause exactly as drafted.
+* **Futures.** Every candidate is judged on the same futures (common random numbers,
+  sim.charter_futures) against the draft's business case, net of what the charter costs.
+* **Objectives** over those futures: P(deliver) (maximised), expected net savings (£m,
+  maximised) and fairness, the worst partner's 90th-percentile regret (£m, minimised): in each
+  future a partner's regret is how much less it got than under the best charter of a
+  reference set of charters (the draft and a random sample of the space) in that future; a
+  charter is as fair as the partner it treats worst, in its bad futures (90th percentile).
+* **Constraints.** Individual rationality: every partner better off than staying out (net money
+  above zero) in at least `sign_share` of futures. The edit budget, if any.
+* **Search.** epsilon-NSGA-II from platypus (the algorithm and library the EMA Workbench uses;
+  platypus is installed with it, takes mixed real, integer and categorical variables, and its
+  Evaluator interface lets a whole generation run as one batch on our executors; pymoo would
+  add a dependency for no gain here). Categorical clauses are platypus Subsets of size 1, so
+  their values are choices, never indices.
+* **Noise.** A candidate's objectives come from finitely many futures. After the search, the
+  candidates that could be on the front are resampled (a bootstrap over futures, the same
+  resample for every candidate, so pairing is kept): those whose membership of the front is
+  unclear (in it in more than 5% and less than 95% of resamples) get twice the futures, and so
+  on up to `max_replications`; candidates clearly off the front get no more runs.
+* **Restarts as evidence.** The search runs from `seeds` seeds, each on its own futures and its
+  own random choices; their final charters are re-evaluated together on a large fresh sample of
+  futures none of them saw. Each seed's share of the pooled front's hypervolume on that sample
+  says whether the searches agree (converged) or more evaluations are needed.
+* **Results** (on the fresh sample): the non-dominated charters that every partner would sign,
+  each with its changed clauses, P(deliver) with its interval, net savings, every partner's
+  regret and chance of being better off, a satisficing score (delivers and every partner gains),
+  paired differences against the draft and any `against` charter, and the conditions under which
+  it fails (PRIM on its fresh futures, sim.discovery).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from sim.charter_futures import Ledger, charter_key
+from sim.levers import Lever, check_budget, check_sign_share
+from sim.loading import ScenarioError, as_scenario
+from sim.scenario import Scenario
+
+OBJECTIVES = {
+    "p_deliver": "P(deliver)",
+    "net_savings_m": "expected net savings, £m",
+    "worst_regret_m": "worst partner's 90th-percentile regret, £m",
+}
+#: +1 maximised, -1 minimised.
+SENSE = np.array([1.0, 1.0, -1.0])
+REGRET_QUANTILE = 0.9
+#: Search seed k judges charters on replications k * STRIDE + r; the fresh sample starts at FRESH.
+STRIDE = 10_000_000
+FRESH = 1_000_000_000
+#: Random charters (besides the draft) in each seed's regret reference set and first generation.
+REFERENCE = 15
+#: A charter is on the front "clearly" in at least this share of bootstrap resamples, clearly
+#: off it in at most 1 - this share.
+CLEAR = 0.95
+#: At most this many candidates take part in resolving the front (the best by front rank).
+CONTENDERS = 160
+#: The seeds agree when each one's front has at least this share of the pooled front's
+#: hypervolume on the fresh sample.
+AGREE = 0.9
+DEFAULTS = dict(seeds=3, population=24, evaluations=1000, replications=100,
+                max_replications=800, final_replications=2000, bootstrap=200, sign_share=0.5)
+
+
+# --- the space of charters ---------------------------------------------------------------------
+
+
+class CharterSpace:
+    """The levers as platypus decision variables, and candidates as clause values."""
+
+    def __init__(self, draft: Scenario, levers: Sequence[Lever], budget: Optional[int]):
+        self.draft, self.levers, self.budget = draft, list(levers), budget
+
+    def types(self) -> list:
+        from platypus import Binary, Integer, Real, Subset
+
+        types = []
+        for lever in self.levers:
+            if lever.kind == "range":
+                types.append(Real(lever.low, lever.high))
+            elif lever.kind == "integers":
+                types.append(Integer(lever.low, lever.high))
+            else:
+                types.append(Subset(list(lever.values), 1))
+        if self.budget is not None:
+            types += [Binary(1) for _ in self.levers]
+        return types
+
+    def values(self, decoded: list) -> dict:
+        """A candidate's clause values from its decoded variables."""
+        values = {}
+        for i, lever in enumerate(self.levers):
+            v = decoded[i]
+            v = v[0] if lever.kind == "values" else v
+            v = float(v) if lever.kind == "range" else int(v) if lever.kind == "integers" else v
+            if self.budget is not None and not decoded[len(self.levers) + i][0]:
+                v = lever.draft
+            values[lever.path] = v
+        return values
+
+    def encoded(self, values: dict) -> list:
+        """Encoded variables of a candidate (for platypus' initial population)."""
+        types = self.types()
+        out = []
+        for i, lever in enumerate(self.levers):
+            v = values[lever.path]
+            if self.budget is not None and lever.same(v, lever.draft) and not self._in(lever, v):
+                v = self._any(lever)          # unchanged: the value gene does not matter
+            out.append(types[i].encode([v] if lever.kind == "values" else v))
+        if self.budget is not None:
+            out += [[not lever.same(values[lever.path], lever.draft)] for lever in self.levers]
+        return out
+
+    @staticmethod
+    def _in(lever: Lever, v) -> bool:
+        if lever.kind == "values":
+            return any(lever.same(v, x) for x in lever.values)
+        return lever.low <= v <= lever.high
+
+    @staticmethod
+    def _any(lever: Lever):
+        return lever.values[0] if lever.kind == "values" else lever.low
+
+    def draft_values(self) -> dict:
+        return {lever.path: lever.draft for lever in self.levers}
+
+    def random_values(self, rng: np.random.Generator) -> dict:
+        """A charter drawn uniformly from the space (with a budget: a uniform number of
+        changed clauses up to it, then those clauses uniformly)."""
+        values = self.draft_values()
+        chosen = range(len(self.levers))
+        if self.budget is not None:
+            k = int(rng.integers(1, self.budget + 1))
+            chosen = sorted(rng.choice(len(self.levers), size=k, replace=False).tolist())
+        for i in chosen:
+            lever = self.levers[i]
+            if lever.kind == "range":
+                values[lever.path] = float(lever.low + rng.random() * (lever.high - lever.low))
+            elif lever.kind == "integers":
+                values[lever.path] = int(rng.integers(lever.low, lever.high + 1))
+            else:
+                values[lever.path] = lever.values[int(rng.integers(len(lever.values)))]
+        return values
+
+    def changed(self, values: dict) -> list[str]:
+        return [lever.path for lever in self.levers if not lever.same(values[lever.path],
+                                                                       lever.draft)]
+
+    def scenario(self, values: dict) -> Scenario:
+        return self.draft.with_values(values, source=f"{self.draft.name} (a candidate charter)")
+
+
+# --- objectives on futures --------------------------------------------------------------------
+
+
+def objectives(futures: dict, best: np.ndarray) -> np.ndarray:
+    """[C, 3] objectives of C candidates from their futures ({name: [C, R, ...]}) and the best
+    money any reference charter gave each partner in each future (`best` [R, n])."""
+    regret = np.maximum(best[None] - futures["money"], 0.0)               # [C, R, n]
+    worst = np.quantile(regret, REGRET_QUANTILE, axis=1).max(axis=1)
+    return np.column_stack([futures["delivered"].mean(axis=1), futures["net"].mean(axis=1),
+                            worst])
+
+
+def better_off(futures: dict) -> np.ndarray:
+    """[C, n] share of futures in which each partner is better off than staying out."""
+    return (futures["money"] > 0).mean(axis=1)
+
+
+def nondominated(points: np.ndarray, feasible: np.ndarray, margins=0.0) -> np.ndarray:
+    """Which rows of `points` ([C, 3], in OBJECTIVES' senses) no feasible row dominates
+    (infeasible rows are never on the front). With `margins` (one per objective), a row
+    dominates another only if it is at least as good in every objective and better by more
+    than the margin in one: charters closer than that are the same answer, not rivals."""
+    x = points * SENSE
+    ok = np.asarray(feasible, bool)
+    ge = (x[:, None, :] >= x[None, :, :]).all(axis=2)
+    gt = (x[:, None, :] > x[None, :, :] + np.asarray(margins)).any(axis=2)
+    dominated = ((ge & gt) & ok[:, None]).any(axis=0)
+    return ok & ~dominated
+
+
+def front_ranks(points: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+    """Non-dominated sorting: 0 for the front, 1 for the front without it, ...; infeasible rows
+    after every feasible one, by how far they fall short."""
+    rank = np.full(len(points), -1)
+    left = np.asarray(feasible, bool).copy()
+    r = 0
+    while left.any():
+        front = nondominated(points, left)
+        rank[front] = r
+        left &= ~front
+        r += 1
+    rank[rank < 0] = r
+    return rank
+
+
+# --- one search -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _random_state(seed: int):
+    """platypus draws from the `random` module: seed it for the search, and put back the
+    caller's state afterwards."""
+    saved = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(saved)
+
+
+@dataclass
+class SeedSearch:
+    """What the search from one seed found, on its own futures."""
+
+    seed: int
+    evaluated: pd.DataFrame  # every candidate: its values and objectives on the search's futures
+    final: list              # the candidates left on its front after resolving, values
+    trace: pd.DataFrame      # nfe, objectives of the archive's charters after each generation
+    rounds: pd.DataFrame     # each resolving round: futures, contenders, unclear
+    runs: int
+
+
+class _Search:
+    """One seed's epsilon-NSGA-II over the charter space (see the module's doc)."""
+
+    def __init__(self, space: CharterSpace, ledger: Ledger, k: int, settings: dict,
+                 on_progress: Optional[Callable[[str, int, int], None]]):
+        self.space, self.ledger, self.k, self.s = space, ledger, k, settings
+        self.on_progress = on_progress
+        self.n = settings["replications"]
+        self.candidates: dict[str, dict] = {}           # key -> values, in evaluation order
+        self.rng = np.random.default_rng([settings["seed"], k])
+        refs = [space.draft_values()] + [space.random_values(self.rng)
+                                         for _ in range(REFERENCE)]
+        self.reference = {charter_key(v): v for v in refs}
+        self.best = None
+        self._cached: dict = {}
+
+    def _scenarios(self, keys) -> dict:
+        return {k: self.space.scenario(self.candidates.get(k) or self.reference[k])
+                for k in keys}
+
+    def _ensure(self, keys: list, n: int, stage: str) -> None:
+        keys = [k for k in keys if self.ledger.count(k) < n]
+        if not keys:
+            return
+        done = [0]
+
+        def tick(m):
+            done[0] += m
+            if self.on_progress is not None:
+                self.on_progress(stage, done[0], len(keys))
+
+        self.ledger.ensure(self._scenarios(keys), n, tick)
+
+    def _reference_best(self, n: int) -> np.ndarray:
+        self._ensure(list(self.reference), n, f"seed {self.k + 1}: reference charters")
+        return self.ledger.view(list(self.reference), n)["money"].max(axis=0)
+
+    def measure(self, keys: list, n: int, index=None) -> tuple[np.ndarray, np.ndarray]:
+        """Objectives [C, 3] and feasibility [C] of candidates on their first n futures (or on
+        the resample `index` of them)."""
+        futures = self.ledger.view(keys, n)
+        best = self.best[:n]
+        if index is not None:
+            futures = {name: a[:, index] for name, a in futures.items()}
+            best = best[index]
+        points = objectives(futures, best)
+        feasible = (better_off(futures) >= self.s["sign_share"]).all(axis=1)
+        if self.space.budget is not None:
+            feasible &= np.array([len(self.space.changed(self.candidates.get(k)
+                                                          or self.reference[k]))
+                                  <= self.space.budget for k in keys])
+        return points, feasible
+
+    def run(self) -> SeedSearch:
+        from platypus import EpsNSGAII, InjectedPopulation, Problem, Solution
+
+        space, n = self.space, self.n
+        runs_before = self.ledger.runs
+        self.best = self._reference_best(n)
+        partners = self.best.shape[1]
+        nconstrs = partners + (1 if space.budget is not None else 0)
+        problem = Problem(len(space.types()), 3, nconstrs)
+        problem.types[:] = space.types()
+        problem.directions[:] = [Problem.MAXIMIZE, Problem.MAXIMIZE, Problem.MINIMIZE]
+        problem.constraints[:] = [">=0"] * partners + (["<=0"] if space.budget is not None
+                                                      else [])
+        problem.function = self._objective
+        injected = []
+        for values in self.reference.values():
+            solution = Solution(problem)
+            solution.variables[:] = space.encoded(values)
+            injected.append(solution)
+        target = float(np.mean(self.ledger.targets[:n]))
+        self.problem = problem
+        self.epsilons = [self.s["epsilon_p"], self.s["epsilon_m"] * target,
+                         self.s["epsilon_m"] * target]
+        algorithm = EpsNSGAII(problem, self.epsilons, population_size=self.s["population"],
+                              generator=InjectedPopulation(injected),
+                              variator=_variator(problem.types),
+                              evaluator=_batch_evaluator(self))
+        trace = []
+
+        def record(algo):
+            for s in algo.archive:
+                if s.feasible:
+                    trace.append({"seed": self.k, "nfe": algo.nfe,
+                                  **dict(zip(OBJECTIVES, s.objectives[:]))})
+            if self.on_progress is not None:
+                self.on_progress(f"seed {self.k + 1}: searching", min(algo.nfe,
+                                 self.s["evaluations"]), self.s["evaluations"])
+
+        with _random_state(int(np.random.SeedSequence([self.s["seed"], self.k])
+                               .generate_state(1)[0])):
+            algorithm.run(self.s["evaluations"], callback=record)
+        keys = list(self.candidates)
+        points, feasible = self.measure(keys, n)
+        evaluated = pd.DataFrame([self.candidates[k] for k in keys])
+        evaluated.insert(0, "seed", self.k + 1)
+        for j, name in enumerate(OBJECTIVES):
+            evaluated[name] = points[:, j]
+        evaluated["signs"] = feasible
+        final, rounds = self.resolve()
+        return SeedSearch(self.k, evaluated,
+                          [self.candidates[key] for key in final], pd.DataFrame(trace),
+                          pd.DataFrame(rounds), self.ledger.runs - runs_before)
+
+    def _objective(self, variables):
+        values = self.space.values(variables)
+        key = charter_key(values)
+        points, feasible = self._cached[key]
+        futures = self.ledger.view([key], self.n)
+        shares = better_off(futures)[0] - self.s["sign_share"]
+        constraints = list(shares)
+        if self.space.budget is not None:
+            constraints.append(len(self.space.changed(values)) - self.space.budget)
+        return list(points), constraints
+
+    def evaluate(self, solutions) -> None:
+        """Run every solution's futures not yet run, as one batch."""
+        problem = solutions[0].problem if solutions else None
+        keys = []
+        for s in solutions:
+            decoded = [problem.types[i].decode(s.variables[i]) for i in range(problem.nvars)]
+            values = self.space.values(decoded)
+            key = charter_key(values)
+            self.candidates.setdefault(key, values)
+            keys.append(key)
+        self._ensure(list(dict.fromkeys(keys)), self.n, f"seed {self.k + 1}: searching")
+        unique = list(dict.fromkeys(keys))
+        points, feasible = self.measure(unique, self.n)
+        self._cached = {k: (points[i], feasible[i]) for i, k in enumerate(unique)}
+
+    def resolve(self) -> tuple[list, list]:
+        """Extra futures only where the front is unclear (see the module's doc); returns the
+        keys on the front at the end and a record of each round."""
+        keys = list(self.candidates)
+        n = self.n
+        points, feasible = self.measure(keys, n)
+        order = np.lexsort((np.arange(len(keys)), front_ranks(points, feasible)))
+        contenders = [keys[i] for i in order[:CONTENDERS]]
+        rounds = []
+        boot = np.random.default_rng([self.s["seed"], self.k, 1])
+        while True:
+            points, feasible = self.measure(contenders, n)
+            share = np.zeros(len(contenders))
+            for _ in range(self.s["bootstrap"]):
+                index = boot.integers(0, n, n)
+                share += nondominated(*self.measure(contenders, n, index), self.epsilons)
+            share /= self.s["bootstrap"]
+            unclear = (share > 1 - CLEAR) & (share < CLEAR)
+            rounds.append({"seed": self.k, "futures": n, "contenders": len(contenders),
+                           "clearly_on_front": int((share >= CLEAR).sum()),
+                           "unclear": int(unclear.sum())})
+            if not unclear.any() or n >= self.s["max_replications"]:
+                break
+            contenders = [k for k, p in zip(contenders, share) if p > 1 - CLEAR]
+            n = min(2 * n, self.s["max_replications"])
+            self.best = self._reference_best(n)
+            self._ensure(contenders, n, f"seed {self.k + 1}: resolving the front")
+        front = nondominated(points, feasible, self.epsilons)
+        return self.thin([k for k, on in zip(contenders, front) if on], n), rounds
+
+    def thin(self, keys: list, n: int) -> list:
+        """One charter per epsilon-box of the objectives (see epsilon_thin)."""
+        points, feasible = self.measure(keys, n)
+        kept = epsilon_thin(points, feasible, self.epsilons)
+        return [k for k, keep in zip(keys, kept) if keep]
+
+
+def epsilon_thin(points: np.ndarray, feasible: np.ndarray, epsilons) -> np.ndarray:
+    """Which rows platypus' epsilon-box archive keeps (as the search keeps its own): one
+    charter per box of side `epsilons` in the objectives, charters closer than that being the
+    same answer; rows are offered in order, so ties go to the earlier."""
+    from platypus import EpsilonBoxArchive, Problem, Solution
+
+    problem = Problem(1, 3, 1)
+    problem.directions[:] = [Problem.MAXIMIZE if s > 0 else Problem.MINIMIZE for s in SENSE]
+    archive = EpsilonBoxArchive(list(epsilons))
+    for i, (point, ok) in enumerate(zip(points, feasible)):
+        solution = Solution(problem)
+        solution.objectives[:] = list(point)
+        solution.constraint_violation = 0.0 if ok else 1.0
+        solution.feasible = bool(ok)
+        solution.evaluated = True
+        solution.row = i
+        archive.add(solution)
+    kept = np.zeros(len(points), bool)
+    kept[[s.row for s in archive]] = True
+    return kept
+
+
+def _variator(types):
+    """Crossover and mutation for each kind of variable present (as the EMA Workbench combines
+    them for mixed levers): SBX and polynomial mutation for numbers, HUX and bit flips for
+    whole numbers and "changed" genes, subset crossover and replacement for choices."""
+    from platypus import HUX, PM, SBX, SSX, Binary, BitFlip, CompoundOperator, Real, Replace, \
+        Subset
+
+    operators = []
+    if any(isinstance(t, Real) for t in types):
+        operators += [SBX(), PM()]
+    if any(isinstance(t, Binary) for t in types):
+        operators += [HUX(), BitFlip()]
+    if any(isinstance(t, Subset) for t in types):
+        operators += [SSX(), Replace()]
+    return CompoundOperator(*operators)
+
+
+def _batch_evaluator(search: _Search):
+    """A platypus Evaluator that runs a generation's new charters as one batch (on the
+    executors), then lets platypus evaluate each from the results."""
+    from platypus import Evaluator
+
+    class BatchEvaluator(Evaluator):
+        def evaluate_all(self, jobs, **kwargs):
+            search.evaluate([job.solution for job in jobs])
+            for job in jobs:
+                job.run()
+            return jobs
+
+    return BatchEvaluator()
+

@@ -1,0 +1,488 @@
+"""`sim.design_charter`: the whole charter design, from levers to a robustness table.
+
+    result = sim.design_charter("scenarios/three_councils.yaml",
+                                "charter.decision_rule,charter.programme_team.training",
+                                against=["scenarios/strong_charter.yaml"])
+    result.table          # the charters on the fresh sample, the draft and `against` among them
+
+The search itself (the space, objectives, epsilon-NSGA-II, resolving the front) is
+sim.charter_design's; this module runs it from several seeds, re-evaluates what they found on a
+fresh sample of futures, and measures what a partnership board asks: how likely each charter is
+to deliver, what it saves, what it does to each partner, whether each would sign, how it
+compares with the draft and with charters they already have, and when it fails.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from sim.charter_design import (AGREE, DEFAULTS, FRESH, OBJECTIVES, REGRET_QUANTILE, SENSE,
+                                STRIDE, CharterSpace, SeedSearch, _Search, epsilon_thin,
+                                nondominated)
+from sim.charter_futures import Ledger, charter_futures, charter_key
+from sim.levers import (Lever, check_budget, check_sign_share, levers_for, parse_lever_text)
+from sim.loading import ScenarioError, as_scenario
+from sim.outcomes import Z95, wilson_bounds
+from sim.scenario import Scenario
+
+#: Settings a design may be given, with what each must be (checked before anything runs).
+LIMITS = {"seeds": (1, 20), "population": (4, 1000), "evaluations": (8, 1_000_000),
+          "replications": (10, 100_000), "max_replications": (10, 1_000_000),
+          "final_replications": (100, 1_000_000), "bootstrap": (20, 10_000)}
+#: Resolution of the front: charters closer than these are the same answer (P(deliver) in
+#: points of probability; money as a share of the draft's mean target).
+EPSILON_P = 0.02
+EPSILON_M = 0.02
+#: Prices that make a programme-team lever cost what it should (sim.rules.programme_spend).
+PRICED_BY = {"charter.programme_team.dedicated": "charter.programme_team.team_cost_m",
+             "charter.programme_team.training": "charter.programme_team.training_cost_m"}
+
+
+@dataclass
+class CharterDesign:
+    """What a charter design found (see the module's doc); `table` has one row per charter:
+    the draft, every `against` charter and the charters the searches found, measured on the
+    fresh sample."""
+
+    scenario: Scenario
+    levers: list
+    settings: dict
+    table: pd.DataFrame            # one row per charter (see charter_table)
+    searches: list                 # SeedSearch per seed
+    convergence: pd.DataFrame      # per seed: hypervolume share on the fresh sample
+    trace: pd.DataFrame            # per seed and generation: the archive's hypervolume
+    failures: pd.DataFrame         # per recommended charter: where it fails (PRIM)
+    message: str
+    headline: list
+    notes: list = field(default_factory=list)
+
+    @property
+    def recommended(self) -> pd.DataFrame:
+        return self.table[self.table["recommended"]]
+
+    def summary(self) -> dict:
+        return {"message": self.message, "headline": self.headline, "notes": self.notes,
+                "levers": [{"path": l.path, "values": l.describe(), "draft": l.draft}
+                           for l in self.levers],
+                "charters": _records(self.table), "convergence": _records(self.convergence),
+                "failures": _records(self.failures)}
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    from sim import store
+
+    return store.json_records(frame)
+
+
+# --- checking what was asked ----------------------------------------------------------------
+
+
+def check_settings(settings: dict) -> dict:
+    """The settings with defaults filled in, or a ScenarioError naming each bad one."""
+    out = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
+    problems = []
+    for name, (low, high) in LIMITS.items():
+        v = out[name]
+        if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+            problems.append(f"{name}: {v!r}, a whole number from {low:,} to {high:,}")
+    if not problems:
+        if out["evaluations"] < out["population"]:
+            problems.append(f"evaluations ({out['evaluations']}) must be at least the "
+                            f"population ({out['population']})")
+        if out["max_replications"] < out["replications"]:
+            problems.append(f"max_replications ({out['max_replications']}) must be at least "
+                            f"replications ({out['replications']})")
+    try:
+        out["sign_share"] = check_sign_share(out["sign_share"], "sign_share")
+    except ScenarioError as exc:
+        problems += exc.problems
+    if problems:
+        raise ScenarioError("the design's settings", problems)
+    return out
+
+
+def against_charters(draft: Scenario, against: Sequence) -> dict[str, Scenario]:
+    """Scenarios whose charters the results are compared with, by name (file stem): each must
+    have the draft's partners and horizon, so that its futures are the draft's."""
+    out: dict[str, Scenario] = {}
+    items = list(against.items()) if isinstance(against, Mapping) else \
+        [(Path(a).stem if isinstance(a, (str, Path)) else None, a) for a in against]
+    for name, item in items:
+        sc = as_scenario(item)
+        name = name or sc.name
+        source = str(item) if isinstance(item, (str, Path)) else name
+        if sc.partner_names() != draft.partner_names() or sc.horizon != draft.horizon:
+            raise ScenarioError(source, ["its partners and horizon must be the draft's (a "
+                                         "charter to compare with is the same partnership "
+                                         "under another charter)"])
+        while name in out or name == "draft":
+            name += "'"
+        out[name] = sc
+    return out
+
+
+def free_lever_notes(draft: Scenario, levers: list[Lever]) -> list[str]:
+    """A lever whose clause costs nothing in the scenario is a free lunch to the search: say so."""
+    notes = []
+    for lever in levers:
+        price = PRICED_BY.get(lever.path)
+        if price is not None and draft.value_of(price) == 0:
+            notes.append(f"{lever.path} costs nothing in this scenario ({price} is 0): the "
+                         "search treats it as free; give its price in the scenario")
+    return notes
+
+
+# --- the whole design -------------------------------------------------------------------------
+
+
+def design_charter(scenario, levers, *, budget: Optional[int] = None,
+                   sign_share: Optional[float] = None, against: Sequence = (),
+                   seed: Optional[int] = None, workers: int = 1,
+                   scheduler: Optional[str] = None, folder: Optional[Path] = None,
+                   on_progress: Optional[Callable[[str, int, int], None]] = None,
+                   **settings) -> CharterDesign:
+    """Search the charters `levers` span (a --levers text, a mapping path -> spec, or Levers)
+    for robust charters every partner would sign (sim.charter_design's doc has the method).
+
+    Settings (defaults in sim.charter_design.DEFAULTS): seeds, population, evaluations (per
+    seed), replications (futures per candidate in the search), max_replications (at most, where
+    the front is unclear), final_replications (the fresh sample), bootstrap. With `folder`,
+    every candidate's futures are saved as they are computed, and a design run again with the
+    same folder and settings re-runs none of them: the result is identical."""
+    draft = as_scenario(scenario)
+    if isinstance(levers, str):
+        levers = parse_lever_text(levers)
+    if not (isinstance(levers, (list, tuple)) and levers and isinstance(levers[0], Lever)):
+        levers = levers_for(draft, levers)
+    check_budget(budget, levers)
+    s = check_settings({**settings, "sign_share": sign_share})
+    s["seed"] = draft.seed if seed is None else int(seed)
+    s["budget"] = budget
+    s["epsilon_p"], s["epsilon_m"] = EPSILON_P, EPSILON_M
+    others = against_charters(draft, against)
+    from sim.paired import layout_of
+
+    layout = layout_of([draft, *others.values()])
+    space = CharterSpace(draft, levers, budget)
+    folder = None if folder is None else Path(folder)
+
+    def ledger(start: int, name: str) -> Ledger:
+        return Ledger(draft, s["seed"], start, layout,
+                      None if folder is None else folder / name, workers, scheduler)
+
+    searches: list[SeedSearch] = []
+    for k in range(s["seeds"]):
+        searches.append(_Search(space, ledger(k * STRIDE, f"seed-{k}"), k, s,
+                                on_progress).run())
+    fresh = ledger(FRESH, "fresh")
+    charters: dict[str, dict] = {}
+    found_by: dict[str, list] = {}
+    for search in searches:
+        for values in search.final:
+            key = charter_key(values)
+            charters.setdefault(key, values)
+            found_by.setdefault(key, []).append(search.seed + 1)
+    scenarios = {"draft": draft, **{f"against:{n}": sc for n, sc in others.items()},
+                 **{key: space.scenario(v) for key, v in charters.items()}}
+    done = [0]
+
+    def tick(m):
+        done[0] += m
+        if on_progress is not None:
+            on_progress("the fresh sample", done[0], len(scenarios))
+
+    fresh.ensure(scenarios, s["final_replications"], tick)
+    table = charter_table(space, fresh, s, charters, found_by, others)
+    convergence, trace = seed_agreement(table, searches)
+    failures = failure_conditions(table, scenarios, fresh, s, workers, scheduler, on_progress)
+    notes = free_lever_notes(draft, levers)
+    message, headline = conclusions(table, convergence, others, s, notes)
+    return CharterDesign(draft, levers, s, table, searches, convergence, trace, failures,
+                         message, headline, notes)
+
+
+# --- measuring the charters on the fresh sample ----------------------------------------------
+
+
+def _paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Mean of a - b over paired futures, with its 95% interval."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    mean = float(d.mean())
+    half = Z95 * float(d.std(ddof=1)) / math.sqrt(len(d)) if len(d) > 1 else math.nan
+    return mean, mean - half, mean + half
+
+
+def charter_table(space: CharterSpace, fresh: Ledger, s: dict, charters: dict, found_by: dict,
+                  others: dict) -> pd.DataFrame:
+    """One row per charter (draft, `against`, found) measured on the fresh sample: its clause
+    values and those changed from the draft, the objectives with 95% intervals, each partner's
+    chance of being better off and regret, satisficing (delivers and every partner gains),
+    whether every partner would sign, and paired differences against the draft and each
+    `against` charter. Regret here is against the best charter in the table, future by future
+    (Savage's regret among the alternatives on the table)."""
+    n = s["final_replications"]
+    keys = ["draft", *(f"against:{name}" for name in others), *charters]
+    futures = fresh.view(keys, n)
+    names = space.draft.partner_names()
+    best = futures["money"].max(axis=0)                                  # [R, n]
+    regret = np.quantile(np.maximum(best[None] - futures["money"], 0.0), REGRET_QUANTILE,
+                         axis=1)                                         # [C, partners]
+    gains = (futures["money"] > 0).mean(axis=1)                          # [C, partners]
+    satisficing = futures["delivered"] & (futures["money"] > 0).all(axis=2)
+    rows = []
+    for i, key in enumerate(keys):
+        if key == "draft":
+            label, kind, values = "draft", "draft", space.draft_values()
+        elif key.startswith("against:"):
+            label = key.split(":", 1)[1]
+            kind = "against"
+            sc = others[label]
+            values = {l.path: sc.value_of(l.path) for l in space.levers}
+        else:
+            label, kind, values = None, "found", charters[key]
+        delivered, net = futures["delivered"][i], futures["net"][i]
+        p_low, p_high = (float(x) for x in wilson_bounds(delivered.sum(), n))
+        net_mean, net_low, net_high = _net_bounds(net)
+        s_low, s_high = (float(x) for x in wilson_bounds(satisficing[i].sum(), n))
+        row = {"charter": label, "kind": kind, "key": key,
+               "found_by_seeds": ",".join(map(str, found_by.get(key, []))),
+               **{l.path: values[l.path] for l in space.levers},
+               "changed": _changes(space, values, others.get(label) if kind == "against"
+                                   else None),
+               "clauses_changed": len(space.changed(values)),
+               "p_deliver": float(delivered.mean()), "p_deliver_low": p_low,
+               "p_deliver_high": p_high,
+               "net_savings_m": net_mean, "net_savings_m_low": net_low,
+               "net_savings_m_high": net_high,
+               "worst_regret_m": float(regret[i].max()),
+               "satisficing": float(satisficing[i].mean()), "satisficing_low": s_low,
+               "satisficing_high": s_high}
+        for j, name in enumerate(names):
+            row[f"better_off: {name}"] = float(gains[i, j])
+        for j, name in enumerate(names):
+            row[f"regret_m: {name}"] = float(regret[i, j])
+        row["signs"] = bool((gains[i] >= s["sign_share"]).all())
+        if s["budget"] is not None:
+            row["signs"] &= len(space.changed(values)) <= s["budget"]
+        for other, j in [("draft", 0), *((f"against:{o}", keys.index(f"against:{o}"))
+                                         for o in others)]:
+            if key == other:
+                continue
+            tag = "draft" if other == "draft" else other.split(":", 1)[1]
+            dp = _paired(delivered, futures["delivered"][j])
+            dn = _paired(net, futures["net"][j])
+            row[f"vs {tag}: p_deliver"] = dp[0]
+            row[f"vs {tag}: p_deliver_low"] = dp[1]
+            row[f"vs {tag}: p_deliver_high"] = dp[2]
+            row[f"vs {tag}: net_savings_m"] = dn[0]
+            row[f"vs {tag}: net_savings_m_low"] = dn[1]
+            row[f"vs {tag}: net_savings_m_high"] = dn[2]
+            if other != "draft":
+                row[f"beats {tag}"] = bool(dp[1] > 0 and dn[0] >= 0)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    points = table[list(OBJECTIVES)].to_numpy(float)
+    table["on_front"] = nondominated(points, table["signs"].to_numpy(bool))
+    found = (table["on_front"] & (table["kind"] == "found")).to_numpy()
+    target = float(np.mean(fresh.targets[:n]))
+    thinned = epsilon_thin(points[found], np.ones(found.sum(), bool),
+                           [s["epsilon_p"], s["epsilon_m"] * target, s["epsilon_m"] * target])
+    table["recommended"] = False
+    table.loc[np.flatnonzero(found)[thinned], "recommended"] = True
+    order = np.lexsort((-table["net_savings_m"].to_numpy(), -table["p_deliver"].to_numpy(),
+                        ~table["recommended"].to_numpy(), table["kind"].map(
+                            {"draft": 0, "against": 1, "found": 2}).to_numpy()))
+    table = table.iloc[order].reset_index(drop=True)
+    number = iter(range(1, len(table) + 1))
+    table["charter"] = [c if isinstance(c, str) else f"C{next(number)}" for c in table["charter"]]
+    return table
+
+
+def _changes(space: CharterSpace, values: dict, whole: Optional[Scenario] = None) -> str:
+    """The clauses a charter changes from the draft, as text; for a whole scenario's charter
+    (an `against` one), also whether it differs outside the levers."""
+    text = "; ".join(f"{p.removeprefix('charter.')}: {_shown(values[p])}"
+                     for p in space.changed(values))
+    if whole is not None and whole.charter != space.draft.with_values(values).charter:
+        text += ("; " if text else "") + "and clauses that are not levers"
+    return text or "(as drafted)"
+
+
+def _net_bounds(net: np.ndarray) -> tuple[float, float, float]:
+    mean = float(net.mean())
+    half = Z95 * float(net.std(ddof=1)) / math.sqrt(len(net)) if len(net) > 1 else math.nan
+    return mean, mean - half, mean + half
+
+
+def _shown(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+# --- do the seeds agree? ------------------------------------------------------------------------
+
+
+def hypervolume(points: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
+    """The hypervolume of `points` ([k, 3], OBJECTIVES' senses) within the box low..high
+    (platypus' indicator; 0 for no points)."""
+    from platypus import Hypervolume, Problem, Solution
+
+    if len(points) == 0:
+        return 0.0
+    problem = Problem(1, 3)
+    problem.directions[:] = [Problem.MAXIMIZE if s > 0 else Problem.MINIMIZE for s in SENSE]
+    solutions = []
+    for point in points:
+        solution = Solution(problem)
+        solution.objectives[:] = list(point)
+        solution.evaluated = True
+        solutions.append(solution)
+    span = np.where(high > low, high - low, 1.0)
+    return float(Hypervolume(minimum=list(low - 0.01 * span), maximum=list(high))(solutions))
+
+
+def seed_agreement(table: pd.DataFrame, searches: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per seed: how much of the pooled front's hypervolume its own charters reach on the fresh
+    sample; and per seed and generation, the hypervolume of its archive on its own futures."""
+    signs = table["signs"].to_numpy(bool)
+    points = table[list(OBJECTIVES)].to_numpy(float)
+    low, high = points.min(axis=0), points.max(axis=0)
+    found = table["kind"] == "found"
+    pooled = hypervolume(points[(found & signs).to_numpy()], low, high)
+    rows = []
+    for search in searches:
+        mine = found & table["found_by_seeds"].str.split(",").apply(
+            lambda seeds, k=search.seed + 1: str(k) in seeds)
+        own = hypervolume(points[(mine & signs).to_numpy()], low, high)
+        best = table.loc[mine, "p_deliver"]
+        rows.append({"seed": search.seed + 1, "evaluated": len(search.evaluated),
+                     "runs": search.runs, "charters": int(mine.sum()),
+                     "best_p_deliver": float(best.max()) if len(best) else math.nan,
+                     "hypervolume": own,
+                     "share_of_pooled": own / pooled if pooled > 0 else math.nan,
+                     "futures_at_end": int(search.rounds["futures"].iloc[-1])})
+    convergence = pd.DataFrame(rows)
+    convergence["agrees"] = convergence["share_of_pooled"] >= AGREE
+    trace = pd.concat([s.trace for s in searches], ignore_index=True)
+    if trace.empty:
+        return convergence, pd.DataFrame(columns=["seed", "nfe", "hypervolume"])
+    t = trace[list(OBJECTIVES)].to_numpy(float)
+    tlow, thigh = t.min(axis=0), t.max(axis=0)
+    hv = [{"seed": seed + 1, "nfe": nfe,
+           "hypervolume": hypervolume(g[list(OBJECTIVES)].to_numpy(float), tlow, thigh)}
+          for (seed, nfe), g in trace.groupby(["seed", "nfe"], sort=True)]
+    return convergence, pd.DataFrame(hv)
+
+
+# --- where each charter fails -------------------------------------------------------------------
+
+
+def _failure_task(scenario: Scenario, seed: int, start: int, stop: int, layout, targets):
+    out = charter_futures(scenario, seed, start, stop, layout, targets, conditions=True)
+    return out["conditions"], ~out["delivered"]
+
+
+def failure_conditions(table: pd.DataFrame, scenarios: dict, fresh: Ledger, s: dict,
+                       workers: int, scheduler: Optional[str],
+                       on_progress: Optional[Callable[[str, int, int], None]]) -> pd.DataFrame:
+    """Scenario discovery on each recommended charter (and the draft) over its fresh futures:
+    the box of conditions where it falls short of the draft's business case (PRIM, the knee of
+    coverage and density, as sim.discovery chooses)."""
+    from sim.discovery import find_boxes
+    from sim.executors import execute
+
+    n = s["final_replications"]
+    chosen = table[(table["recommended"]) | (table["kind"] == "draft")]
+    tasks = {row.charter: (_failure_task, (scenarios[row.key], s["seed"], FRESH, FRESH + n,
+                                           fresh.layout, fresh.targets[:n]))
+             for row in chosen.itertuples()}
+    rows = []
+    for i, (name, (X, failed)) in enumerate(execute(tasks, workers=workers,
+                                                    scheduler=scheduler)):
+        if on_progress is not None:
+            on_progress("where each charter fails", i + 1, len(tasks))
+        boxes, floor = find_boxes(X, failed, boxes=1) if n >= 100 else ([], math.nan)
+        base = float(np.mean(failed))
+        if boxes:
+            b = boxes[0]
+            rows.append({"charter": name, "fails": base, "conditions": b.rule(),
+                         "density": b.density, "coverage": b.coverage, "mass": b.mass})
+        else:
+            what = ("never fails in the fresh sample" if base == 0 else
+                    "always fails" if base == 1 else
+                    "failure is spread across the conditions (no box)")
+            rows.append({"charter": name, "fails": base, "conditions": what,
+                         "density": math.nan, "coverage": math.nan, "mass": math.nan})
+    order = {c: i for i, c in enumerate(chosen["charter"])}
+    return pd.DataFrame(rows).sort_values("charter", key=lambda c: c.map(order)) \
+        .reset_index(drop=True)
+
+
+# --- what it says ---------------------------------------------------------------------------------
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def conclusions(table: pd.DataFrame, convergence: pd.DataFrame, others: dict, s: dict,
+                notes: list) -> tuple[str, list]:
+    """The message and the headline lines (what the CLI prints and the report shows)."""
+    draft = table[table["kind"] == "draft"].iloc[0]
+    best = table[table["recommended"]]
+    n = s["final_replications"]
+    headline = [["draft", f"P(deliver) {_pct(draft.p_deliver)} ({_pct(draft.p_deliver_low)}-"
+                          f"{_pct(draft.p_deliver_high)}), net savings £{draft.net_savings_m:.2f}m"
+                          f", {'every partner signs' if draft.signs else 'not every partner signs'}"]]
+    if best.empty:
+        message = (f"No charter the searches found is both signed by every partner (better off "
+                   f"in at least {_pct(s['sign_share'])} of futures) and undominated on {n:,} "
+                   "fresh futures.")
+    else:
+        top = best.iloc[0]
+        message = (f"{len(best)} charter{'s' if len(best) > 1 else ''} every partner would sign "
+                   f"and none beats on all three objectives ({n:,} fresh futures); the most "
+                   f"likely to deliver, {top.charter}, changes {top.changed} and delivers "
+                   f"{_pct(top.p_deliver)} of the time against the draft's "
+                   f"{_pct(draft.p_deliver)} ({top['vs draft: p_deliver'] * 100:+.1f} points, "
+                   f"{top['vs draft: p_deliver_low'] * 100:+.1f} to "
+                   f"{top['vs draft: p_deliver_high'] * 100:+.1f}).")
+    for row in best.itertuples():
+        headline.append([row.charter, f"{row.changed}: P(deliver) {_pct(row.p_deliver)} "
+                         f"({_pct(row.p_deliver_low)}-{_pct(row.p_deliver_high)}), net savings "
+                         f"£{row.net_savings_m:.2f}m, worst partner's regret "
+                         f"£{row.worst_regret_m:.2f}m, satisficing {_pct(row.satisficing)}"])
+    for name in others:
+        ref = table[table["charter"] == name].iloc[0]
+        winners = best[best[f"beats {name}"]] if not best.empty else best
+        line = (f"P(deliver) {_pct(ref.p_deliver)}, net savings £{ref.net_savings_m:.2f}m; ")
+        if len(winners):
+            w = winners.iloc[0]
+            line += (f"{', '.join(winners['charter'])} beat{'s' if len(winners) == 1 else ''} "
+                     f"it on P(deliver) at no worse net savings ({w.charter}: "
+                     f"{w[f'vs {name}: p_deliver'] * 100:+.1f} points, "
+                     f"{w[f'vs {name}: p_deliver_low'] * 100:+.1f} to "
+                     f"{w[f'vs {name}: p_deliver_high'] * 100:+.1f}; net savings "
+                     f"{w[f'vs {name}: net_savings_m']:+.2f}m)")
+        else:
+            line += ("no charter found beats it on P(deliver) (95% interval above zero) at no "
+                     "worse net savings")
+        headline.append([f"against {name}", line])
+        message += f" Against {name}: " + line.split("; ", 1)[1] + "."
+    agree = bool(convergence["agrees"].all()) if len(convergence) else False
+    shares = ", ".join(f"{x:.0%}" for x in convergence["share_of_pooled"].fillna(0))
+    verdict = (f"the {len(convergence)} seeds agree: each reaches at least {AGREE:.0%} of the "
+               f"pooled front's hypervolume ({shares})" if agree and len(convergence) > 1 else
+               "one seed: run more seeds to see whether searches agree"
+               if len(convergence) == 1 else
+               f"the seeds disagree ({shares} of the pooled front's hypervolume): run more "
+               "evaluations")
+    headline.append(["convergence", verdict])
+    for note in notes:
+        headline.append(["note", note])
+    return message, headline
