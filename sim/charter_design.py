@@ -20,8 +20,10 @@ there are several decision makers and each must prefer signing to staying out. H
 * **Search.** epsilon-NSGA-II from platypus (the algorithm and library the EMA Workbench uses;
   platypus is installed with it, takes mixed real, integer and categorical variables, and its
   Evaluator interface lets a whole generation run as one batch on our executors; pymoo would
-  add a dependency for no gain here). Categorical clauses are platypus Subsets of size 1, so
-  their values are choices, never indices.
+  add a dependency for no gain here). A categorical clause is a platypus Subset of size 1 of
+  its choices' indices (platypus' Replace mutation iterates a set of the elements, and a set of
+  text is ordered differently in every Python process: with the choices themselves the search
+  would not repeat); every table and figure reports the choices, never indices.
 * **Noise.** A candidate's objectives come from finitely many futures. After the search, the
   candidates that could be on the front are resampled (a bootstrap over futures, the same
   resample for every candidate, so pairing is kept): those whose membership of the front is
@@ -98,8 +100,9 @@ class CharterSpace:
                 types.append(Real(lever.low, lever.high))
             elif lever.kind == "integers":
                 types.append(Integer(lever.low, lever.high))
-            else:
-                types.append(Subset(list(lever.values), 1))
+            else:   # indices, not the choices: platypus' Replace mutation iterates a set of
+                # the elements, whose order for text changes from one process to the next
+                types.append(Subset(list(range(len(lever.values))), 1))
         if self.budget is not None:
             types += [Binary(1) for _ in self.levers]
         return types
@@ -109,7 +112,7 @@ class CharterSpace:
         values = {}
         for i, lever in enumerate(self.levers):
             v = decoded[i]
-            v = v[0] if lever.kind == "values" else v
+            v = lever.values[v[0]] if lever.kind == "values" else v
             v = float(v) if lever.kind == "range" else int(v) if lever.kind == "integers" else v
             if self.budget is not None and not decoded[len(self.levers) + i][0]:
                 v = lever.draft
@@ -124,7 +127,9 @@ class CharterSpace:
             v = values[lever.path]
             if self.budget is not None and lever.same(v, lever.draft) and not self._in(lever, v):
                 v = self._any(lever)          # unchanged: the value gene does not matter
-            out.append(types[i].encode([v] if lever.kind == "values" else v))
+            if lever.kind == "values":
+                v = [next(j for j, x in enumerate(lever.values) if lever.same(v, x))]
+            out.append(types[i].encode(v))
         if self.budget is not None:
             out += [[not lever.same(values[lever.path], lever.draft)] for lever in self.levers]
         return out
@@ -262,8 +267,6 @@ class _Search:
 
     def _ensure(self, keys: list, n: int, stage: str) -> None:
         keys = [k for k in keys if self.ledger.count(k) < n]
-        if not keys:
-            return
         done = [0]
 
         def tick(m):
@@ -428,7 +431,7 @@ def epsilon_thin(points: np.ndarray, feasible: np.ndarray, epsilons) -> np.ndarr
         archive.add(solution)
     kept = np.zeros(len(points), bool)
     kept[[s.row for s in archive]] = True
-    return kept
+    return kept & np.asarray(feasible, bool)    # an archive of only unsigned charters is none
 
 
 def _variator(types):

@@ -1,0 +1,219 @@
+"""Charter design (`collabsim design`, sim.design_charter): it finds a charter that is best by
+construction, respects the budget and the partners' signatures, judges every charter on the
+draft's futures and target, gives the same answer whatever the workers, and resumes exactly."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import sim
+from sim.charter_design import epsilon_thin, nondominated
+from sim.charter_futures import charter_futures, draft_targets
+from sim.paired import layout_of
+
+ROOT = Path(__file__).resolve().parents[1]
+THREE = ROOT / "scenarios" / "three_councils.yaml"
+STRONG = ROOT / "scenarios" / "strong_charter.yaml"
+#: A design small enough for a test: two searches, few charters and futures.
+SMALL = dict(seeds=2, population=8, evaluations=48, replications=20, max_replications=40,
+             final_replications=200, bootstrap=40)
+SMALL_ARGS = ["--seeds", "2", "--population", "8", "--evaluations", "48", "--replications", "20",
+              "--max-replications", "40", "--final-replications", "200"]
+LEVERS = "charter.decision_rule,charter.programme_team.training,charter.exit.notice_cycles=0:3"
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600,
+                          env=None if env is None else {**os.environ, **env})
+
+
+# --- a charter that is best by construction is found ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lopsided():
+    """Three councils where one is ten times the others' size, and a dedicated team and
+    training cost nothing. By construction the best charter has a fully dedicated team and
+    everyone trained (each lifts every partner's resourcing or skills, at no cost), and shares
+    costs by size: shared equally, the two small councils would pay a third of the costs each
+    for a twelfth of the savings, and be worse off than staying out in many futures."""
+    return sim.load_scenario(THREE).with_values({
+        "partners.Northshire.size": 10.0, "partners.Eastvale.size": 1.0,
+        "partners.Southmoor.size": 1.0, "charter.programme_team.team_cost_m": 0.0,
+        "charter.programme_team.training_cost_m": 0.0})
+
+
+def test_equal_cost_sharing_would_not_be_signed_by_the_small_councils(lopsided):
+    equal = lopsided.with_values({"charter.cost_sharing": "equal",
+                                  "charter.programme_team.dedicated": 1.0,
+                                  "charter.programme_team.training": 1.0})
+    layout = layout_of([lopsided])
+    targets = draft_targets(lopsided, 7, 0, 400, layout)
+    money = charter_futures(equal, 7, 0, 400, layout, targets)["money"]
+    assert (money[:, 1:] > 0).mean(axis=0).max() < 0.75 and (money[:, 0] > 0).mean() > 0.9
+
+
+def test_the_charter_that_is_best_by_construction_is_found(lopsided):
+    result = sim.design_charter(
+        lopsided, "charter.cost_sharing,charter.benefit_sharing=by_size|by_contribution,"
+        "charter.programme_team.dedicated,charter.programme_team.training", sign_share=0.9,
+        seeds=1, evaluations=200, replications=50, max_replications=200,
+        final_replications=500)
+    best = result.recommended
+    assert len(best) >= 1 and best["signs"].all()
+    assert (best["charter.programme_team.dedicated"] >= 0.9).all()
+    assert (best["charter.programme_team.training"] >= 0.9).all()
+    assert (best["charter.cost_sharing"] == "by_size").all()
+    evaluated = result.searches[0].evaluated
+    assert not evaluated.loc[evaluated["charter.cost_sharing"] == "equal", "signs"].any()
+    draft = result.table[result.table["kind"] == "draft"].iloc[0]
+    assert (best["p_deliver"] > draft.p_deliver + 0.2).all()
+    assert any("costs nothing" in note for note in result.notes)   # free levers are named
+
+
+# --- the search's rules ------------------------------------------------------------------
+
+
+points = st.lists(st.tuples(st.floats(0, 1), st.floats(-5, 5), st.floats(0, 3), st.booleans()),
+                  min_size=1, max_size=25)
+
+
+@settings(max_examples=60, deadline=None)
+@given(points)
+def test_the_front_holds_exactly_the_signed_charters_nothing_dominates(rows):
+    x = np.array([r[:3] for r in rows], float)
+    ok = np.array([r[3] for r in rows])
+    front = nondominated(x, ok)
+    better = x * np.array([1, 1, -1])
+
+    def dominates(a, b):
+        return (better[a] >= better[b]).all() and (better[a] > better[b]).any()
+
+    for i in range(len(x)):
+        beaten = any(ok[j] and dominates(j, i) for j in range(len(x)))
+        assert front[i] == (ok[i] and not beaten)
+    kept = epsilon_thin(x, ok, [0.05, 0.1, 0.1])
+    assert kept.any() == ok.any() and not (kept & ~ok).any()
+
+
+def test_every_charter_is_judged_on_the_drafts_own_futures():
+    """Replication r of any candidate is `collabsim run`'s replication r with the charter
+    changed: the draft's futures are exactly the run's."""
+    draft = sim.load_scenario(THREE)
+    layout = layout_of([draft])
+    targets = draft_targets(draft, 7, 0, 300, layout)
+    mine = charter_futures(draft, 7, 0, 300, layout, targets)
+    run = sim.run(draft, replications=300, seed=7).outcomes
+    assert np.array_equal(mine["delivered"], run["delivered"].to_numpy(bool))
+    np.testing.assert_allclose(mine["net"], run["net_savings_m"].to_numpy(float), rtol=1e-12)
+    np.testing.assert_allclose(targets, run["target_net_savings_m"].to_numpy(float))
+
+
+def test_a_budget_keeps_every_charter_within_k_changes_of_the_draft():
+    result = sim.design_charter(THREE, LEVERS + ",charter.benefit_sharing", budget=1, **SMALL)
+    found = result.table[result.table["kind"] == "found"]
+    assert len(found) and (found["clauses_changed"] <= 1).all()
+    evaluated = pd.concat([s.evaluated for s in result.searches])
+    paths = [l.path for l in result.levers]
+    changed = sum((evaluated[p] != result.scenario.value_of(p)) for p in paths)
+    assert (changed[evaluated["signs"]] <= 1).all()
+    assert (evaluated["charter.decision_rule"].isin(["unanimity", "majority",
+                                                     "lead_partner"])).all()   # names
+
+
+# --- same answer whatever the workers; resumed exactly --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_design():
+    return sim.design_charter(THREE, LEVERS, against=[STRONG], **SMALL)
+
+
+def test_the_answer_is_the_same_whatever_the_workers(small_design, tmp_path):
+    again = sim.design_charter(THREE, LEVERS, against=[STRONG], workers=2,
+                               folder=tmp_path / "work", **SMALL)
+    pd.testing.assert_frame_equal(small_design.table, again.table)
+    pd.testing.assert_frame_equal(small_design.failures, again.failures)
+    # run again on the saved futures: nothing is simulated, and nothing changes
+    third = sim.design_charter(THREE, LEVERS, against=[STRONG], folder=tmp_path / "work",
+                               **SMALL)
+    assert sum(s.runs for s in third.searches) == 0
+    pd.testing.assert_frame_equal(small_design.table, third.table)
+
+
+def test_the_table_compares_like_with_like(small_design):
+    t = small_design.table
+    assert list(t["kind"][:2]) == ["draft", "against"] and t["charter"][1] == "strong_charter"
+    assert "clauses that are not levers" in t["changed"][1]
+    draft = t.iloc[0]
+    found = t[t["kind"] == "found"]
+    np.testing.assert_allclose(found["vs draft: p_deliver"],
+                               found["p_deliver"] - draft.p_deliver, atol=1e-12)
+    assert set(found["found_by_seeds"]) <= {"1", "2", "1,2"}
+    assert small_design.convergence["share_of_pooled"].between(0, 1 + 1e-9).all()
+    assert "strong_charter" in small_design.message
+
+
+def test_the_command_writes_a_folder_json_and_a_report(tmp_path):
+    out = tmp_path / "design"
+    done = _cli("design", THREE, "--levers", LEVERS, "--against", STRONG, *SMALL_ARGS,
+                "--out", out, "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["results"] == str(out) and summary["charters"][0]["charter"] == "draft"
+    for name in ("charters", "failures", "convergence", "hypervolume", "evaluated", "rounds"):
+        assert (out / f"{name}.parquet").is_file(), name
+    for name in ("tradeoff", "parallel", "convergence"):
+        assert (out / f"{name}.png").is_file(), name
+    assert not (out / "work").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["command"].startswith("collabsim design") and manifest["kind"] == "design"
+    report = _cli("report", out)
+    assert report.returncode == 0, report.stderr
+    assert "Charter design" in (out / "report.html").read_text()
+    again = _cli("design", "--resume", out)
+    assert again.returncode == 0 and "already complete" in again.stderr
+
+
+def test_killed_and_resumed_it_ends_identical(tmp_path):
+    args = ["design", THREE, "--levers", LEVERS, *SMALL_ARGS, "--evaluations", "120"]
+    whole = tmp_path / "whole"
+    assert _cli(*args, "--out", whole).returncode == 0
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *map(str, args), "--out",
+                             str(cut)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(cut.glob("work/seed-0/batch-*.npz"))) < 4:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (cut / "manifest.json").exists() and list(cut.glob("work/seed-0/batch-*.npz"))
+    done = _cli("design", "--resume", cut)
+    assert done.returncode == 0, done.stderr
+    for name in ("charters", "evaluated", "rounds", "failures"):
+        pd.testing.assert_frame_equal(pd.read_parquet(whole / f"{name}.parquet"),
+                                      pd.read_parquet(cut / f"{name}.parquet"))
+
+
+def test_two_processes_find_the_same_charters_whatever_their_hash_seeds(tmp_path):
+    """Text is hashed differently in every Python process; the search must not notice (a
+    categorical lever reaches platypus as indices, see sim.charter_design)."""
+    args = ["design", THREE, "--levers", "charter.decision_rule,charter.benefit_sharing,"
+            "charter.cost_sharing,charter.programme_team.training", *SMALL_ARGS, "--seeds", "1"]
+    for hash_seed in ("1", "2"):
+        done = _cli(*args, "--out", tmp_path / hash_seed, env={"PYTHONHASHSEED": hash_seed})
+        assert done.returncode == 0, done.stderr
+    for name in ("charters", "evaluated"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "1" / f"{name}.parquet"),
+                                      pd.read_parquet(tmp_path / "2" / f"{name}.parquet"))
