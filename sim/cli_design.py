@@ -84,13 +84,13 @@ def design(
         if scenario is None:
             fail("give a scenario file, or --resume FOLDER to finish an interrupted design")
         draft, text = load_with_text(scenario)
-        specs, design_text, terms, others = _levers_and_terms(
+        specs, design_text, terms, others, where = _levers_and_terms(
             draft, levers, design_file, budget, sign_share, against)
         terms.update(seeds=seeds, population=population, evaluations=evaluations,
                      replications=replications, max_replications=max_replications,
                      final_replications=final_replications,
                      seed=draft.seed if seed is None else seed)
-        _check_or_exit(draft, specs, terms, others)
+        _check_or_exit(draft, specs, terms, others, where)
         folder = new_results_folder(out_dir, "design", scenario, terms["seed"])
         argv = ["collabsim", "design", str(scenario)]
         argv += ["--design", str(design_file)] if design_file is not None else \
@@ -142,7 +142,8 @@ def design(
 def _levers_and_terms(draft, levers: Optional[str], design_file: Optional[Path],
                       budget: Optional[int], sign_share: Optional[float],
                       against: Optional[list[Path]]):
-    """(lever specs, the design file's text or None, the terms, against: name -> (path, text)),
+    """(lever specs, the design file's text or None, the terms, against: name -> (path, text),
+    where each came from: name -> the option or design-file field an error should name),
     from the command line or a design file (whose terms the command line's override)."""
     from sim.levers import load_design_file, parse_lever_text
     from sim.loading import ScenarioError, read_scenario_text
@@ -152,39 +153,51 @@ def _levers_and_terms(draft, levers: Optional[str], design_file: Optional[Path],
     if levers is None and design_file is None:
         fail("--levers: name the charter clauses to change, e.g. --levers "
              "charter.decision_rule,charter.programme_team.training (or give --design FILE)")
-    paths = [str(a) for a in against or []]
+    paths = [(str(a), "--against") for a in against or []]
+    where = {"levers": "--levers", "budget": "--budget", "sign_share": "--sign-share"}
     try:
         if design_file is not None:
             spec = load_design_file(design_file)
             specs, text = spec.levers, spec.text
-            budget = spec.budget if budget is None else budget
-            sign_share = spec.sign_share if sign_share is None else sign_share
-            paths = paths or list(spec.against)
+            where["levers"] = f"{design_file}: levers"
+            if budget is None:
+                budget, where["budget"] = spec.budget, f"{design_file}: budget"
+            if sign_share is None:
+                sign_share, where["sign_share"] = spec.sign_share, f"{design_file}: sign_share"
+            paths = paths or [(a, f"{design_file}: against") for a in spec.against]
         else:
             specs, text = parse_lever_text(levers), None
         others = {}
-        for path in paths:
+        for path, option in paths:
             name = Path(path).stem
             while name in others or name == "draft":
                 name += "'"
-            others[name] = (path, read_scenario_text(path))
+            try:
+                others[name] = (path, read_scenario_text(path))
+            except ScenarioError as exc:
+                raise ScenarioError(f"{option} {exc.source}", exc.problems) from None
+            where[f"against:{name}"] = f"{option} {path}"
     except ScenarioError as exc:
         fail(str(exc))
-    return specs, text, {"budget": budget, "sign_share": sign_share}, others
+    return specs, text, {"budget": budget, "sign_share": sign_share}, others, where
 
 
-def _check_or_exit(draft, specs: dict, terms: dict, others: dict) -> None:
-    """Every lever, term and `against` scenario checked before anything runs or is written."""
-    from sim.levers import check_budget, levers_for
+def _check_or_exit(draft, specs: dict, terms: dict, others: dict, where: dict) -> None:
+    """Every lever, term and `against` scenario checked before anything runs or is written,
+    each error naming the option or design-file field it came from."""
+    from sim.levers import check_budget, check_sign_share, levers_for
     from sim.loading import ScenarioError, load_scenario_text
     from sim.robust_charters import against_charters, check_settings
 
     try:
-        found = levers_for(draft, specs)
-        check_budget(terms["budget"], found)
+        found = levers_for(draft, specs, where["levers"])
+        check_budget(terms["budget"], found, where["budget"])
+        if terms["sign_share"] is not None:
+            check_sign_share(terms["sign_share"], where["sign_share"])
         check_settings({k: v for k, v in terms.items() if k not in ("budget", "seed")})
         against_charters(draft, {name: load_scenario_text(text, path)
-                                 for name, (path, text) in others.items()})
+                                 for name, (path, text) in others.items()},
+                         sources={name: where[f"against:{name}"] for name in others})
     except ScenarioError as exc:
         fail(str(exc))
 
@@ -208,17 +221,18 @@ def _print_saved(folder: Path, as_json: bool) -> None:
     shown = table[table["recommended"] | (table["kind"] != "found")]
     grid = Table(title=plain(f"Charters on {manifest['settings']['final_replications']:,} "
                              "fresh futures"))
-    grid.add_column("charter", overflow="fold", min_width=7)
-    grid.add_column("changes from the draft", overflow="fold", ratio=1)
+    grid.add_column("charter", overflow="fold")
     for column in ("P(deliver), 95% interval", "net savings", "worst regret", "satisficing",
                    "signs"):
-        grid.add_column(column, no_wrap=True, justify="right")
+        grid.add_column(column, justify="right")
     for row in shown.itertuples():
-        grid.add_row(plain(row.charter), plain(row.changed),
-                     f"{row.p_deliver:.1%}\n({row.p_deliver_low:.1%}-{row.p_deliver_high:.1%})",
+        grid.add_row(plain(row.charter),
+                     f"{row.p_deliver:.1%} ({row.p_deliver_low:.1%}-{row.p_deliver_high:.1%})",
                      f"£{row.net_savings_m:.2f}m", f"£{row.worst_regret_m:.2f}m",
                      f"{row.satisficing:.1%}", "yes" if row.signs else "no")
     out.print(grid)
+    for row in shown.itertuples():
+        show(f"{row.charter}: {row.changed}")
     fails = pd.read_parquet(folder / "failures.parquet")
     if len(fails):
         where = Table(title="Where each charter falls short of the business case")

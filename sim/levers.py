@@ -20,7 +20,9 @@ A design file says the same in YAML, with the search's other terms:
 
 Only charter clauses are levers (the partners and the world are not the partners' to sign), and
 only clauses the scenario fixes: a clause the scenario gives as a distribution is an uncertain
-fact, not a choice, and the business case's target is what every charter is judged against.
+fact, not a choice; the business case's target is what every charter is judged against; and
+what the service saves and what implementation, a team and training cost are estimates of the
+world (a charter chooses how much team and training to buy, at their price).
 Every problem is a sim.ScenarioError naming the lever (or the file and field), checked before
 anything runs; ranges and values are validated by the scenario's own schema.
 """
@@ -42,9 +44,17 @@ from sim.scenario import Count, Name, Scenario
 #: Charter fields that are shares (0 to 1): a lever on one may leave its range out.
 SHARES = ("charter.programme_team.dedicated", "charter.programme_team.training",
           "charter.consensus", "charter.penalties.threshold", "charter.penalties.call_out")
-#: What every charter is judged against: never a lever.
-NOT_LEVERS = {"charter.business_case.target_net_savings_m": "the business case's target is what "
-              "every charter is judged against (the draft's), so it cannot be a lever"}
+#: What every charter is judged against, and what things cost or save: never levers.
+NOT_LEVERS = {
+    "charter.business_case.target_net_savings_m": "the business case's target is what every "
+    "charter is judged against (the draft's), so it cannot be a lever",
+    **{f"charter.{path}": f"{what} is an estimate of the world, not a clause the partners "
+       "choose (set it in the scenario)" for path, what in (
+           ("business_case.savings_potential", "what the service can save"),
+           ("business_case.implementation_cost_m", "what implementation costs"),
+           ("programme_team.team_cost_m", "the price of a dedicated team"),
+           ("programme_team.training_cost_m", "the price of training"))},
+}
 #: The most values a listed lever may have, and the most levers a design may have.
 MAX_VALUES = 100
 MAX_LEVERS = 30
@@ -135,13 +145,14 @@ def _lever(scenario: Scenario, path: str, spec: Any, source: str) -> Lever:
     if not path.startswith("charter."):
         raise ValueError("not a charter clause: levers are what the partners sign (partners, "
                          "shocks and model constants are the world's)")
-    if path in NOT_LEVERS:
-        raise ValueError(NOT_LEVERS[path])
     draft = scenario.value_of(path)
     if isinstance(draft, (dict, list)) or hasattr(draft, "bounds"):
         raise ValueError("the scenario gives it as a distribution: an uncertain fact, not a "
-                         "clause the partners choose (give it one value in the scenario to "
-                         "make it a lever)")
+                         "clause the partners choose" + ("" if path in NOT_LEVERS else
+                                                         " (give it one value in the scenario "
+                                                         "to make it a lever)"))
+    if path in NOT_LEVERS:
+        raise ValueError(NOT_LEVERS[path])
     if spec is None:
         if field.kind == "category":
             return Lever(path, "values", draft, values=tuple(field.choices))

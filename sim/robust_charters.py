@@ -101,22 +101,25 @@ def check_settings(settings: dict) -> dict:
     try:
         out["sign_share"] = check_sign_share(out["sign_share"], "sign_share")
     except ScenarioError as exc:
-        problems += exc.problems
+        problems += [f"sign_share: {p}" for p in exc.problems]
     if problems:
         raise ScenarioError("the design's settings", problems)
     return out
 
 
-def against_charters(draft: Scenario, against: Sequence) -> dict[str, Scenario]:
-    """Scenarios whose charters the results are compared with, by name (file stem): each must
-    have the draft's partners and horizon, so that its futures are the draft's."""
+def against_charters(draft: Scenario, against: Sequence,
+                     sources: Optional[Mapping[str, str]] = None) -> dict[str, Scenario]:
+    """Scenarios whose charters the results are compared with, by name (file stem; or a
+    mapping name -> scenario, errors naming `sources[name]`): each must have the draft's
+    partners and horizon, so that its futures are the draft's."""
     out: dict[str, Scenario] = {}
     items = list(against.items()) if isinstance(against, Mapping) else \
         [(Path(a).stem if isinstance(a, (str, Path)) else None, a) for a in against]
     for name, item in items:
         sc = as_scenario(item)
         name = name or sc.name
-        source = str(item) if isinstance(item, (str, Path)) else name
+        source = (sources or {}).get(name) or (str(item) if isinstance(item, (str, Path))
+                                               else name)
         if sc.partner_names() != draft.partner_names() or sc.horizon != draft.horizon:
             raise ScenarioError(source, ["its partners and horizon must be the draft's (a "
                                          "charter to compare with is the same partnership "
