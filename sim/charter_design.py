@@ -237,7 +237,7 @@ def _random_state(seed: int):
 class SeedSearch:
     """What the search from one seed found, on its own futures."""
 
-    seed: int
+    seed: int                # 1, 2, ...: the search's number (its futures, its random choices)
     evaluated: pd.DataFrame  # every candidate: its values and objectives on the search's futures
     final: list              # the candidates left on its front after resolving, values
     trace: pd.DataFrame      # nfe, objectives of the archive's charters after each generation
@@ -328,7 +328,7 @@ class _Search:
         def record(algo):
             for s in algo.archive:
                 if s.feasible:
-                    trace.append({"seed": self.k, "nfe": algo.nfe,
+                    trace.append({"seed": self.k + 1, "nfe": algo.nfe,
                                   **dict(zip(OBJECTIVES, s.objectives[:]))})
             if self.on_progress is not None:
                 self.on_progress(f"seed {self.k + 1}: searching", min(algo.nfe,
@@ -345,7 +345,7 @@ class _Search:
             evaluated[name] = points[:, j]
         evaluated["signs"] = feasible
         final, rounds = self.resolve()
-        return SeedSearch(self.k, evaluated,
+        return SeedSearch(self.k + 1, evaluated,
                           [self.candidates[key] for key in final], pd.DataFrame(trace),
                           pd.DataFrame(rounds), self.ledger.runs - runs_before)
 
@@ -393,7 +393,7 @@ class _Search:
                 share += nondominated(*self.measure(contenders, n, index), self.epsilons)
             share /= self.s["bootstrap"]
             unclear = (share > 1 - CLEAR) & (share < CLEAR)
-            rounds.append({"seed": self.k, "futures": n, "contenders": len(contenders),
+            rounds.append({"seed": self.k + 1, "futures": n, "contenders": len(contenders),
                            "clearly_on_front": int((share >= CLEAR).sum()),
                            "unclear": int(unclear.sum())})
             if not unclear.any() or n >= self.s["max_replications"]:

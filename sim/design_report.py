@@ -190,5 +190,18 @@ def _plain_settings(result: CharterDesign) -> dict:
                                           for l in result.levers]}
 
 
-__all__ = ["convergence_figure", "figures", "parallel_figure", "save_design", "tables",
-           "tradeoff_figure"]
+def markdown(folder: Path) -> str:
+    """A design folder's charters (the draft, `against` ones and the recommended) as the
+    Markdown table docs/DESIGN-SEARCH.md shows."""
+    t = pd.read_parquet(Path(folder) / "charters.parquet")
+    lines = ["| charter | changes from the draft | P(deliver) (95% CI) | net savings | worst "
+             "partner's regret |", "|---|---|---|---:|---:|"]
+    for row in t[t["recommended"] | (t["kind"] != "found")].itertuples():
+        lines.append(f"| {row.charter} | {row.changed} | {row.p_deliver:.1%} "
+                     f"({row.p_deliver_low:.1%}-{row.p_deliver_high:.1%}) | "
+                     f"£{row.net_savings_m:.2f}m | £{row.worst_regret_m:.2f}m |")
+    return "\n".join(lines)
+
+
+__all__ = ["convergence_figure", "figures", "markdown", "parallel_figure", "save_design",
+           "tables", "tradeoff_figure"]

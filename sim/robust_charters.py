@@ -190,7 +190,7 @@ def design_charter(scenario, levers, *, budget: Optional[int] = None,
         for values in search.final:
             key = charter_key(values)
             charters.setdefault(key, values)
-            found_by.setdefault(key, []).append(search.seed + 1)
+            found_by.setdefault(key, []).append(search.seed)
     scenarios = {"draft": draft, **{f"against:{n}": sc for n, sc in others.items()},
                  **{key: space.scenario(v) for key, v in charters.items()}}
     done = [0]
@@ -360,10 +360,10 @@ def seed_agreement(table: pd.DataFrame, searches: list) -> tuple[pd.DataFrame, p
     rows = []
     for search in searches:
         mine = found & table["found_by_seeds"].str.split(",").apply(
-            lambda seeds, k=search.seed + 1: str(k) in seeds)
+            lambda seeds, k=search.seed: str(k) in seeds)
         own = hypervolume(points[(mine & signs).to_numpy()], low, high)
         best = table.loc[mine, "p_deliver"]
-        rows.append({"seed": search.seed + 1, "evaluated": len(search.evaluated),
+        rows.append({"seed": search.seed, "evaluated": len(search.evaluated),
                      "runs": search.runs, "charters": int(mine.sum()),
                      "best_p_deliver": float(best.max()) if len(best) else math.nan,
                      "hypervolume": own,
@@ -376,7 +376,7 @@ def seed_agreement(table: pd.DataFrame, searches: list) -> tuple[pd.DataFrame, p
         return convergence, pd.DataFrame(columns=["seed", "nfe", "hypervolume"])
     t = trace[list(OBJECTIVES)].to_numpy(float)
     tlow, thigh = t.min(axis=0), t.max(axis=0)
-    hv = [{"seed": seed + 1, "nfe": nfe,
+    hv = [{"seed": seed, "nfe": nfe,
            "hypervolume": hypervolume(g[list(OBJECTIVES)].to_numpy(float), tlow, thigh)}
           for (seed, nfe), g in trace.groupby(["seed", "nfe"], sort=True)]
     return convergence, pd.DataFrame(hv)
@@ -448,9 +448,10 @@ def conclusions(table: pd.DataFrame, convergence: pd.DataFrame, others: dict, s:
                    "fresh futures.")
     else:
         top = best.iloc[0]
-        message = (f"{len(best)} charter{'s' if len(best) > 1 else ''} every partner would sign "
-                   f"and none beats on all three objectives ({n:,} fresh futures); the most "
-                   f"likely to deliver, {top.charter}, changes {top.changed} and delivers "
+        message = (f"{len(best)} charter{'s' if len(best) > 1 else ''} that every partner "
+                   f"would sign and no other charter beats on all three objectives ({n:,} fresh "
+                   f"futures); the most likely to deliver, {top.charter}, changes {top.changed} "
+                   "and delivers "
                    f"{_pct(top.p_deliver)} of the time against the draft's "
                    f"{_pct(draft.p_deliver)} ({top['vs draft: p_deliver'] * 100:+.1f} points, "
                    f"{top['vs draft: p_deliver_low'] * 100:+.1f} to "

@@ -217,3 +217,47 @@ def test_two_processes_find_the_same_charters_whatever_their_hash_seeds(tmp_path
     for name in ("charters", "evaluated"):
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "1" / f"{name}.parquet"),
                                       pd.read_parquet(tmp_path / "2" / f"{name}.parquet"))
+
+
+def test_design_search_md_reads_the_shipped_folder():
+    """Every figure docs/DESIGN-SEARCH.md states about the three councils is the shipped
+    folder's (designs/three_councils/), and its command is the folder's own."""
+    from sim.design_report import markdown
+
+    folder = ROOT / "designs" / "three_councils"
+    page = (ROOT / "docs" / "DESIGN-SEARCH.md").read_text()
+    text = " ".join(page.split())
+    assert [ln for ln in markdown(folder).splitlines() if ln not in page] == []
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["command"] + " --out designs/three_councils" in page
+    t = pd.read_parquet(folder / "charters.parquet").set_index("charter")
+    c1 = t.loc["C1"]
+    assert c1["recommended"] and t["recommended"].sum() == 1 and c1["beats strong_charter"]
+    assert (f"by {c1['vs strong_charter: p_deliver'] * 100:+.1f} points "
+            f"({c1['vs strong_charter: p_deliver_low'] * 100:+.1f} to "
+            f"{c1['vs strong_charter: p_deliver_high'] * 100:+.1f}, paired) at higher net "
+            f"savings (+£{c1['vs strong_charter: net_savings_m']:.2f}m), with "
+            f"{['no', 'one', 'two', 'three', 'four', 'five'][c1['clauses_changed']]} of the "
+            "five clauses") in text
+    assert c1["vs strong_charter: net_savings_m"] > 0 and c1["charter.benefit_sharing"] == \
+        "by_size" and round(c1["charter.programme_team.dedicated"], 1) == 0.1
+    found = t[t["kind"] == "found"]
+    assert ("consensus " + ", ".join(f"{v:.2f}" for v in found["charter.consensus"][:-1])
+            + f" and {found['charter.consensus'].iloc[-1]:.2f}") in text
+    spread = 100 * (found["p_deliver"].max() - found["p_deliver"].min())
+    assert spread <= 0.3 + 1e-9 and "within 0.3 points" in text
+    off = min(t[c].min() for c in t.columns if c.startswith("better_off: "))
+    assert off >= 0.995 and "at least 99.5% of futures" in text
+    shares = pd.read_parquet(folder / "convergence.parquet")["share_of_pooled"]
+    assert "reaches " + ", ".join(f"{s:.0%}" for s in shares[:-1]) + \
+        f" and {shares.iloc[-1]:.0%} of the pooled" in text
+    fails = pd.read_parquet(folder / "failures.parquet").set_index("charter")
+    assert f"Where C1 fails** ({fails.loc['C1', 'fails']:.1%} of futures)" in text
+    assert f"({fails.loc['C1', 'coverage']:.0%} of its failures fall there)" in text
+    assert ("savings potential at most 0.0967 and implementation cost at least £1.7m"
+            in text and fails.loc["C1", "conditions"] == "charter.business_case."
+            "savings_potential <= 0.0967 AND charter.business_case.implementation_cost_m >= 1.7")
+    assert (f"The draft fails in {fails.loc['draft', 'fails']:.1%}, "
+            f"{fails.loc['draft', 'coverage']:.0%} of its failures where savings potential is "
+            "at most 0.105") in text
+    assert fails.loc["draft", "conditions"] == "charter.business_case.savings_potential <= 0.105"
