@@ -222,15 +222,24 @@ def front_ranks(points: np.ndarray, feasible: np.ndarray) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _random_state(seed: int):
-    """platypus draws from the `random` module: seed it for the search, and put back the
-    caller's state afterwards."""
-    saved = random.getstate()
-    random.seed(seed)
+def _platypus_random(seed: int):
+    """platypus draws from the `random` module, which anything else in the process may draw
+    from too (a Dask client's threads do, between generations): for the search, each platypus
+    module's `random` is a generator of the search's own, so nothing else moves it."""
+    import sys
+
+    import platypus  # noqa: F401  (its modules are loaded)
+
+    rng = random.Random(seed)
+    swapped = [m for name, m in list(sys.modules.items())
+               if name.split(".")[0] == "platypus" and getattr(m, "random", None) is random]
+    for module in swapped:
+        module.random = rng
     try:
         yield
     finally:
-        random.setstate(saved)
+        for module in swapped:
+            module.random = random
 
 
 @dataclass
@@ -265,13 +274,15 @@ class _Search:
         return {k: self.space.scenario(self.candidates.get(k) or self.reference[k])
                 for k in keys}
 
-    def _ensure(self, keys: list, n: int, stage: str) -> None:
+    def _ensure(self, keys: list, n: int, stage: Optional[str] = None) -> None:
+        """Run `keys`' futures up to n, reporting progress as `stage` (the search itself
+        reports charters evaluated instead, after each generation)."""
         keys = [k for k in keys if self.ledger.count(k) < n]
         done = [0]
 
         def tick(m):
             done[0] += m
-            if self.on_progress is not None:
+            if self.on_progress is not None and stage is not None:
                 self.on_progress(stage, done[0], len(keys))
 
         self.ledger.ensure(self._scenarios(keys), n, tick)
@@ -334,7 +345,7 @@ class _Search:
                 self.on_progress(f"seed {self.k + 1}: searching", min(algo.nfe,
                                  self.s["evaluations"]), self.s["evaluations"])
 
-        with _random_state(int(np.random.SeedSequence([self.s["seed"], self.k])
+        with _platypus_random(int(np.random.SeedSequence([self.s["seed"], self.k])
                                .generate_state(1)[0])):
             algorithm.run(self.s["evaluations"], callback=record)
         keys = list(self.candidates)
@@ -370,7 +381,7 @@ class _Search:
             key = charter_key(values)
             self.candidates.setdefault(key, values)
             keys.append(key)
-        self._ensure(list(dict.fromkeys(keys)), self.n, f"seed {self.k + 1}: searching")
+        self._ensure(list(dict.fromkeys(keys)), self.n)
         unique = list(dict.fromkeys(keys))
         points, feasible = self.measure(unique, self.n)
         self._cached = {k: (points[i], feasible[i]) for i, k in enumerate(unique)}

@@ -79,3 +79,15 @@ def test_a_calibration_on_a_cluster_is_the_local_one(cluster):
     remote = run_abc(toy, TARGETS, PRIORS, population=30, generations=2, seed=4,
                      scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(local.posterior, remote.posterior)
+
+
+def test_a_charter_design_on_a_cluster_is_the_local_one(cluster):
+    """Each generation's charters, sent to Dask workers, give the local design exactly."""
+    settings = dict(seeds=1, population=8, evaluations=24, replications=20, max_replications=40,
+                    final_replications=200, bootstrap=40)
+    levers = "charter.decision_rule,charter.programme_team.training"
+    local = sim.design_charter(SCENARIO, levers, **settings)
+    remote = sim.design_charter(SCENARIO, levers, scheduler=cluster.scheduler_address,
+                                **settings)
+    pd.testing.assert_frame_equal(local.table, remote.table)
+    pd.testing.assert_frame_equal(local.searches[0].evaluated, remote.searches[0].evaluated)

@@ -261,3 +261,18 @@ def test_design_search_md_reads_the_shipped_folder():
             f"{fails.loc['draft', 'coverage']:.0%} of its failures where savings potential is "
             "at most 0.105") in text
     assert fails.loc["draft", "conditions"] == "charter.business_case.savings_potential <= 0.105"
+
+
+def test_the_search_neither_moves_nor_is_moved_by_the_callers_random_numbers():
+    import random
+
+    settings = dict(SMALL, seeds=1, evaluations=16)
+    sim.design_charter(THREE, LEVERS, **settings)         # what it imports is imported
+    random.seed(11)
+    first = sim.design_charter(THREE, LEVERS, **settings)
+    after = random.random()
+    random.seed(11)
+    assert random.random() == after                       # the caller's stream is untouched
+    random.seed(99)                                       # and the search ignores it
+    again = sim.design_charter(THREE, LEVERS, **settings)
+    pd.testing.assert_frame_equal(first.table, again.table)
