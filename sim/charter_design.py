@@ -43,18 +43,15 @@ there are several decision makers and each must prefer signing to staying out. H
 from __future__ import annotations
 
 import contextlib
-import math
 import random
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from sim.charter_futures import Ledger, charter_key
-from sim.levers import Lever, check_budget, check_sign_share
-from sim.loading import ScenarioError, as_scenario
+from sim.levers import Lever
 from sim.scenario import Scenario
 
 OBJECTIVES = {
@@ -349,12 +346,16 @@ class _Search:
                                .generate_state(1)[0])):
             algorithm.run(self.s["evaluations"], callback=record)
         keys = list(self.candidates)
-        points, feasible = self.measure(keys, n)
+        points, _ = self.measure(keys, n)
         evaluated = pd.DataFrame([self.candidates[k] for k in keys])
         evaluated.insert(0, "seed", self.k + 1)
         for j, name in enumerate(OBJECTIVES):
             evaluated[name] = points[:, j]
-        evaluated["signs"] = feasible
+        evaluated["signs"] = (better_off(self.ledger.view(keys, n))
+                              >= self.s["sign_share"]).all(axis=1)
+        evaluated["within_budget"] = [space.budget is None
+                                      or len(space.changed(self.candidates[k])) <= space.budget
+                                      for k in keys]
         final, rounds = self.resolve()
         return SeedSearch(self.k + 1, evaluated,
                           [self.candidates[key] for key in final], pd.DataFrame(trace),

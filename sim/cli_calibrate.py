@@ -12,8 +12,8 @@ import typer
 from rich.table import Table
 
 from sim.cli_common import (AsJson, OutDir, Scheduler, Seed, Workers, analysis_errors, app, err,
-                            fail, job_plan, new_results_folder, out, plain, progress_bar,
-                            resumable_job, show)
+                            fail, job_plan, new_results_folder, out, plain, resumable_job, show,
+                            stage_progress)
 from sim.cli_patterns import load_register_or_exit
 
 
@@ -98,12 +98,7 @@ def calibrate(
                 "predictive": predictive, "predictive_replications": predictive_replications,
                 "seed": seed, "command": command}
     def work():
-        with progress_bar("calibrating") as progress:
-            task = progress.add_task("calibrate", total=None)
-
-            def report(stage, done, total):
-                progress.update(task, description=stage, completed=done, total=total)
-
+        with stage_progress("calibrating") as report:
             return analysis_errors(lambda: run_calibration(
                 reg, parameters, population=population, generations=generations,
                 replications=replications, predictive=predictive,

@@ -194,6 +194,19 @@ def progress_bar(label: str):
                     TimeRemainingColumn(), console=err, disable=not err.is_terminal)
 
 
+@contextmanager
+def stage_progress(label: str):
+    """A progress bar for a job that goes through stages (calibrate, design): yields
+    report(stage, done, total), which names the current stage and how far it has got."""
+    with progress_bar(label) as progress:
+        task = progress.add_task(label, total=None)
+
+        def report(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        yield report
+
+
 def new_results_folder(out_dir: Optional[Path], kind: str, scenario: Path, seed: int) -> Path:
     from sim import store
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from sim.cli_common import (AsJson, OutDir, Scheduler, Seed, Workers, analysis_errors, app, err,
                             fail, job_plan, load_with_text, new_results_folder, out, plain,
-                            progress_bar, resumable_job, show)
+                            resumable_job, show, stage_progress)
 
 
 @app.command()
@@ -117,12 +117,7 @@ def design(
         from sim.executors import default_workers
         from sim.robust_charters import design_charter
 
-        with progress_bar("designing") as progress:
-            task = progress.add_task("design", total=None)
-
-            def report(stage, done, total):
-                progress.update(task, description=stage, completed=done, total=total)
-
+        with stage_progress("designing") as report:
             return analysis_errors(lambda: design_charter(
                 draft, specs, against=others, workers=workers or default_workers(),
                 scheduler=scheduler, folder=folder / "work", on_progress=report, **terms),

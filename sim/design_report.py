@@ -55,6 +55,7 @@ def tradeoff_figure(result: CharterDesign):
     for row in t[t["recommended"]].itertuples():
         ax.annotate(row.charter, (row.net_savings_m, row.p_deliver), textcoords="offset points",
                     xytext=(6, 4), fontsize=9, weight="bold")
+    ax.margins(x=0.2, y=0.1)            # room for the labels beside the points
     ax.set_xlabel("expected net savings, £m (net of the charter's own costs)")
     ax.set_ylabel("P(deliver the draft's business case)")
     n = result.settings["final_replications"]
@@ -137,7 +138,8 @@ def convergence_figure(result: CharterDesign):
                  label=f"seed {seed}")
     ax1.set_xlabel("charters evaluated")
     ax1.set_ylabel("hypervolume of the archive (own futures)")
-    ax1.set_title("Each search as it went on", fontsize=10)
+    ax1.set_title("Each search as it went on (each on its own futures:\ncompare "
+                  "how each levels off, not heights between seeds)", fontsize=9)
     ax1.grid(alpha=0.3)
     if len(result.trace):
         ax1.legend(fontsize=8)

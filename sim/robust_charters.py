@@ -271,8 +271,7 @@ def charter_table(space: CharterSpace, fresh: Ledger, s: dict, charters: dict, f
         for j, name in enumerate(names):
             row[f"regret_m: {name}"] = float(regret[i, j])
         row["signs"] = bool((gains[i] >= s["sign_share"]).all())
-        if s["budget"] is not None:
-            row["signs"] &= len(space.changed(values)) <= s["budget"]
+        row["within_budget"] = s["budget"] is None or len(space.changed(values)) <= s["budget"]
         for other, j in [("draft", 0), *((f"against:{o}", keys.index(f"against:{o}"))
                                          for o in others)]:
             if key == other:
@@ -291,7 +290,7 @@ def charter_table(space: CharterSpace, fresh: Ledger, s: dict, charters: dict, f
         rows.append(row)
     table = pd.DataFrame(rows)
     points = table[list(OBJECTIVES)].to_numpy(float)
-    table["on_front"] = nondominated(points, table["signs"].to_numpy(bool))
+    table["on_front"] = nondominated(points, feasible(table))
     found = (table["on_front"] & (table["kind"] == "found")).to_numpy()
     target = float(np.mean(fresh.targets[:n]))
     thinned = epsilon_thin(points[found], np.ones(found.sum(), bool),
@@ -305,6 +304,11 @@ def charter_table(space: CharterSpace, fresh: Ledger, s: dict, charters: dict, f
     number = iter(range(1, len(table) + 1))
     table["charter"] = [c if isinstance(c, str) else f"C{next(number)}" for c in table["charter"]]
     return table
+
+
+def feasible(table: pd.DataFrame) -> np.ndarray:
+    """Which charters of a table every partner signs and the edit budget allows."""
+    return (table["signs"] & table["within_budget"]).to_numpy(bool)
 
 
 def _changes(space: CharterSpace, values: dict, whole: Optional[Scenario] = None) -> str:
@@ -352,7 +356,7 @@ def hypervolume(points: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
 def seed_agreement(table: pd.DataFrame, searches: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per seed: how much of the pooled front's hypervolume its own charters reach on the fresh
     sample; and per seed and generation, the hypervolume of its archive on its own futures."""
-    signs = table["signs"].to_numpy(bool)
+    signs = pd.Series(feasible(table), index=table.index)
     points = table[list(OBJECTIVES)].to_numpy(float)
     low, high = points.min(axis=0), points.max(axis=0)
     found = table["kind"] == "found"

@@ -14,9 +14,10 @@ SECTIONS = ["WHAT IS IT?", "HOW IT WORKS", "THINGS TO NOTICE", "THINGS TO TRY",
             "EXTENDING THE MODEL"]
 
 
-def test_the_four_lessons_are_there():
+def test_the_five_lessons_are_there():
     assert [p.stem for p in NOTEBOOKS] == ["01_first_partnership", "02_why_partnerships_fail",
-                                           "03_stress_test_a_charter", "04_sensitivity"]
+                                           "03_stress_test_a_charter", "04_sensitivity",
+                                           "05_design_a_charter"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
