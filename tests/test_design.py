@@ -277,3 +277,16 @@ def test_the_search_neither_moves_nor_is_moved_by_the_callers_random_numbers():
     random.seed(99)                                       # and the search ignores it
     again = sim.design_charter(THREE, LEVERS, **settings)
     pd.testing.assert_frame_equal(first.table, again.table)
+
+
+def test_performance_md_counts_the_shipped_designs_runs():
+    folder = ROOT / "designs" / "three_councils"
+    c = pd.read_parquet(folder / "convergence.parquet")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    first = int(c["evaluated"].sum()) * manifest["settings"]["replications"]
+    runs = int(c["runs"].sum())
+    fresh = manifest["settings"]["final_replications"] * len(manifest["summary"]["charters"])
+    text = " ".join((ROOT / "docs" / "PERFORMANCE.md").read_text().split())
+    assert (f"| 5 | {len(c)} | {int(c['evaluated'].sum()):,} | {runs + fresh:,} |" in text)
+    assert (f"Of the searches' {runs:,} runs, {first:,} were each charter's first 100 futures "
+            f"and {runs - first:,} the extra futures") in text
