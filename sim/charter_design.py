@@ -374,7 +374,9 @@ class _Search:
 
     def evaluate(self, solutions) -> None:
         """Run every solution's futures not yet run, as one batch."""
-        problem = solutions[0].problem if solutions else None
+        if not solutions:
+            return
+        problem = solutions[0].problem
         keys = []
         for s in solutions:
             decoded = [problem.types[i].decode(s.variables[i]) for i in range(problem.nvars)]

@@ -97,8 +97,23 @@ class Ledger:
     def __post_init__(self):
         if self.folder is not None:
             self.folder = Path(self.folder)
+            self._claim()
             for path in sorted(self.folder.glob("batch-*.npz")):
                 self._load(path)
+
+    def _claim(self) -> None:
+        """Saved futures must be this ledger's (same draft, seed, first replication and stream
+        layout, which decide every candidate's futures): another's are refused, never mixed."""
+        digest = hashlib.sha256(repr((self.draft.model_dump_json(), self.seed, self.start,
+                                      self.layout)).encode()).hexdigest()
+        mark = self.folder / "futures.sha256"
+        if mark.is_file():
+            if store.read_json(mark) != digest:
+                raise ValueError(f"{self.folder}: these saved futures belong to a different "
+                                 "design (another scenario, seed or set of charters to compare)")
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            store.write_json(mark, digest)
 
     def count(self, key: str) -> int:
         return len(self.arrays[key]["net"]) if key in self.arrays else 0
@@ -115,7 +130,9 @@ class Ledger:
             if have < n:
                 missing.setdefault(have, []).append((key, scenario))
         tasks, members = {}, {}
-        per_task = max(1, min(8, -(-sum(map(len, missing.values())) // max(1, self.workers))))
+        # a few tasks per worker, so that the last to finish does not hold the others up
+        total = sum(map(len, missing.values()))
+        per_task = max(1, min(8, -(-total // (2 * max(1, self.workers)))))
         for have, items in missing.items():
             for a in range(0, len(items), per_task):
                 chunk = items[a:a + per_task]

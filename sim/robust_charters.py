@@ -161,6 +161,9 @@ def design_charter(scenario, levers, *, budget: Optional[int] = None,
     draft = as_scenario(scenario)
     if isinstance(levers, str):
         levers = parse_lever_text(levers)
+    elif isinstance(levers, (list, tuple)) and levers and all(isinstance(x, str)
+                                                              for x in levers):
+        levers = parse_lever_text(",".join(levers))
     if not (isinstance(levers, (list, tuple)) and levers and isinstance(levers[0], Lever)):
         levers = levers_for(draft, levers)
     check_budget(budget, levers)
@@ -413,7 +416,7 @@ def failure_conditions(table: pd.DataFrame, scenarios: dict, fresh: Ledger, s: d
                                                     scheduler=scheduler)):
         if on_progress is not None:
             on_progress("where each charter fails", i + 1, len(tasks))
-        boxes, floor = find_boxes(X, failed, boxes=1) if n >= 100 else ([], math.nan)
+        boxes, _ = find_boxes(X, failed, boxes=1)
         base = float(np.mean(failed))
         if boxes:
             b = boxes[0]
@@ -484,12 +487,16 @@ def conclusions(table: pd.DataFrame, convergence: pd.DataFrame, others: dict, s:
         message += f" Against {name}: " + line.split("; ", 1)[1] + "."
     agree = bool(convergence["agrees"].all()) if len(convergence) else False
     shares = ", ".join(f"{x:.0%}" for x in convergence["share_of_pooled"].fillna(0))
-    verdict = (f"the {len(convergence)} seeds agree: each reaches at least {AGREE:.0%} of the "
-               f"pooled front's hypervolume ({shares})" if agree and len(convergence) > 1 else
-               "one seed: run more seeds to see whether searches agree"
-               if len(convergence) == 1 else
-               f"the seeds disagree ({shares} of the pooled front's hypervolume): run more "
-               "evaluations")
+    if not (table["kind"].eq("found") & feasible(table)).any():
+        verdict = "no seed found a charter every partner signs: nothing to compare"
+    elif len(convergence) == 1:
+        verdict = "one seed: run more seeds to see whether searches agree"
+    elif agree:
+        verdict = (f"the {len(convergence)} seeds agree: each reaches at least {AGREE:.0%} of "
+                   f"the pooled front's hypervolume ({shares})")
+    else:
+        verdict = (f"the seeds disagree ({shares} of the pooled front's hypervolume): run more "
+                   "evaluations")
     headline.append(["convergence", verdict])
     for note in notes:
         headline.append(["note", note])

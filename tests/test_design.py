@@ -187,7 +187,7 @@ def test_the_command_writes_a_folder_json_and_a_report(tmp_path):
 
 
 def test_killed_and_resumed_it_ends_identical(tmp_path):
-    args = ["design", THREE, "--levers", LEVERS, *SMALL_ARGS, "--evaluations", "120"]
+    args = ["design", THREE, "--levers", LEVERS, *SMALL_ARGS, "--evaluations", "80"]
     whole = tmp_path / "whole"
     assert _cli(*args, "--out", whole).returncode == 0
     cut = tmp_path / "cut"
@@ -290,3 +290,10 @@ def test_performance_md_counts_the_shipped_designs_runs():
     assert (f"| 5 | {len(c)} | {int(c['evaluated'].sum()):,} | {runs + fresh:,} |" in text)
     assert (f"Of the searches' {runs:,} runs, {first:,} were each charter's first 100 futures "
             f"and {runs - first:,} the extra futures") in text
+
+
+def test_saved_futures_of_another_design_are_refused_never_mixed(tmp_path):
+    settings = dict(SMALL, seeds=1, evaluations=16)
+    sim.design_charter(THREE, LEVERS, folder=tmp_path, **settings)
+    with pytest.raises(ValueError, match="belong to a different design"):
+        sim.design_charter(THREE, LEVERS, folder=tmp_path, seed=8, **settings)
