@@ -72,6 +72,8 @@ REFERENCE = 15
 CLEAR = 0.95
 #: At most this many candidates take part in resolving the front (the best by front rank).
 CONTENDERS = 160
+#: Rows compared at once when sorting charters into fronts.
+BLOCK = 256
 #: The seeds agree when each one's front has at least this share of the pooled front's
 #: hypervolume on the fresh sample.
 AGREE = 0.9
@@ -162,6 +164,12 @@ class CharterSpace:
                 values[lever.path] = lever.values[int(rng.integers(len(lever.values)))]
         return values
 
+    def holds(self, values: dict) -> bool:
+        """Whether the space has this charter (with a budget, a clause kept as drafted always
+        is; without, a drafted value outside a lever's range or list is not)."""
+        return all((self.budget is not None and lever.same(values[lever.path], lever.draft))
+                   or self._in(lever, values[lever.path]) for lever in self.levers)
+
     def changed(self, values: dict) -> list[str]:
         return [lever.path for lever in self.levers if not lever.same(values[lever.path],
                                                                        lever.draft)]
@@ -194,19 +202,23 @@ def nondominated(points: np.ndarray, feasible: np.ndarray, margins=0.0) -> np.nd
     than the margin in one: charters closer than that are the same answer, not rivals."""
     x = points * SENSE
     ok = np.asarray(feasible, bool)
-    ge = (x[:, None, :] >= x[None, :, :]).all(axis=2)
-    gt = (x[:, None, :] > x[None, :, :] + np.asarray(margins)).any(axis=2)
-    dominated = ((ge & gt) & ok[:, None]).any(axis=0)
+    rivals = x[ok]
+    dominated = np.zeros(len(x), bool)
+    for a in range(0, len(rivals), BLOCK):     # a block of rivals at a time: memory stays small
+        r = rivals[a:a + BLOCK, None, :]
+        dominated |= ((r >= x[None]).all(axis=2)
+                      & (r > x[None] + np.asarray(margins)).any(axis=2)).any(axis=0)
     return ok & ~dominated
 
 
-def front_ranks(points: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+def front_ranks(points: np.ndarray, feasible: np.ndarray, enough: Optional[int] = None
+                ) -> np.ndarray:
     """Non-dominated sorting: 0 for the front, 1 for the front without it, ...; infeasible rows
-    after every feasible one, by how far they fall short."""
+    (and, once `enough` rows are ranked, every row left) after them."""
     rank = np.full(len(points), -1)
     left = np.asarray(feasible, bool).copy()
     r = 0
-    while left.any():
+    while left.any() and (enough is None or (rank >= 0).sum() < enough):
         front = nondominated(points, left)
         rank[front] = r
         left &= ~front
@@ -248,7 +260,9 @@ class SeedSearch:
     final: list              # the candidates left on its front after resolving, values
     trace: pd.DataFrame      # nfe, objectives of the archive's charters after each generation
     rounds: pd.DataFrame     # each resolving round: futures, contenders, unclear
-    runs: int
+    runs: int                # futures its charters were run on, in all (before a resume too)
+    simulated: int           # of which this process ran (0 when every future was saved)
+    invalid: dict            # candidates whose clauses the schema refuses together, and why
 
 
 class _Search:
@@ -263,7 +277,12 @@ class _Search:
         self.rng = np.random.default_rng([settings["seed"], k])
         refs = [space.draft_values()] + [space.random_values(self.rng)
                                          for _ in range(REFERENCE)]
-        self.reference = {charter_key(v): v for v in refs}
+        self.invalid: dict[str, str] = {}             # key -> why it is not a valid scenario
+        self.reference = {}
+        for values in refs:                           # a clause combination the schema refuses
+            key = charter_key(values)                 # is not a charter (see evaluate)
+            if values is refs[0] or self._valid(key, values):
+                self.reference[key] = values
         self.best = None
         self._cached: dict = {}
 
@@ -320,6 +339,8 @@ class _Search:
         problem.function = self._objective
         injected = []
         for values in self.reference.values():
+            if not space.holds(values):       # a draft outside the levers' ranges
+                continue
             solution = Solution(problem)
             solution.variables[:] = space.encoded(values)
             injected.append(solution)
@@ -359,11 +380,31 @@ class _Search:
         final, rounds = self.resolve()
         return SeedSearch(self.k + 1, evaluated,
                           [self.candidates[key] for key in final], pd.DataFrame(trace),
-                          pd.DataFrame(rounds), self.ledger.runs - runs_before)
+                          pd.DataFrame(rounds), self.ledger.held(),
+                          self.ledger.runs - runs_before, dict(self.invalid))
+
+    def _valid(self, key: str, values: dict) -> bool:
+        """Whether the clause values make a valid scenario: each lever's values were checked
+        one by one, but some combinations are refused by the schema (two vision weights both
+        0, say). Such a candidate is recorded and never run."""
+        from sim.loading import ScenarioError
+
+        if key in self.invalid:
+            return False
+        try:
+            self.space.scenario(values)
+            return True
+        except ScenarioError as exc:
+            self.invalid[key] = "; ".join(exc.problems)
+            return False
 
     def _objective(self, variables):
         values = self.space.values(variables)
         key = charter_key(values)
+        if key in self.invalid:           # the worst of everything, and violating every term
+            partners = len(self.space.draft.partner_names())
+            return [0.0, -1e12, 1e12], [-1.0] * partners + (
+                [len(self.space.levers)] if self.space.budget is not None else [])
         points, feasible = self._cached[key]
         futures = self.ledger.view([key], self.n)
         shares = better_off(futures)[0] - self.s["sign_share"]
@@ -382,10 +423,14 @@ class _Search:
             decoded = [problem.types[i].decode(s.variables[i]) for i in range(problem.nvars)]
             values = self.space.values(decoded)
             key = charter_key(values)
+            if key not in self.candidates and not self._valid(key, values):
+                continue
             self.candidates.setdefault(key, values)
             keys.append(key)
-        self._ensure(list(dict.fromkeys(keys)), self.n)
         unique = list(dict.fromkeys(keys))
+        self._ensure(unique, self.n)
+        if not unique:
+            return
         points, feasible = self.measure(unique, self.n)
         self._cached = {k: (points[i], feasible[i]) for i, k in enumerate(unique)}
 
@@ -394,8 +439,11 @@ class _Search:
         keys on the front at the end and a record of each round."""
         keys = list(self.candidates)
         n = self.n
+        if not keys:
+            return [], [{"seed": self.k + 1, "futures": n, "contenders": 0,
+                         "clearly_on_front": 0, "unclear": 0}]
         points, feasible = self.measure(keys, n)
-        order = np.lexsort((np.arange(len(keys)), front_ranks(points, feasible)))
+        order = np.lexsort((np.arange(len(keys)), front_ranks(points, feasible, CONTENDERS)))
         contenders = [keys[i] for i in order[:CONTENDERS]]
         rounds = []
         boot = np.random.default_rng([self.s["seed"], self.k, 1])
@@ -421,6 +469,8 @@ class _Search:
 
     def thin(self, keys: list, n: int) -> list:
         """One charter per epsilon-box of the objectives (see epsilon_thin)."""
+        if not keys:
+            return []
         points, feasible = self.measure(keys, n)
         kept = epsilon_thin(points, feasible, self.epsilons)
         return [k for k, keep in zip(keys, kept) if keep]

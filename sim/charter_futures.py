@@ -92,7 +92,8 @@ class Ledger:
     scheduler: Optional[str] = None
     arrays: dict = field(default_factory=dict)       # key -> {name: array [n, ...]}
     targets: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    runs: int = 0                                    # replications simulated by this ledger
+    runs: int = 0                                    # replications this process simulated
+    identity: str = ""                               # what else decides the futures saved
 
     def __post_init__(self):
         if self.folder is not None:
@@ -105,7 +106,7 @@ class Ledger:
         """Saved futures must be this ledger's (same draft, seed, first replication and stream
         layout, which decide every candidate's futures): another's are refused, never mixed."""
         digest = hashlib.sha256(repr((self.draft.model_dump_json(), self.seed, self.start,
-                                      self.layout)).encode()).hexdigest()
+                                      self.layout, self.identity)).encode()).hexdigest()
         mark = self.folder / "futures.sha256"
         if mark.is_file():
             if store.read_json(mark) != digest:
@@ -114,6 +115,10 @@ class Ledger:
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
             store.write_json(mark, digest)
+
+    def held(self) -> int:
+        """Futures held for all candidates (simulated now or saved before)."""
+        return sum(len(a["net"]) for a in self.arrays.values())
 
     def count(self, key: str) -> int:
         return len(self.arrays[key]["net"]) if key in self.arrays else 0

@@ -30,7 +30,7 @@ def design(
                                          "changed from the draft."),
     sign_share: Optional[float] = typer.Option(None, "--sign-share", help="Each partner better "
                                                "off than staying out in at least this share of "
-                                               "futures [default: 0.5]."),
+                                               "futures (default 0.5)."),
     against: Optional[list[Path]] = typer.Option(None, "--against", help="A scenario whose "
                                                  "charter to compare with (same partners); "
                                                  "repeatable."),
@@ -38,7 +38,7 @@ def design(
                               "agreement shows convergence."),
     population: int = typer.Option(24, "--population", min=4, max=1000,
                                     help="Charters per generation."),
-    evaluations: int = typer.Option(1000, "--evaluations", min=8, max=1_000_000,
+    evaluations: int = typer.Option(1000, "--evaluations", min=8, max=20_000,
                                      help="Charters each search evaluates."),
     replications: int = typer.Option(100, "--replications", "-n", min=10, max=100_000,
                                       help="Futures each charter is judged on in the search."),
@@ -236,7 +236,9 @@ def _print_saved(folder: Path, as_json: bool) -> None:
         for row in fails.itertuples():
             where.add_row(plain(row.charter), f"{row.fails:.1%}", plain(row.conditions))
         out.print(where)
+    show(summary["message"])
     for key, line in summary["headline"]:
-        if key not in [r.charter for r in shown.itertuples()]:
+        if key not in [r.charter for r in shown.itertuples()] and not key.startswith("against") \
+                and line not in summary["message"]:
             show(f"{key}: {line}")
     show(f"results: {folder}")

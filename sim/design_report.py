@@ -3,10 +3,11 @@
 Figures:
 * `tradeoff`: every charter on the fresh sample, expected net savings against P(deliver), each
   with its 95% intervals, coloured by the worst partner's regret; the draft and `against`
-  charters marked, the recommended charters labelled.
+  charters marked, the recommended charters labelled (the draft is recommended when no charter
+  found beats it by more than the search's resolution).
 * `parallel`: the charters found (and the draft and `against` ones) across their clauses and
-  objectives, on the EMA Workbench's parallel axes (choices as their names); the recommended
-  charters in colour.
+  objectives on parallel axes (every choice named at its place); the recommended charters in
+  colour.
 * `convergence`: the hypervolume of each seed's archive as its search went on (each on its own
   futures), and each seed's share of the pooled front on the fresh sample.
 """
@@ -52,7 +53,7 @@ def tradeoff_figure(result: CharterDesign):
                    s=150, color="#e76f51" if row.kind == "draft" else "#264653", zorder=4)
         ax.annotate(row.charter, (row.net_savings_m, row.p_deliver),
                     textcoords="offset points", xytext=(6, -12), fontsize=9)
-    for row in t[t["recommended"]].itertuples():
+    for row in t[t["recommended"] & (t["kind"] == "found")].itertuples():
         ax.annotate(row.charter, (row.net_savings_m, row.p_deliver), textcoords="offset points",
                     xytext=(6, 4), fontsize=9, weight="bold")
     ax.margins(x=0.2, y=0.1)            # room for the labels beside the points
@@ -105,7 +106,7 @@ def parallel_figure(result: CharterDesign):
             ax.plot(x, lines[i], **style)
 
     found = (t["kind"] == "found").to_numpy()
-    recommended = t["recommended"].to_numpy(bool)
+    recommended = t["recommended"].to_numpy(bool) & found
     draw(found & ~recommended, color="#b0bec5", lw=0.8, zorder=1)
     for j, i in enumerate(np.flatnonzero(recommended)):
         ax.plot(x, lines[i], color=COLOURS[(j + 2) % len(COLOURS)], lw=2.2, zorder=3,

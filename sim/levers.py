@@ -155,6 +155,7 @@ def _lever(scenario: Scenario, path: str, spec: Any, source: str) -> Lever:
         raise ValueError(NOT_LEVERS[path])
     if spec is None:
         if field.kind == "category":
+            _check_choices(scenario, path, field.choices, source)
             return Lever(path, "values", draft, values=tuple(field.choices))
         if path in SHARES:
             return Lever(path, "range", draft, low=0.0, high=1.0)
@@ -214,6 +215,23 @@ def _check_values(scenario: Scenario, path: str, values: list, source: str) -> N
             scenario.with_values({path: value}, source=source)
         except ScenarioError as exc:
             raise ScenarioError(source, exc.problems) from None
+
+
+def _check_choices(scenario: Scenario, path: str, choices, source: str) -> None:
+    """Every choice of a categorical clause is one this scenario can take (lead_partner needs
+    a lead for every service, say); if not, name those that are not and those that are."""
+    refused = {}
+    for choice in choices:
+        try:
+            scenario.with_values({path: choice}, source=source)
+        except ScenarioError as exc:
+            refused[choice] = exc.problems[0].split(": ", 1)[-1]
+    if refused:
+        fine = [c for c in choices if c not in refused]
+        raise ValueError("; ".join(f"{c} is not possible in this scenario ({why})"
+                                   for c, why in refused.items())
+                         + (f"; list the choices that are: {path}={'|'.join(fine)}"
+                            if len(fine) > 1 else ""))
 
 
 def check_budget(budget: Optional[int], levers: list[Lever], source: str = "--budget") -> None:

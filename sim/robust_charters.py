@@ -32,7 +32,7 @@ from sim.outcomes import Z95, wilson_bounds
 from sim.scenario import Scenario
 
 #: Settings a design may be given, with what each must be (checked before anything runs).
-LIMITS = {"seeds": (1, 20), "population": (4, 1000), "evaluations": (8, 1_000_000),
+LIMITS = {"seeds": (1, 20), "population": (4, 1000), "evaluations": (8, 20_000),
           "replications": (10, 100_000), "max_replications": (10, 1_000_000),
           "final_replications": (100, 1_000_000), "bootstrap": (20, 10_000)}
 #: Resolution of the front: charters closer than these are the same answer (P(deliver) in
@@ -64,6 +64,8 @@ class CharterDesign:
 
     @property
     def recommended(self) -> pd.DataFrame:
+        """The recommended charters: those found on the front of the fresh sample, one per
+        epsilon-box, and the draft when it is on that front too (then it comes first)."""
         return self.table[self.table["recommended"]]
 
     def summary(self) -> dict:
@@ -120,14 +122,31 @@ def against_charters(draft: Scenario, against: Sequence,
         name = name or sc.name
         source = (sources or {}).get(name) or (str(item) if isinstance(item, (str, Path))
                                                else name)
-        if sc.partner_names() != draft.partner_names() or sc.horizon != draft.horizon:
-            raise ScenarioError(source, ["its partners and horizon must be the draft's (a "
-                                         "charter to compare with is the same partnership "
-                                         "under another charter)"])
+        differ = world_differences(draft, sc)
+        if differ:
+            raise ScenarioError(source, [f"its {', '.join(differ)} must be the draft's (a "
+                                         "charter to compare with is the same partnership, in "
+                                         "the same world, under another charter)"])
         while name in out or name == "draft":
             name += "'"
         out[name] = sc
     return out
+
+
+def world_differences(draft: Scenario, other: Scenario) -> list[str]:
+    """What in `other` is not the draft's apart from its charter's clauses (and its name):
+    partners, shocks, horizon, model constants, behaviour, and the business case's estimates
+    and prices, which are the world's (sim.levers.NOT_LEVERS)."""
+    a, b = draft.model_dump(mode="json"), other.model_dump(mode="json")
+    differ = [k.replace("_", " ") for k in a
+              if k not in ("name", "description", "seed", "charter") and a[k] != b.get(k)]
+    if a["charter"]["business_case"] != b["charter"]["business_case"]:
+        differ.append("business case")
+    prices = ("team_cost_m", "training_cost_m")
+    if any(a["charter"]["programme_team"][p] != b["charter"]["programme_team"][p]
+           for p in prices):
+        differ.append("team and training prices")
+    return differ
 
 
 def free_lever_notes(draft: Scenario, levers: list[Lever]) -> list[str]:
@@ -139,6 +158,19 @@ def free_lever_notes(draft: Scenario, levers: list[Lever]) -> list[str]:
             notes.append(f"{lever.path} costs nothing in this scenario ({price} is 0): the "
                          "search treats it as free; give its price in the scenario")
     return notes
+
+
+def invalid_notes(searches: list) -> list[str]:
+    """Clause combinations the scenario's schema refused, which the search skipped."""
+    invalid = {}
+    for search in searches:
+        invalid.update(search.invalid)
+    if not invalid:
+        return []
+    example = next(iter(invalid.values()))
+    return [f"{len(invalid)} candidate charter{'s' if len(invalid) > 1 else ''} combined clauses "
+            f"the scenario's schema refuses and {'were' if len(invalid) > 1 else 'was'} "
+            f"skipped (for example: {example})"]
 
 
 # --- the whole design -------------------------------------------------------------------------
@@ -178,19 +210,24 @@ def design_charter(scenario, levers, *, budget: Optional[int] = None,
     space = CharterSpace(draft, levers, budget)
     folder = None if folder is None else Path(folder)
 
-    def ledger(start: int, name: str) -> Ledger:
+    def ledger(start: int, name: str, identity: str = "") -> Ledger:
         return Ledger(draft, s["seed"], start, layout,
-                      None if folder is None else folder / name, workers, scheduler)
+                      None if folder is None else folder / name, workers, scheduler,
+                      identity=identity)
 
     searches: list[SeedSearch] = []
     for k in range(s["seeds"]):
         searches.append(_Search(space, ledger(k * STRIDE, f"seed-{k}"), k, s,
                                 on_progress).run())
-    fresh = ledger(FRESH, "fresh")
+    fresh = ledger(FRESH, "fresh", repr(sorted((n, sc.model_dump_json())
+                                               for n, sc in others.items())))
     charters: dict[str, dict] = {}
     found_by: dict[str, list] = {}
     for search in searches:
         for values in search.final:
+            if not space.changed(values):      # the draft itself: it is on the table already
+                found_by.setdefault("draft", []).append(search.seed)
+                continue
             key = charter_key(values)
             charters.setdefault(key, values)
             found_by.setdefault(key, []).append(search.seed)
@@ -207,7 +244,7 @@ def design_charter(scenario, levers, *, budget: Optional[int] = None,
     table = charter_table(space, fresh, s, charters, found_by, others)
     convergence, trace = seed_agreement(table, searches)
     failures = failure_conditions(table, scenarios, fresh, s, workers, scheduler, on_progress)
-    notes = free_lever_notes(draft, levers)
+    notes = free_lever_notes(draft, levers) + invalid_notes(searches)
     message, headline = conclusions(table, convergence, others, s, notes)
     return CharterDesign(draft, levers, s, table, searches, convergence, trace, failures,
                          message, headline, notes)
@@ -249,7 +286,7 @@ def charter_table(space: CharterSpace, fresh: Ledger, s: dict, charters: dict, f
             label = key.split(":", 1)[1]
             kind = "against"
             sc = others[label]
-            values = {l.path: sc.value_of(l.path) for l in space.levers}
+            values = {l.path: sc.value_of(l.path) for l in space.levers}  # may be uncertain
         else:
             label, kind, values = None, "found", charters[key]
         delivered, net = futures["delivered"][i], futures["net"][i]
@@ -258,7 +295,7 @@ def charter_table(space: CharterSpace, fresh: Ledger, s: dict, charters: dict, f
         s_low, s_high = (float(x) for x in wilson_bounds(satisficing[i].sum(), n))
         row = {"charter": label, "kind": kind, "key": key,
                "found_by_seeds": ",".join(map(str, found_by.get(key, []))),
-               **{l.path: values[l.path] for l in space.levers},
+               **{l.path: _cell(values[l.path]) for l in space.levers},
                "changed": _changes(space, values, others.get(label) if kind == "against"
                                    else None),
                "clauses_changed": len(space.changed(values)),
@@ -293,13 +330,19 @@ def charter_table(space: CharterSpace, fresh: Ledger, s: dict, charters: dict, f
         rows.append(row)
     table = pd.DataFrame(rows)
     points = table[list(OBJECTIVES)].to_numpy(float)
-    table["on_front"] = nondominated(points, feasible(table))
-    found = (table["on_front"] & (table["kind"] == "found")).to_numpy()
     target = float(np.mean(fresh.targets[:n]))
-    thinned = epsilon_thin(points[found], np.ones(found.sum(), bool),
-                           [s["epsilon_p"], s["epsilon_m"] * target, s["epsilon_m"] * target])
+    margins = [s["epsilon_p"], s["epsilon_m"] * target, s["epsilon_m"] * target]
+    # a charter beats another by more than the search's resolution, as in resolving the front
+    table["on_front"] = nondominated(points, feasible(table), margins)
+    found = (table["on_front"] & (table["kind"] == "found")).to_numpy()
+    thinned = epsilon_thin(points[found], np.ones(found.sum(), bool), margins)
     table["recommended"] = False
     table.loc[np.flatnonzero(found)[thinned], "recommended"] = True
+    if table.loc[0, "on_front"]:      # the draft: keeping it is an answer too, and a charter
+        box = np.floor(points * SENSE / np.asarray(margins))   # in its epsilon-box is no change
+        twins = (box == box[0]).all(axis=1) & (table["kind"] == "found").to_numpy()
+        table.loc[twins, "recommended"] = False
+        table.loc[0, "recommended"] = True
     order = np.lexsort((-table["net_savings_m"].to_numpy(), -table["p_deliver"].to_numpy(),
                         ~table["recommended"].to_numpy(), table["kind"].map(
                             {"draft": 0, "against": 1, "found": 2}).to_numpy()))
@@ -314,13 +357,25 @@ def feasible(table: pd.DataFrame) -> np.ndarray:
     return (table["signs"] & table["within_budget"]).to_numpy(bool)
 
 
+def _cell(value):
+    """A clause's value as a table cell: a distribution (an `against` charter's uncertain
+    clause) is shown in `changed`, and is missing here."""
+    return value if isinstance(value, (str, int, float)) else math.nan
+
+
 def _changes(space: CharterSpace, values: dict, whole: Optional[Scenario] = None) -> str:
     """The clauses a charter changes from the draft, as text; for a whole scenario's charter
     (an `against` one), also whether it differs outside the levers."""
+    from sim.fields import fields
+
     text = "; ".join(f"{p.removeprefix('charter.')}: {_shown(values[p])}"
                      for p in space.changed(values))
-    if whole is not None and whole.charter != space.draft.with_values(values).charter:
-        text += ("; " if text else "") + "and clauses that are not levers"
+    if whole is not None:
+        levers = {lever.path for lever in space.levers}
+        outside = [p for p in fields(space.draft) if p.startswith("charter.")
+                   and p not in levers and whole.value_of(p) != space.draft.value_of(p)]
+        if outside or whole.charter.services != space.draft.charter.services:
+            text += ("; " if text else "") + "and clauses that are not levers"
     return text or "(as drafted)"
 
 
@@ -352,8 +407,11 @@ def hypervolume(points: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
         solution.objectives[:] = list(point)
         solution.evaluated = True
         solutions.append(solution)
+    # the box reaches a little beyond the worst value of each objective (the reference point),
+    # so that a charter worst in one objective still adds its volume in the others
     span = np.where(high > low, high - low, 1.0)
-    return float(Hypervolume(minimum=list(low - 0.01 * span), maximum=list(high))(solutions))
+    return float(Hypervolume(minimum=list(low - 0.01 * span),
+                             maximum=list(high + 0.01 * span))(solutions))
 
 
 def seed_agreement(table: pd.DataFrame, searches: list) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -440,6 +498,22 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _beaten_by_the_excluded(table: pd.DataFrame, best: pd.DataFrame) -> list[str]:
+    """A recommended charter that a charter left off the front (not signed by every partner,
+    or outside the budget) beats on all three objectives: say so, and why it is left off."""
+    points = table[list(OBJECTIVES)].to_numpy(float) * SENSE
+    out = []
+    for i in np.flatnonzero(~feasible(table)):
+        beaten = [row.charter for j, row in zip(best.index, best.itertuples())
+                  if (points[i] >= points[j]).all() and (points[i] > points[j]).any()]
+        if beaten:
+            why = ("not every partner signs it" if not table.loc[i, "signs"] else
+                   "it is outside the budget")
+            out.append(f"{table.loc[i, 'charter']} beats {', '.join(beaten)} on all three "
+                       f"objectives, but {why}")
+    return out
+
+
 def conclusions(table: pd.DataFrame, convergence: pd.DataFrame, others: dict, s: dict,
                 notes: list) -> tuple[str, list]:
     """The message and the headline lines (what the CLI prints and the report shows)."""
@@ -449,28 +523,45 @@ def conclusions(table: pd.DataFrame, convergence: pd.DataFrame, others: dict, s:
     headline = [["draft", f"P(deliver) {_pct(draft.p_deliver)} ({_pct(draft.p_deliver_low)}-"
                           f"{_pct(draft.p_deliver_high)}), net savings £{draft.net_savings_m:.2f}m"
                           f", {'every partner signs' if draft.signs else 'not every partner signs'}"]]
-    if best.empty:
-        message = (f"No charter the searches found is both signed by every partner (better off "
-                   f"in at least {_pct(s['sign_share'])} of futures) and undominated on {n:,} "
-                   "fresh futures.")
+    found = best[best["kind"] == "found"]
+    terms = "every partner would sign" + (f", changing at most {s['budget']} clauses of the "
+                                          "draft," if s["budget"] is not None else "")
+    ahead = table[table["on_front"] & (table["kind"] == "against")]
+    if best.empty and len(ahead):
+        message = (f"No charter the searches found is on the front: {', '.join(ahead['charter'])}"
+                   f" beat{'s' if len(ahead) == 1 else ''} them all, and the draft, on {n:,} "
+                   "fresh futures; search more widely (more levers, wider ranges, more "
+                   "evaluations).")
+    elif best.empty:
+        message = (f"No charter on the table is one {terms} (better off than staying out in at "
+                   f"least {_pct(s['sign_share'])} of futures) and unbeaten on {n:,} fresh "
+                   "futures.")
+    elif found.empty:
+        message = (f"Keep the draft: no charter found is one {terms} that beats it by more than "
+                   f"{s['epsilon_p'] * 100:g} points of P(deliver) or {s['epsilon_m']:.0%} of "
+                   f"its target in money without being worse in another objective ({n:,} fresh "
+                   "futures).")
     else:
-        top = best.iloc[0]
-        message = (f"{len(best)} charter{'s' if len(best) > 1 else ''} that every partner "
-                   f"would sign and no other charter beats on all three objectives ({n:,} fresh "
-                   f"futures); the most likely to deliver, {top.charter}, changes {top.changed} "
-                   "and delivers "
-                   f"{_pct(top.p_deliver)} of the time against the draft's "
-                   f"{_pct(draft.p_deliver)} ({top['vs draft: p_deliver'] * 100:+.1f} points, "
-                   f"{top['vs draft: p_deliver_low'] * 100:+.1f} to "
+        top = found.iloc[0]
+        message = (f"{len(found)} charter{'s' if len(found) > 1 else ''} that {terms} and "
+                   "that no other such charter beats on all three objectives"
+                   f"{' (the draft is one too)' if best['kind'].eq('draft').any() else ''} "
+                   f"({n:,} fresh futures); the most likely to deliver, {top.charter}, changes "
+                   f"{top.changed} and delivers {_pct(top.p_deliver)} of the time against the "
+                   f"draft's {_pct(draft.p_deliver)} ({top['vs draft: p_deliver'] * 100:+.1f} "
+                   f"points, {top['vs draft: p_deliver_low'] * 100:+.1f} to "
                    f"{top['vs draft: p_deliver_high'] * 100:+.1f}).")
-    for row in best.itertuples():
+    for line in _beaten_by_the_excluded(table, best):
+        message += f" {line}."
+        headline.append(["note", line])
+    for row in found.itertuples():
         headline.append([row.charter, f"{row.changed}: P(deliver) {_pct(row.p_deliver)} "
                          f"({_pct(row.p_deliver_low)}-{_pct(row.p_deliver_high)}), net savings "
                          f"£{row.net_savings_m:.2f}m, worst partner's regret "
                          f"£{row.worst_regret_m:.2f}m, satisficing {_pct(row.satisficing)}"])
     for name in others:
         ref = table[table["charter"] == name].iloc[0]
-        winners = best[best[f"beats {name}"]] if not best.empty else best
+        winners = found[found[f"beats {name}"].astype(bool)] if not found.empty else found
         line = (f"P(deliver) {_pct(ref.p_deliver)}, net savings £{ref.net_savings_m:.2f}m; ")
         if len(winners):
             w = winners.iloc[0]

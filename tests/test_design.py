@@ -148,8 +148,9 @@ def test_the_answer_is_the_same_whatever_the_workers(small_design, tmp_path):
     # run again on the saved futures: nothing is simulated, and nothing changes
     third = sim.design_charter(THREE, LEVERS, against=[STRONG], folder=tmp_path / "work",
                                **SMALL)
-    assert sum(s.runs for s in third.searches) == 0
+    assert sum(s.simulated for s in third.searches) == 0
     pd.testing.assert_frame_equal(small_design.table, third.table)
+    pd.testing.assert_frame_equal(small_design.convergence, third.convergence)
 
 
 def test_the_table_compares_like_with_like(small_design):
@@ -202,7 +203,7 @@ def test_killed_and_resumed_it_ends_identical(tmp_path):
     assert not (cut / "manifest.json").exists() and list(cut.glob("work/seed-0/batch-*.npz"))
     done = _cli("design", "--resume", cut)
     assert done.returncode == 0, done.stderr
-    for name in ("charters", "evaluated", "rounds", "failures"):
+    for name in ("charters", "evaluated", "rounds", "failures", "convergence", "hypervolume"):
         pd.testing.assert_frame_equal(pd.read_parquet(whole / f"{name}.parquet"),
                                       pd.read_parquet(cut / f"{name}.parquet"))
 
@@ -297,3 +298,56 @@ def test_saved_futures_of_another_design_are_refused_never_mixed(tmp_path):
     sim.design_charter(THREE, LEVERS, folder=tmp_path, **settings)
     with pytest.raises(ValueError, match="belong to a different design"):
         sim.design_charter(THREE, LEVERS, folder=tmp_path, seed=8, **settings)
+
+
+# --- what a review found: each once a crash, a hang or a misleading answer -------------------
+
+TINY = dict(SMALL, seeds=1, evaluations=16)
+
+
+def test_when_no_charter_is_signed_it_says_so():
+    result = sim.design_charter(THREE, LEVERS, sign_share=1.0, **TINY)
+    assert result.recommended.empty and "No charter on the table is one every partner" in \
+        result.message
+
+
+def test_a_draft_outside_a_levers_range_is_simply_not_in_the_space():
+    """(Once a hang: platypus gray-codes a whole number below its range forever.)"""
+    days = sim.design_charter(THREE, "charter.exit.notice_cycles=2:4", **TINY)
+    assert days.searches[0].evaluated["charter.exit.notice_cycles"].between(2, 4).all()
+    rules = sim.design_charter(THREE, "charter.decision_rule=majority|lead_partner", **TINY)
+    assert set(rules.searches[0].evaluated["charter.decision_rule"]) <= {"majority",
+                                                                          "lead_partner"}
+
+
+def test_a_change_no_bigger_than_the_resolution_keeps_the_draft():
+    result = sim.design_charter(THREE, "charter.penalties.rate=0|0.5", **TINY)
+    assert result.message.startswith("Keep the draft") and result.table["recommended"][0]
+    assert not (result.table["kind"].eq("found") & result.table["changed"].eq("(as drafted)")).any()
+
+
+def test_a_charter_to_compare_with_must_live_in_the_same_world():
+    three = sim.load_scenario(THREE)
+    rich = three.with_values({"charter.business_case.savings_potential": 0.3})
+    with pytest.raises(sim.ScenarioError, match="its business case must be the draft's"):
+        sim.design_charter(THREE, "charter.decision_rule", against={"rich": rich}, **TINY)
+    uncertain = three.with_values({"charter.consensus": {"uniform": [0.2, 0.9]}})
+    table = sim.design_charter(THREE, "charter.consensus", against={"unsure": uncertain},
+                               **TINY).table.set_index("charter")
+    assert "consensus: uniform=(0.2, 0.9)" in table.loc["unsure", "changed"]   # not a crash
+
+
+def test_saved_fresh_futures_of_other_charters_to_compare_with_are_refused(tmp_path):
+    three = sim.load_scenario(THREE)
+    sim.design_charter(THREE, "charter.decision_rule", against={"rival": STRONG},
+                       folder=tmp_path, **TINY)
+    with pytest.raises(ValueError, match="belong to a different design"):
+        sim.design_charter(THREE, "charter.decision_rule", folder=tmp_path, **TINY,
+                           against={"rival": three.with_values({"charter.consensus": 0.3})})
+
+
+def test_a_charter_kept_off_the_front_that_beats_the_answer_is_named():
+    result = sim.design_charter(THREE, LEVERS, budget=1, against=[STRONG], **TINY)
+    t = result.table.set_index("charter")
+    assert not t.loc["strong_charter", "within_budget"]
+    assert "strong_charter beats" in result.message and "outside the budget" in result.message

@@ -118,7 +118,7 @@ BAD_TERMS = [
      ["IN/nope.yaml", "no such file"]),
     pytest.param("against another partnership", ["--levers", "charter.consensus",
                                                  "--against", T],
-                 [T, "partners and horizon must be the draft's"],
+                 [T, "its partners", "must be the draft's"],
                  id="against another partnership"),
     ("against malformed YAML", ["--levers", "charter.consensus", "--against", "IN/broken.yaml"],
      ["IN/broken.yaml", "not valid YAML"]),
@@ -153,7 +153,7 @@ BAD_DESIGN_FILES = [
                  id="against a missing file"),
     pytest.param("against another partnership",
                  f"levers: {{charter.consensus: }}\nagainst: [{T}]\n",
-                 [T, "partners and horizon must be the draft's"],
+                 [T, "its partners", "must be the draft's"],
                  id="against another partnership"),
 ]
 
