@@ -6,14 +6,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from commandline import collabsim
 import sim
 from sim.loading import ScenarioError, load_scenario
 from refusals import assert_refused
@@ -90,10 +89,7 @@ def test_every_distribution_form_is_accepted_and_sampled_within_its_range(form):
 
 # --- through the real command line -----------------------------------------------------------
 
-def _cli(*args, cwd=None, env=None):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=120,
-                          env={**os.environ, **env} if env else None)
+_cli = collabsim
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -1,16 +1,15 @@
 """`behaviour: {posterior: PATH}`: every replication runs with one particle of a calibration's
 posterior, drawn from a stream of its own, in every job and both engines."""
 
+import functools
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from commandline import collabsim
 import sim
 from behaviour_folders import ROOT, SHIPPED_POSTERIOR, calibration_folder, with_posterior
 from sim.behaviour import BEHAVIOUR_STREAM, choose
@@ -147,10 +146,7 @@ def test_the_shipped_posterior_reproduces_6_of_6_calibrate_and_19_of_20_validate
     assert summary["particles"] == 100 and len(summary["parameters"]) == 8
 
 
-def _cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300,
-                          env={**os.environ, "COLUMNS": "400"})   # one line per headline
+_cli = functools.partial(collabsim, env={"COLUMNS": "400"})
 
 
 def test_run_says_where_the_behaviour_came_from_and_records_the_posterior(tmp_path):

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from commandline import collabsim
 import sim
 from sim.calibration import calibrate, conflicts, default_range, priors_for
 from sim.patterns.evaluate import evaluate_register
@@ -93,9 +94,7 @@ def test_patterns_that_pull_against_each_other_are_found():
     assert found["phi"].iloc[0] == pytest.approx(-1.0) and found["both_pass"].iloc[0] == 0
 
 
-def _cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT, **kw)
+_cli = collabsim
 
 
 SMALL = ["--parameters", "planned_capacity=0.05:0.13", "--population", "8", "--generations",

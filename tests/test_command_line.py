@@ -8,16 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from commandline import collabsim
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "three_councils.yaml"
-
-
-def collabsim(*args):
-    exe = shutil.which("collabsim", path=str(Path(sys.executable).parent))
-    command = [exe] if exe else [sys.executable, "-m", "sim.cli"]
-    return subprocess.run(command + [str(a) for a in args], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 answer whether a charter comes as a scenario or as its own file."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from commandline import collabsim
 import sim
 from sim.comparison import compare, holm, load_charter, mcnemar
 from sim.loading import ScenarioError
@@ -97,9 +96,7 @@ def test_mcnemar_and_holm():
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+cli = collabsim
 
 
 def test_compare_command_with_a_charter_file(tmp_path):

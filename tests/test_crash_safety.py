@@ -20,7 +20,8 @@ import pandas as pd
 import psutil
 import pytest
 
-from test_resume import ROOT, TYPICAL, collabsim, command, tables
+from commandline import collabsim, command
+from test_resume import ROOT, TYPICAL, tables
 
 THREE = ROOT / "scenarios" / "three_councils.yaml"
 RUN = ["run", TYPICAL, "-n", 30000, "--seed", 5, "--chunk-size", 1500, "--workers", 2]

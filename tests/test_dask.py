@@ -1,13 +1,11 @@
 """Chunks sent to a Dask cluster give bit-identical results to the local pool."""
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from commandline import collabsim
 import sim
 
 distributed = pytest.importorskip("distributed")
@@ -21,12 +19,6 @@ def cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as c:
         yield c
-
-
-def collabsim(*args):
-    exe = shutil.which("collabsim", path=str(Path(sys.executable).parent))
-    command = ([exe] if exe else [sys.executable, "-m", "sim.cli"]) + [str(a) for a in args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
 
 
 @pytest.mark.parametrize("engine, chunk_size", [("vector", 333), ("mesa", 9)])

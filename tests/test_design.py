@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from commandline import collabsim
 import sim
 from sim.charter_design import epsilon_thin, nondominated
 from sim.charter_futures import charter_futures, draft_targets
@@ -31,10 +32,7 @@ SMALL_ARGS = ["--seeds", "2", "--population", "8", "--evaluations", "48", "--rep
 LEVERS = "charter.decision_rule,charter.programme_team.training,charter.exit.notice_cycles=0:3"
 
 
-def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600,
-                          env=None if env is None else {**os.environ, **env})
+_cli = collabsim
 
 
 # --- a charter that is best by construction is found ---------------------------------------

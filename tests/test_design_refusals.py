@@ -2,13 +2,11 @@
 message naming the option (or file) and the field, no traceback, nothing written (no results
 folder, not even an empty one), and before anything heavy runs."""
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from commandline import collabsim
 
 ROOT = Path(__file__).resolve().parent.parent
 S = str(ROOT / "scenarios" / "three_councils.yaml")
@@ -19,10 +17,7 @@ T = str(ROOT / "scenarios" / "typical.yaml")       # five partners: not three_co
 LIMIT = 10.0
 
 
-def _cli(*args, cwd=ROOT, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+_cli = collabsim
 
 
 def _named(fragment, message):

@@ -1,14 +1,13 @@
 """Scenario discovery finds a planted failure region: in synthetic data, and in the model."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from commandline import collabsim
 import sim
 from sim.discovery import discover, find_boxes
 
@@ -80,9 +79,7 @@ def test_nothing_to_find_is_said_plainly():
     assert "all of 200 runs" in result.message
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+cli = collabsim
 
 
 def test_discover_command_prints_rules_and_saves_the_plots(tmp_path):

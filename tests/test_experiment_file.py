@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from commandline import collabsim
 import sim
 from sim.experiment_file import experiment_from_dict
 from refusals import assert_refused
@@ -185,10 +186,7 @@ def test_a_bad_experiment_file_is_refused_naming_the_file_and_the_field(name):
     assert_refused(sim.load_experiment, CORPUS / name, EXPECTED[name], max_lines=6, first=True)
 
 
-def _cli(*args, cwd=ROOT, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+_cli = collabsim
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -4,13 +4,12 @@ import base64
 import json
 import os
 import shutil
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from commandline import collabsim
 from sim.html_report import REPORT, ReportError, build_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +29,7 @@ COMMANDS = {
 }
 
 
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+cli = collabsim
 
 
 @pytest.fixture(scope="module")

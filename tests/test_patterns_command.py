@@ -2,17 +2,16 @@
 field named, no traceback, nothing written, at once); a good one prints its table as text,
 JSON or Markdown, user text as written, and writes a results folder only when asked."""
 
+import functools
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from commandline import collabsim
 from sim.patterns import load_register
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,10 +20,7 @@ CORPUS = ROOT / "tests" / "bad_inputs" / "patterns"
 EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text())
 
 
-def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300,
-                          env={**os.environ, "COLUMNS": "200"})
+_cli = functools.partial(collabsim, env={"COLUMNS": "200"})
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

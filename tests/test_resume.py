@@ -3,29 +3,19 @@ the result of an uninterrupted run, whatever the workers or executor."""
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from commandline import collabsim, command
 from sim import stored_run
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPICAL = ROOT / "scenarios" / "typical.yaml"
-
-
-def command(*args):
-    exe = shutil.which("collabsim", path=str(Path(sys.executable).parent))
-    return ([exe] if exe else [sys.executable, "-m", "sim.cli"]) + [str(a) for a in args]
-
-
-def collabsim(*args):
-    return subprocess.run(command(*args), capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
 def tables(folder):

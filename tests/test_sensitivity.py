@@ -2,9 +2,6 @@
 addressed by path, reproducible whatever the workers, bad factors refused clearly."""
 
 import json
-import shutil
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from commandline import collabsim
 import sim
 from sim.maps import grid, outcome_function
 from sim.sensitivity import METHODS, OUTPUTS, FactorError, FactorSpec, sweep, sweep_factors
@@ -20,12 +18,6 @@ from sim.sensitivity import METHODS, OUTPUTS, FactorError, FactorSpec, sweep, sw
 ROOT = Path(__file__).resolve().parent.parent
 COUNCILS = ROOT / "scenarios" / "three_councils.yaml"
 TYPICAL = ROOT / "scenarios" / "typical.yaml"
-
-
-def collabsim(*args):
-    exe = shutil.which("collabsim", path=str(Path(sys.executable).parent))
-    command = ([exe] if exe else [sys.executable, "-m", "sim.cli"]) + [str(a) for a in args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")

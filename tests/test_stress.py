@@ -2,14 +2,13 @@
 is none, and the curve is paired (common random numbers) and reproducible."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from commandline import collabsim
 import sim
 from sim.stress import (StressError, breaking_point, first_crossing, parse_shock, shock_timing,
                         with_shocks)
@@ -126,9 +125,7 @@ def test_shock_texts_are_parsed_and_checked():
         breaking_point(THREE, ["budget_cut:partner=Westshire"], replications=100)
 
 
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+cli = collabsim
 
 
 def test_stress_command_saves_the_curve_and_prints_json(tmp_path):
