@@ -153,7 +153,6 @@ class OneOf(_Dist):
         return out if np.ndim(out) else float(out)
 
 
-Distribution = Union[Uniform, Triangular, Beta, OneOf]
 #: How each distribution is written in a scenario (its only key) and its class.
 DISTRIBUTION_KINDS = {"uniform": Uniform, "triangular": Triangular, "beta": Beta, "one_of": OneOf}
 

@@ -52,10 +52,6 @@ def versions() -> dict:
     return out
 
 
-def file_digest(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def default_folder(scenario_path: str, seed: int, root: Path = DEFAULT_ROOT) -> Path:
     """results/<scenario>-<UTC time>-seed<seed>, made unique if it already exists."""
     stem = Path(scenario_path).stem
