@@ -22,6 +22,8 @@ The Python API that the CLI and the notebooks use:
     sim.STATUS_MEANINGS             # what thriving, stumbling, crumbling and dissolved mean
 """
 
+from typing import TYPE_CHECKING
+
 from sim.lazy_exports import lazy_exports
 
 #: Public names and the module each lives in. They are imported on first use, so a command that
@@ -54,6 +56,33 @@ _EXPORTS = {
     "STATUSES": "sim.outcomes", "STATUS_MEANINGS": "sim.outcomes",
 }
 
+if TYPE_CHECKING:   # what IDEs and type checkers see: the same names, imported at once
+    # (tests/test_docs.py holds this block and _EXPORTS to each other)
+    from sim.agents import PartnerOrganisation
+    from sim.experiment import RunResult, run, run_model
+    from sim.seeds import replication_rng
+    from sim.loading import ScenarioError, load_scenario, scenario_from_dict
+    from sim.model import PartnershipModel
+    from sim.parameters import ModelParameters
+    from sim.report import save_run
+    from sim.scenario import Scenario
+    from sim.sensitivity import sweep
+    from sim.maps import grid, outcome_function
+    from sim.stress import breaking_point, shock_timing
+    from sim.comparison import compare, load_charter
+    from sim.discovery import discover
+    from sim.html_report import write_report
+    from sim.evaluation import evaluate, Evaluator
+    from sim.experiment_file import load_experiment, run_experiment
+    from sim.robust_charters import design_charter, CharterDesign
+    from sim.levers import load_design_file
+    from sim.design_report import save_design, tradeoff_figure, parallel_figure, convergence_figure
+    from sim.app import partnership_page
+    from sim.teaching_plots import (savings_against_business_case, trust_over_time, trust_network,
+                                    satisfaction_over_time, shock_side_by_side)
+    from sim.workflow_report import breaking_point_figure, timing_figure, comparison_figure
+    from sim.sensitivity_report import indices_figure
+    from sim.outcomes import STATUSES, STATUS_MEANINGS
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 

@@ -209,6 +209,23 @@ def test_no_public_name_is_shadowed_by_a_module_of_the_same_name():
         assert getattr(sim, name) is getattr(importlib.import_module(module), name), name
 
 
+def test_ides_and_type_checkers_see_exactly_the_public_api():
+    """sim/__init__.py's `if TYPE_CHECKING:` imports (what an IDE or type checker reads) are
+    the lazily loaded `_EXPORTS`, name for name and module for module, and every one is in
+    `__all__`."""
+    import ast
+
+    import sim
+
+    tree = ast.parse((DOCS.parent / "sim" / "__init__.py").read_text())
+    block = next(node for node in tree.body if isinstance(node, ast.If)
+                 and getattr(node.test, "id", None) == "TYPE_CHECKING")
+    seen = {alias.name: node.module for node in block.body if isinstance(node, ast.ImportFrom)
+            for alias in node.names}
+    assert seen == sim._EXPORTS
+    assert set(seen) | {"__version__"} == set(sim.__all__)
+
+
 @pytest.mark.slow
 def test_the_stress_testing_session_in_the_readme_prints_what_it_says(tmp_path):
     """Each `collabsim` command of the README's stress-testing session, followed by a comment,
