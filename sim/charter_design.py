@@ -308,20 +308,29 @@ class _Search:
         return self.ledger.view(list(self.reference), n)["money"].max(axis=0)
 
     def measure(self, keys: list, n: int, index=None) -> tuple[np.ndarray, np.ndarray]:
-        """Objectives [C, 3] and feasibility [C] of candidates on their first n futures (or on
-        the resample `index` of them)."""
+        """Objectives [C, 3] of candidates on their first n futures (or on the resample
+        `index` of them), and each partner's share of those futures in which it is better off
+        than staying out [C, partners]."""
         futures = self.ledger.view(keys, n)
         best = self.best[:n]
         if index is not None:
             futures = {name: a[:, index] for name, a in futures.items()}
             best = best[index]
-        points = objectives(futures, best)
-        feasible = (better_off(futures) >= self.s["sign_share"]).all(axis=1)
-        if self.space.budget is not None:
-            feasible &= np.array([len(self.space.changed(self.candidates.get(k)
-                                                          or self.reference[k]))
-                                  <= self.space.budget for k in keys])
-        return points, feasible
+        return objectives(futures, best), better_off(futures)
+
+    def changes(self, keys: list) -> np.ndarray:
+        """How many clauses each candidate changes from the draft."""
+        return np.array([len(self.space.changed(self.candidates.get(k) or self.reference[k]))
+                         for k in keys], dtype=int)
+
+    def within(self, changes: np.ndarray) -> np.ndarray:
+        """Within the edit budget (every candidate, without one)."""
+        return changes <= (len(self.space.levers) if self.space.budget is None
+                           else self.space.budget)
+
+    def feasible(self, gains: np.ndarray, changes: np.ndarray) -> np.ndarray:
+        """Signed by every partner and within the budget."""
+        return (gains >= self.s["sign_share"]).all(axis=1) & self.within(changes)
 
     def run(self) -> SeedSearch:
         from platypus import EpsNSGAII, InjectedPopulation, Problem, Solution
@@ -333,7 +342,7 @@ class _Search:
         nconstrs = partners + (1 if space.budget is not None else 0)
         problem = Problem(len(space.types()), 3, nconstrs)
         problem.types[:] = space.types()
-        problem.directions[:] = [Problem.MAXIMIZE, Problem.MAXIMIZE, Problem.MINIMIZE]
+        problem.directions[:] = directions()
         problem.constraints[:] = [">=0"] * partners + (["<=0"] if space.budget is not None
                                                       else [])
         problem.function = self._objective
@@ -345,7 +354,6 @@ class _Search:
             solution.variables[:] = space.encoded(values)
             injected.append(solution)
         target = float(np.mean(self.ledger.targets[:n]))
-        self.problem = problem
         self.epsilons = [self.s["epsilon_p"], self.s["epsilon_m"] * target,
                          self.s["epsilon_m"] * target]
         algorithm = EpsNSGAII(problem, self.epsilons, population_size=self.s["population"],
@@ -367,16 +375,13 @@ class _Search:
                                .generate_state(1)[0])):
             algorithm.run(self.s["evaluations"], callback=record)
         keys = list(self.candidates)
-        points, _ = self.measure(keys, n)
+        points, gains = self.measure(keys, n)
         evaluated = pd.DataFrame([self.candidates[k] for k in keys])
         evaluated.insert(0, "seed", self.k + 1)
         for j, name in enumerate(OBJECTIVES):
             evaluated[name] = points[:, j]
-        evaluated["signs"] = (better_off(self.ledger.view(keys, n))
-                              >= self.s["sign_share"]).all(axis=1)
-        evaluated["within_budget"] = [space.budget is None
-                                      or len(space.changed(self.candidates[k])) <= space.budget
-                                      for k in keys]
+        evaluated["signs"] = (gains >= self.s["sign_share"]).all(axis=1)
+        evaluated["within_budget"] = self.within(self.changes(keys))
         final, rounds = self.resolve()
         return SeedSearch(self.k + 1, evaluated,
                           [self.candidates[key] for key in final], pd.DataFrame(trace),
@@ -405,13 +410,7 @@ class _Search:
             partners = len(self.space.draft.partner_names())
             return [0.0, -1e12, 1e12], [-1.0] * partners + (
                 [len(self.space.levers)] if self.space.budget is not None else [])
-        points, feasible = self._cached[key]
-        futures = self.ledger.view([key], self.n)
-        shares = better_off(futures)[0] - self.s["sign_share"]
-        constraints = list(shares)
-        if self.space.budget is not None:
-            constraints.append(len(self.space.changed(values)) - self.space.budget)
-        return list(points), constraints
+        return self._cached[key]
 
     def evaluate(self, solutions) -> None:
         """Run every solution's futures not yet run, as one batch."""
@@ -431,8 +430,11 @@ class _Search:
         self._ensure(unique, self.n)
         if not unique:
             return
-        points, feasible = self.measure(unique, self.n)
-        self._cached = {k: (points[i], feasible[i]) for i, k in enumerate(unique)}
+        points, gains = self.measure(unique, self.n)
+        over = self.changes(unique) - (self.space.budget or 0)
+        self._cached = {k: (list(points[i]), list(gains[i] - self.s["sign_share"])
+                            + ([int(over[i])] if self.space.budget is not None else []))
+                        for i, k in enumerate(unique)}     # objectives, constraints
 
     def resolve(self) -> tuple[list, list]:
         """Extra futures only where the front is unclear (see the module's doc); returns the
@@ -442,17 +444,21 @@ class _Search:
         if not keys:
             return [], [{"seed": self.k + 1, "futures": n, "contenders": 0,
                          "clearly_on_front": 0, "unclear": 0}]
-        points, feasible = self.measure(keys, n)
+        points, gains = self.measure(keys, n)
+        feasible = self.feasible(gains, self.changes(keys))
         order = np.lexsort((np.arange(len(keys)), front_ranks(points, feasible, CONTENDERS)))
         contenders = [keys[i] for i in order[:CONTENDERS]]
         rounds = []
         boot = np.random.default_rng([self.s["seed"], self.k, 1])
         while True:
-            points, feasible = self.measure(contenders, n)
+            changes = self.changes(contenders)
+            points, gains = self.measure(contenders, n)
+            feasible = self.feasible(gains, changes)
             share = np.zeros(len(contenders))
             for _ in range(self.s["bootstrap"]):
                 index = boot.integers(0, n, n)
-                share += nondominated(*self.measure(contenders, n, index), self.epsilons)
+                resampled, gains = self.measure(contenders, n, index)
+                share += nondominated(resampled, self.feasible(gains, changes), self.epsilons)
             share /= self.s["bootstrap"]
             unclear = (share > 1 - CLEAR) & (share < CLEAR)
             rounds.append({"seed": self.k + 1, "futures": n, "contenders": len(contenders),
@@ -471,20 +477,27 @@ class _Search:
         """One charter per epsilon-box of the objectives (see epsilon_thin)."""
         if not keys:
             return []
-        points, feasible = self.measure(keys, n)
-        kept = epsilon_thin(points, feasible, self.epsilons)
+        points, gains = self.measure(keys, n)
+        kept = epsilon_thin(points, self.feasible(gains, self.changes(keys)), self.epsilons)
         return [k for k, keep in zip(keys, kept) if keep]
 
 
-def epsilon_thin(points: np.ndarray, feasible: np.ndarray, epsilons) -> np.ndarray:
-    """Which rows platypus' epsilon-box archive keeps (as the search keeps its own): one
-    charter per box of side `epsilons` in the objectives, charters closer than that being the
-    same answer; rows are offered in order, so ties go to the earlier."""
-    from platypus import EpsilonBoxArchive, Problem, Solution
+def directions() -> list:
+    """OBJECTIVES' senses as platypus directions."""
+    from platypus import Direction
+
+    return [Direction.MAXIMIZE if s > 0 else Direction.MINIMIZE for s in SENSE]
+
+
+def as_solutions(points: np.ndarray, feasible=None) -> list:
+    """Objective vectors ([C, 3]) as evaluated platypus Solutions (for its archives and
+    indicators), each knowing its row; unsigned ones (`feasible` False) violate a constraint."""
+    from platypus import Problem, Solution
 
     problem = Problem(1, 3, 1)
-    problem.directions[:] = [Problem.MAXIMIZE if s > 0 else Problem.MINIMIZE for s in SENSE]
-    archive = EpsilonBoxArchive(list(epsilons))
+    problem.directions[:] = directions()
+    feasible = np.ones(len(points), bool) if feasible is None else feasible
+    out = []
     for i, (point, ok) in enumerate(zip(points, feasible)):
         solution = Solution(problem)
         solution.objectives[:] = list(point)
@@ -492,6 +505,18 @@ def epsilon_thin(points: np.ndarray, feasible: np.ndarray, epsilons) -> np.ndarr
         solution.feasible = bool(ok)
         solution.evaluated = True
         solution.row = i
+        out.append(solution)
+    return out
+
+
+def epsilon_thin(points: np.ndarray, feasible: np.ndarray, epsilons) -> np.ndarray:
+    """Which rows platypus' epsilon-box archive keeps (as the search keeps its own): one
+    charter per box of side `epsilons` in the objectives, charters closer than that being the
+    same answer; rows are offered in order, so ties go to the earlier."""
+    from platypus import EpsilonBoxArchive
+
+    archive = EpsilonBoxArchive(list(epsilons))
+    for solution in as_solutions(points, feasible):
         archive.add(solution)
     kept = np.zeros(len(points), bool)
     kept[[s.row for s in archive]] = True

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from sim.charter_design import (AGREE, DEFAULTS, FRESH, OBJECTIVES, REGRET_QUANTILE, SENSE,
-                                STRIDE, CharterSpace, SeedSearch, _Search, epsilon_thin,
-                                nondominated)
+                                STRIDE, CharterSpace, SeedSearch, _Search, as_solutions,
+                                epsilon_thin, nondominated)
 from sim.charter_futures import Ledger, charter_futures, charter_key
 from sim.levers import (Lever, check_budget, check_sign_share, levers_for, parse_lever_text)
 from sim.loading import ScenarioError, as_scenario
@@ -395,18 +395,11 @@ def _shown(value) -> str:
 def hypervolume(points: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
     """The hypervolume of `points` ([k, 3], OBJECTIVES' senses) within the box low..high
     (platypus' indicator; 0 for no points)."""
-    from platypus import Hypervolume, Problem, Solution
+    from platypus import Hypervolume
 
     if len(points) == 0:
         return 0.0
-    problem = Problem(1, 3)
-    problem.directions[:] = [Problem.MAXIMIZE if s > 0 else Problem.MINIMIZE for s in SENSE]
-    solutions = []
-    for point in points:
-        solution = Solution(problem)
-        solution.objectives[:] = list(point)
-        solution.evaluated = True
-        solutions.append(solution)
+    solutions = as_solutions(points)
     # the box reaches a little beyond the worst value of each objective (the reference point),
     # so that a charter worst in one objective still adds its volume in the others
     span = np.where(high > low, high - low, 1.0)
