@@ -90,7 +90,7 @@ def design(
                      replications=replications, max_replications=max_replications,
                      final_replications=final_replications,
                      seed=draft.seed if seed is None else seed)
-        _check_or_exit(draft, specs, terms, others, where)
+        checked = _check_or_exit(draft, specs, terms, others, where)
         folder = new_results_folder(out_dir, "design", scenario, terms["seed"])
         argv = ["collabsim", "design", str(scenario)]
         argv += ["--design", str(design_file)] if design_file is not None else \
@@ -111,7 +111,7 @@ def design(
                 "scenario_text": text, "levers": specs, "terms": terms,
                 "against": [[name, path, t] for name, (path, t) in others.items()],
                 "design_text": design_text, "command": command}
-        others = {name: load_scenario_text(t, path) for name, (path, t) in others.items()}
+        others = checked
 
     def work():
         from sim.executors import default_workers
@@ -177,9 +177,10 @@ def _levers_and_terms(draft, levers: Optional[str], design_file: Optional[Path],
     return specs, text, {"budget": budget, "sign_share": sign_share}, others, where
 
 
-def _check_or_exit(draft, specs: dict, terms: dict, others: dict, where: dict) -> None:
+def _check_or_exit(draft, specs: dict, terms: dict, others: dict, where: dict) -> dict:
     """Every lever, term and `against` scenario checked before anything runs or is written,
-    each error naming the option or design-file field it came from."""
+    each error naming the option or design-file field it came from; returns the `against`
+    scenarios, read."""
     from sim.levers import check_budget, check_sign_share, levers_for
     from sim.loading import ScenarioError, load_scenario_text
     from sim.robust_charters import against_charters, check_settings
@@ -190,9 +191,9 @@ def _check_or_exit(draft, specs: dict, terms: dict, others: dict, where: dict) -
         if terms["sign_share"] is not None:
             check_sign_share(terms["sign_share"], where["sign_share"])
         check_settings({k: v for k, v in terms.items() if k not in ("budget", "seed")})
-        against_charters(draft, {name: load_scenario_text(text, path)
-                                 for name, (path, text) in others.items()},
-                         sources={name: where[f"against:{name}"] for name in others})
+        return against_charters(draft, {name: load_scenario_text(text, path)
+                                        for name, (path, text) in others.items()},
+                                sources={name: where[f"against:{name}"] for name in others})
     except ScenarioError as exc:
         fail(str(exc))
 
