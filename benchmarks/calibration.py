@@ -10,17 +10,11 @@ folder is kept: docs/VALIDATION.md records it). docs/PERFORMANCE.md records a ru
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import shlex
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from timed_command import run_timed
+
 #: The eight constants the shipped register is asked about (docs/VALIDATION.md says why these).
 PARAMETERS = ("planned_capacity,run_ceiling,run_dependence,day_job_effort,skills_floor,"
               "routine_progress,time_related_cost,protectionism")
@@ -36,16 +30,7 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="calibration-")) / "calibration"
     command = ["collabsim", "calibrate", "patterns/public_sector.yaml", "--parameters",
                PARAMETERS, *SETTINGS, "--out", str(out), "--json"]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} logical cores, Python "
-          f"{platform.python_version()}")
-    print(f"command: {shlex.join(command)}")
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "sim.cli", *command[1:]], cwd=ROOT,
-                          capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"failed ({done.returncode}):\n{done.stderr}")
-    summary = json.loads(done.stdout)
+    seconds, summary = run_timed(command)
     print(f"\nwall time: **{seconds / 60:.1f} minutes** ({seconds:.0f} s), "
           f"{summary['generations']} generations, final epsilon {summary['final_epsilon']:.3g}")
     for line in summary["headline"]:

@@ -11,19 +11,12 @@ reads the shipped folder, designs/three_councils/.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import shlex
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
+from timed_command import run_timed
 
 
 def main() -> None:
@@ -34,16 +27,7 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="design-")) / "design"
     command = ["collabsim", "design", "scenarios/three_councils.yaml", "--design",
                "designs/three_councils.yaml", "--out", str(out), "--json"]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} logical cores, Python "
-          f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the start")
-    print(f"command: {shlex.join(command)}")
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "sim.cli", *command[1:]], cwd=ROOT,
-                          capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"failed ({done.returncode}):\n{done.stderr}")
-    summary = json.loads(done.stdout)
+    seconds, summary = run_timed(command)
     convergence = pd.read_parquet(out / "convergence.parquet")
     evaluated = int(convergence["evaluated"].sum())
     runs = int(convergence["runs"].sum())
