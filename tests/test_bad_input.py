@@ -89,8 +89,6 @@ def test_every_distribution_form_is_accepted_and_sampled_within_its_range(form):
 
 # --- through the real command line -----------------------------------------------------------
 
-_cli = collabsim
-
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_cli_run_refuses_every_corpus_file_quickly_with_status_2_and_writes_nothing(
@@ -98,7 +96,7 @@ def test_cli_run_refuses_every_corpus_file_quickly_with_status_2_and_writes_noth
     path = tmp_path / name
     shutil.copy(CORPUS / name, path)
     start = time.monotonic()
-    proc = _cli("run", path, "--replications", 5, cwd=tmp_path)   # results/ would go here
+    proc = collabsim("run", path, "--replications", 5, cwd=tmp_path)   # results/ would go here
     elapsed = time.monotonic() - start
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -168,7 +166,7 @@ BAD_COMMAND_LINES = [
                               BAD_COMMAND_LINES])
 def test_bad_command_lines_exit_2_quickly_without_traceback_or_files(tmp_path, args, fragment):
     start = time.monotonic()
-    proc = _cli(*args, cwd=tmp_path)
+    proc = collabsim(*args, cwd=tmp_path)
     elapsed = time.monotonic() - start
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -179,13 +177,14 @@ def test_bad_command_lines_exit_2_quickly_without_traceback_or_files(tmp_path, a
 
 def test_out_folder_that_already_holds_files_is_refused(tmp_path):
     (tmp_path / "keep.txt").write_text("precious")
-    proc = _cli("run", ROOT / "scenarios" / "three_councils.yaml", "-n", 3, "--out", tmp_path)
+    proc = collabsim("run", ROOT / "scenarios" / "three_councils.yaml", "-n", 3, "--out",
+                     tmp_path)
     assert proc.returncode == 2
     assert (tmp_path / "keep.txt").read_text() == "precious"
 
 
 def test_validate_reports_a_good_scenario_as_json():
-    proc = _cli("validate", "scenarios/three_councils.yaml", "--json", cwd=ROOT)
+    proc = collabsim("validate", "scenarios/three_councils.yaml", "--json", cwd=ROOT)
     assert proc.returncode == 0
     info = json.loads(proc.stdout)
     assert info["valid"] and info["partners"] == 3
@@ -205,7 +204,7 @@ def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
     os.mkfifo(fifo)
     for command in ("validate", "run"):
         start = time.monotonic()
-        proc = _cli(command, fifo, cwd=tmp_path)
+        proc = collabsim(command, fifo, cwd=tmp_path)
         _refused_quickly(proc, time.monotonic() - start, "not a regular file (a named pipe)",
                          tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["scenario.yaml"], "nothing written"
@@ -234,7 +233,7 @@ def test_huge_structures_are_refused_quickly_and_for_what_they_are(tmp_path, nam
     edit, fragment = HUGE[name]
     path = _big(tmp_path, name, edit)
     start = time.monotonic()
-    proc = _cli("run", path, "-n", 5, cwd=tmp_path)
+    proc = collabsim("run", path, "-n", 5, cwd=tmp_path)
     _refused_quickly(proc, time.monotonic() - start, fragment, tmp_path)
     assert "not valid YAML" not in proc.stderr
     assert [p.name for p in tmp_path.iterdir()] == [name], "nothing written"
@@ -258,8 +257,8 @@ def test_yaml_1_2_numbers_and_booleans_are_read_as_written(tmp_path):
 
 def test_a_chunk_that_cannot_fit_in_memory_is_refused_before_work_starts(tmp_path):
     start = time.monotonic()
-    proc = _cli("run", T, "--chunk-size", 600_000, "-n", 600_000, cwd=tmp_path,
-                env={"COLLABSIM_MEMORY": "1G"})
+    proc = collabsim("run", T, "--chunk-size", 600_000, "-n", 600_000, cwd=tmp_path,
+                     env={"COLLABSIM_MEMORY": "1G"})
     _refused_quickly(proc, time.monotonic() - start, "--chunk-size 600000: a chunk of "
                      "600,000 replications needs about", tmp_path)
     fits = int(re.search(r"at most ([\d,]+) fit", proc.stderr)[1].replace(",", ""))
@@ -274,7 +273,7 @@ def test_a_scenario_too_big_for_one_replication_is_refused_before_work_starts(tm
     for args in (["run", path, "-n", 10], ["stress", path, "--shock", "budget_cut", "-n", 10],
                  ["sweep", path, "-N", 8, "-n", 4]):
         start = time.monotonic()
-        proc = _cli(*args, cwd=tmp_path, env={"COLLABSIM_MEMORY": "2G"})
+        proc = collabsim(*args, cwd=tmp_path, env={"COLLABSIM_MEMORY": "2G"})
         _refused_quickly(proc, time.monotonic() - start, "one replication of", tmp_path)
         assert "1000 partners over 400 reviews" in proc.stderr
         assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml"], args
@@ -284,8 +283,8 @@ def test_big_scenarios_use_fewer_workers_rather_than_run_out_of_memory(tmp_path)
     d = copy.deepcopy(yaml.safe_load(open(T)))
     d["population"]["count"], d["horizon"] = 60, 20
     path = _write(tmp_path, yaml.safe_dump(d))
-    proc = _cli("run", path, "-n", 40, "--chunk-size", 10, "--workers", 2, "--out",
-                tmp_path / "r", "--json", cwd=tmp_path, env={"COLLABSIM_MEMORY": "25M"})
+    proc = collabsim("run", path, "-n", 40, "--chunk-size", 10, "--workers", 2, "--out",
+                     tmp_path / "r", "--json", cwd=tmp_path, env={"COLLABSIM_MEMORY": "25M"})
     assert proc.returncode == 0, proc.stderr
     assert "note: 1 worker instead of 2" in proc.stderr
     assert json.loads(proc.stdout)["replications"] == 40
@@ -324,7 +323,7 @@ def test_names_that_look_like_markup_are_shown_as_written_by_every_command(
     args = [markup_scenario if a == "SECOND" else a for a in args]
     if command[0] != "validate":
         args += ["--out", tmp_path / "out", "--workers", 1]
-    proc = _cli(*args, cwd=tmp_path, env={"COLUMNS": "250"})
+    proc = collabsim(*args, cwd=tmp_path, env={"COLUMNS": "250"})
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     shown = " ".join((proc.stdout + proc.stderr).split())   # tables wrap long titles
@@ -339,12 +338,12 @@ def test_control_characters_never_reach_the_terminal(tmp_path):
     path = tmp_path / "bad\x1b]0;owned\x07.yaml"
     shutil.copy(CORPUS / "name_escape_sequence.yaml", path)
     for command in ("validate", "run"):
-        proc = _cli(command, path, cwd=tmp_path)
+        proc = collabsim(command, path, cwd=tmp_path)
         assert proc.returncode == 2
         assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
         assert "bad\\x1b]0;owned\\x07.yaml" in proc.stderr, proc.stderr
     d = copy.deepcopy(BASE)
     d["partners"][0]["name"] = "North\x1b[2Jshire"
-    proc = _cli("validate", _write(tmp_path, yaml.safe_dump(d)), cwd=tmp_path)
+    proc = collabsim("validate", _write(tmp_path, yaml.safe_dump(d)), cwd=tmp_path)
     assert proc.returncode == 2 and "\x1b" not in proc.stderr
     assert "North\\x1b[2Jshire" in proc.stderr and "control character (U+001B)" in proc.stderr

@@ -94,9 +94,6 @@ def test_patterns_that_pull_against_each_other_are_found():
     assert found["phi"].iloc[0] == pytest.approx(-1.0) and found["both_pass"].iloc[0] == 0
 
 
-_cli = collabsim
-
-
 SMALL = ["--parameters", "planned_capacity=0.05:0.13", "--population", "8", "--generations",
          "2", "--replications", "20", "--predictive", "3", "--predictive-replications", "40",
          "--workers", "1"]
@@ -108,7 +105,7 @@ SMALL = ["--parameters", "planned_capacity=0.05:0.13", "--population", "8", "--g
     ([], ["--parameters: name the constants"]),
 ])
 def test_bad_parameters_exit_2_naming_them_and_write_nothing(tmp_path, args, words):
-    done = _cli("calibrate", str(REGISTER), *args, "--out", str(tmp_path / "out"))
+    done = collabsim("calibrate", str(REGISTER), *args, "--out", str(tmp_path / "out"))
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     for word in words:
@@ -118,7 +115,7 @@ def test_bad_parameters_exit_2_naming_them_and_write_nothing(tmp_path, args, wor
 
 def test_a_bad_register_exits_2_naming_the_file(tmp_path):
     bad = ROOT / "tests" / "bad_inputs" / "patterns" / "low_above_high.yaml"
-    done = _cli("calibrate", str(bad), *SMALL, "--out", str(tmp_path / "out"))
+    done = collabsim("calibrate", str(bad), *SMALL, "--out", str(tmp_path / "out"))
     assert done.returncode == 2 and "low_above_high.yaml" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
 
@@ -127,7 +124,7 @@ def test_a_bad_register_exits_2_naming_the_file(tmp_path):
 def finished(twin, tmp_path_factory):
     """A small calibration run through the command, start to end."""
     out = tmp_path_factory.mktemp("finished") / "cal"
-    done = _cli("calibrate", str(twin), *SMALL, "--out", str(out), "--json")
+    done = collabsim("calibrate", str(twin), *SMALL, "--out", str(out), "--json")
     assert done.returncode == 0, done.stderr
     return out, done
 
@@ -143,7 +140,7 @@ def test_the_command_writes_a_folder_a_report_and_json(finished):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["command"].startswith("collabsim calibrate")
     assert not (out / "work").exists()
-    report = _cli("report", str(out))
+    report = collabsim("report", str(out))
     assert report.returncode == 0, report.stderr
     assert "Calibration" in (out / "report.html").read_text()
 
@@ -160,7 +157,7 @@ def test_killed_and_resumed_it_ends_identical(tmp_path, twin, finished):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (cut / "manifest.json").exists()
-    done = _cli("calibrate", "--resume", str(cut))
+    done = collabsim("calibrate", "--resume", str(cut))
     assert done.returncode == 0, done.stderr
     for name in ("posterior", "patterns", "predictive", "generations"):
         a = pd.read_parquet(whole / f"{name}.parquet")

@@ -96,20 +96,18 @@ def test_mcnemar_and_holm():
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
 
 
-cli = collabsim
-
-
 def test_compare_command_with_a_charter_file(tmp_path):
     charter = tmp_path / "strong.yaml"
     charter.write_text(yaml.safe_dump(yaml.safe_load(STRONG.read_text())["charter"]))
     folder = tmp_path / "cmp"
-    done = cli("compare", THREE, "--charter", charter, "-n", "300", "--out", folder, "--json")
+    done = collabsim("compare", THREE, "--charter", charter, "-n", "300", "--out", folder,
+                     "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["best"].endswith("+ strong")
     assert {"comparison.csv", "differences.csv", "clauses.csv", "runs.parquet",
             "comparison.png", "manifest.json"} <= {p.name for p in folder.iterdir()}
-    text = cli("compare", THREE, STRONG, "-n", "300", "--out", tmp_path / "plain")
+    text = collabsim("compare", THREE, STRONG, "-n", "300", "--out", tmp_path / "plain")
     assert text.returncode == 0 and "What differs" in text.stdout
 
 
@@ -119,7 +117,7 @@ def test_compare_command_with_a_charter_file(tmp_path):
     ([THREE, STRONG, "--replications", "3"], "--replications"),
 ])
 def test_bad_compare_commands_exit_2(tmp_path, args, fragment):
-    done = cli("compare", *args, "--out", tmp_path / "x")
+    done = collabsim("compare", *args, "--out", tmp_path / "x")
     assert done.returncode == 2 and fragment in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
 
@@ -147,7 +145,7 @@ def test_the_first_variant_keeps_its_runs_when_another_adds_an_uncertain_input()
 
 
 def test_two_inputs_with_the_same_file_name_are_both_kept(tmp_path):
-    done = cli("compare", THREE, THREE, "-n", "20", "--out", tmp_path / "c")
+    done = collabsim("compare", THREE, THREE, "-n", "20", "--out", tmp_path / "c")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "c").glob("source-*")) == [
         "source-1-three_councils.yaml", "source-2-three_councils.yaml"]

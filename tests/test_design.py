@@ -32,9 +32,6 @@ SMALL_ARGS = ["--seeds", "2", "--population", "8", "--evaluations", "48", "--rep
 LEVERS = "charter.decision_rule,charter.programme_team.training,charter.exit.notice_cycles=0:3"
 
 
-_cli = collabsim
-
-
 # --- a charter that is best by construction is found ---------------------------------------
 
 
@@ -175,7 +172,7 @@ COMMAND = ["design", THREE, "--levers", "charter.decision_rule,charter.benefit_s
 def whole(tmp_path_factory):
     """The command's folder, run start to end in a process with hash seed 1."""
     out = tmp_path_factory.mktemp("design") / "whole"
-    done = _cli(*COMMAND, "--out", out, "--json", env={"PYTHONHASHSEED": "1"})
+    done = collabsim(*COMMAND, "--out", out, "--json", env={"PYTHONHASHSEED": "1"})
     assert done.returncode == 0, done.stderr
     return out, done
 
@@ -192,10 +189,10 @@ def test_the_command_writes_a_folder_json_and_a_report(whole):
     assert not (out / "work").exists()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["command"].startswith("collabsim design") and manifest["kind"] == "design"
-    again = _cli("design", "--resume", out)
+    again = collabsim("design", "--resume", out)
     assert again.returncode == 0 and "already complete" in again.stderr
     assert summary["message"] in " ".join(again.stdout.split())     # printed as well
-    report = _cli("report", out)
+    report = collabsim("report", out)
     assert report.returncode == 0, report.stderr
     assert "Charter design" in (out / "report.html").read_text()
 
@@ -215,7 +212,7 @@ def test_killed_and_resumed_in_other_processes_it_ends_identical(whole, tmp_path
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (cut / "manifest.json").exists() and list(cut.glob("work/seed-0/batch-*.npz"))
-    done = _cli("design", "--resume", cut, env={"PYTHONHASHSEED": "3"})
+    done = collabsim("design", "--resume", cut, env={"PYTHONHASHSEED": "3"})
     assert done.returncode == 0, done.stderr
     for name in ("charters", "evaluated", "rounds", "failures", "convergence", "hypervolume"):
         pd.testing.assert_frame_equal(pd.read_parquet(whole[0] / f"{name}.parquet"),

@@ -17,9 +17,6 @@ T = str(ROOT / "scenarios" / "typical.yaml")       # five partners: not three_co
 LIMIT = 10.0
 
 
-_cli = collabsim
-
-
 def _named(fragment, message):
     """A fragment, or a tuple of fragments any one of which will do, is in `message`."""
     options = fragment if isinstance(fragment, tuple) else (fragment,)
@@ -194,8 +191,8 @@ def test_a_bad_command_line_exits_2_naming_the_option_and_writes_nothing(
     before = _snapshot(folder)
     out = tmp_path / "results" / "design"
     start = time.monotonic()
-    proc = _cli("design", S, *_substitute(args, folder), "--out", out, "--workers", 1,
-                cwd=tmp_path)
+    proc = collabsim("design", S, *_substitute(args, folder), "--out", out, "--workers", 1,
+                     cwd=tmp_path)
     _assert_refused(tmp_path, folder, before, proc, time.monotonic() - start,
                     [_substitute([f], folder)[0] if isinstance(f, str) else f
                      for f in fragments], out)
@@ -210,7 +207,7 @@ def test_a_bad_design_file_exits_2_naming_the_file_and_the_field_and_writes_noth
     before = _snapshot(folder)
     out = tmp_path / "results" / "design"
     start = time.monotonic()
-    proc = _cli("design", S, "--design", path, "--out", out, "--workers", 1, cwd=tmp_path)
+    proc = collabsim("design", S, "--design", path, "--out", out, "--workers", 1, cwd=tmp_path)
     _assert_refused(tmp_path, folder, before, proc, time.monotonic() - start,
                     [str(path), *_substitute(fragments, folder)], out)
 
@@ -228,8 +225,8 @@ def test_a_pre_created_empty_out_folder_stays_empty(tmp_path, args, fragment):
     (folder / "bad.yaml").write_text("levers: {charter.consensus: }\nbogus: 1\n")
     out = tmp_path / "out"
     out.mkdir()
-    proc = _cli("design", S, *_substitute(args, folder), "--out", out, "--workers", 1,
-                cwd=tmp_path)
+    proc = collabsim("design", S, *_substitute(args, folder), "--out", out, "--workers", 1,
+                     cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr, proc.stderr
     assert fragment in proc.stderr, proc.stderr
     assert list(out.iterdir()) == [], "no lock, no plan, nothing"
@@ -251,7 +248,7 @@ def test_resume_refuses_a_folder_that_is_not_a_design_folder(tmp_path, kind):
         fragment = f"{folder}: not a design folder"
     before = _snapshot(tmp_path)
     start = time.monotonic()
-    proc = _cli("design", "--resume", folder, cwd=tmp_path)
+    proc = collabsim("design", "--resume", folder, cwd=tmp_path)
     elapsed = time.monotonic() - start
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -79,20 +79,17 @@ def test_nothing_to_find_is_said_plainly():
     assert "all of 200 runs" in result.message
 
 
-cli = collabsim
-
-
 def test_discover_command_prints_rules_and_saves_the_plots(tmp_path):
     folder = tmp_path / "d"
-    done = cli("discover", ROOT / "scenarios" / "three_councils.yaml", "-n", "1500",
-               "--out", folder)
+    done = collabsim("discover", ROOT / "scenarios" / "three_councils.yaml", "-n", "1500",
+                     "--out", folder)
     assert done.returncode == 0, done.stderr
     assert "Box 1" in done.stdout and "coverage" in done.stdout
     names = {p.name for p in folder.iterdir()}
     assert {"prim_tradeoff.png", "box-1.png", "box-1-limits.csv", "conditions.parquet",
             "manifest.json"} <= names
-    data = json.loads(cli("discover", ROOT / "scenarios" / "three_councils.yaml", "-n", "300",
-                          "--out", tmp_path / "j", "--json").stdout)
+    data = json.loads(collabsim("discover", ROOT / "scenarios" / "three_councils.yaml", "-n",
+                                "300", "--out", tmp_path / "j", "--json").stdout)
     assert data["failure"] == "not_delivered" and "boxes" in data
 
 
@@ -102,8 +99,8 @@ def test_discover_command_prints_rules_and_saves_the_plots(tmp_path):
     (["--density", "1.5"], "--density"),
 ])
 def test_bad_discover_commands_exit_2(tmp_path, args, fragment):
-    done = cli("discover", ROOT / "scenarios" / "three_councils.yaml", *args,
-               "--out", tmp_path / "x")
+    done = collabsim("discover", ROOT / "scenarios" / "three_councils.yaml", *args,
+                     "--out", tmp_path / "x")
     assert done.returncode == 2 and fragment in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
 

@@ -186,15 +186,12 @@ def test_a_bad_experiment_file_is_refused_naming_the_file_and_the_field(name):
     assert_refused(sim.load_experiment, CORPUS / name, EXPECTED[name], max_lines=6, first=True)
 
 
-_cli = collabsim
-
-
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_the_cli_refuses_a_bad_experiment_file_quickly_with_status_2_writing_nothing(
         tmp_path, name):
     path = CORPUS / name
     start = time.monotonic()
-    proc = _cli("experiment", path, cwd=tmp_path)   # results/ would go here
+    proc = collabsim("experiment", path, cwd=tmp_path)   # results/ would go here
     elapsed = time.monotonic() - start
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -216,7 +213,7 @@ def test_values_that_together_make_no_valid_scenario_are_refused_naming_the_file
                                                 "partners.Southmoor.joins_at": [2, 5]}}))
     with pytest.raises(sim.ScenarioError, match="these values together"):
         sim.run_experiment(path)
-    proc = _cli("experiment", path, "--out", tmp_path / "out")
+    proc = collabsim("experiment", path, "--out", tmp_path / "out")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert str(path) in proc.stderr and "joins_at" in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists(), "nothing written"
@@ -232,7 +229,7 @@ def test_the_cli_writes_the_folder_prints_json_and_the_report_renders(tmp_path):
                     "charter.decision_rule": ["unanimity", "majority"]},
         "outputs": ["p_deliver", "mean_final_trust"]}))
     folder = tmp_path / "out"
-    proc = _cli("experiment", path, "--out", folder, "--workers", 1, "--json")
+    proc = collabsim("experiment", path, "--out", folder, "--workers", 1, "--json")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["results"] == str(folder) and summary["settings"]["points"] == 4
@@ -247,18 +244,18 @@ def test_the_cli_writes_the_folder_prints_json_and_the_report_renders(tmp_path):
     assert (folder / "scenario.yaml").read_text() == Path(THREE).read_text()
     table = pd.read_parquet(folder / "table.parquet")
     pd.testing.assert_frame_equal(table, sim.run_experiment(path).table)
-    report = _cli("report", folder)
+    report = collabsim("report", folder)
     assert report.returncode == 0, report.stderr
     page = (folder / "report.html").read_text()
     assert "Experiment: Ambition &lt;b&gt;and&lt;/b&gt; rule" in page
     assert "p_deliver_high" in page and page.count("data:image/png;base64") == 2
-    again = _cli("experiment", "--resume", folder, "--json")
+    again = collabsim("experiment", "--resume", folder, "--json")
     assert again.returncode == 0 and "already complete" in again.stderr
     assert json.loads(again.stdout) == summary
 
 
 def test_the_cli_prints_a_small_table_whole(tmp_path):
-    proc = _cli("experiment", EXAMPLE, "--out", tmp_path / "out", env={"COLUMNS": "200"})
+    proc = collabsim("experiment", EXAMPLE, "--out", tmp_path / "out", env={"COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
     assert "p_deliver [95% CI]" in proc.stdout and proc.stdout.count("unanimity") == 4
 
@@ -269,7 +266,7 @@ def test_the_cli_prints_a_small_table_whole(tmp_path):
     (("experiment", EXAMPLE, "--workers", -1), "--workers"),
 ])
 def test_bad_command_lines_are_refused_with_status_2(tmp_path, args, message):
-    proc = _cli(*args, cwd=tmp_path)
+    proc = collabsim(*args, cwd=tmp_path)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -314,7 +311,8 @@ def test_an_experiment_killed_mid_run_resumes_to_the_identical_table(tmp_path, l
     assert code == -signal.SIGKILL
     saved = len(list((folder / "points").glob("points-*.npy")))
     assert not (folder / "manifest.json").exists(), "killed, so not complete"
-    resumed = _cli("experiment", "--resume", folder, "--workers", 2, "--json", env=SMALL_CHUNKS)
+    resumed = collabsim("experiment", "--resume", folder, "--workers", 2, "--json",
+                        env=SMALL_CHUNKS)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["settings"]["points"] == 160
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "table.parquet"),
@@ -330,7 +328,7 @@ def test_ctrl_c_keeps_the_finished_points_and_says_how_to_resume(tmp_path, long_
     assert code == 130 and "Traceback" not in err
     assert "The finished design points are saved in" in err
     assert f"collabsim experiment --resume {folder}" in err
-    other = _cli("experiment", EXAMPLE, "--resume", folder)
+    other = collabsim("experiment", EXAMPLE, "--resume", folder)
     assert other.returncode == 2 and "holds a different experiment" in other.stderr
 
 
@@ -339,7 +337,7 @@ def test_a_run_or_sweep_resume_points_an_experiment_folder_at_the_right_command(
     folder.mkdir()
     (folder / "plan.json").write_text(json.dumps({"format": 1, "kind": "experiment"}))
     for kind in ("run", "sweep"):
-        proc = _cli(kind, "--resume", folder)
+        proc = collabsim(kind, "--resume", folder)
         assert proc.returncode == 2, proc.stderr
         assert "an experiment folder" in proc.stderr
         assert f"collabsim experiment --resume {folder}" in proc.stderr

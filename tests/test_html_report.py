@@ -29,15 +29,12 @@ COMMANDS = {
 }
 
 
-cli = collabsim
-
-
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
     out = {}
     for kind, args in COMMANDS.items():
-        done = cli(*args, "--out", root / kind)
+        done = collabsim(*args, "--out", root / kind)
         assert done.returncode == 0, (kind, done.stderr)
         out[kind] = root / kind
     return out
@@ -68,7 +65,7 @@ class Page(HTMLParser):
 @pytest.mark.parametrize("kind", list(COMMANDS))
 def test_the_report_embeds_every_figure_and_says_how_to_reproduce(folders, kind, tmp_path):
     folder = folders[kind]
-    done = cli("report", folder, "--json")
+    done = collabsim("report", folder, "--json")
     assert done.returncode == 0, done.stderr
     path = Path(json.loads(done.stdout)["report"])
     assert path == folder / REPORT
@@ -108,14 +105,14 @@ def test_the_experiment_report_is_titled_by_the_experiment_and_shows_its_file(fo
 def test_a_folder_that_is_not_complete_is_refused(tmp_path):
     with pytest.raises(ReportError, match="no manifest.json"):
         build_report(tmp_path)
-    done = cli("report", tmp_path / "nowhere")
+    done = collabsim("report", tmp_path / "nowhere")
     assert done.returncode == 2 and "no such results folder" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_the_report_can_be_written_elsewhere(folders, tmp_path):
     target = tmp_path / "meeting" / "partners.html"
-    done = cli("report", folders["compare"], "--out", target)
+    done = collabsim("report", folders["compare"], "--out", target)
     assert done.returncode == 0 and target.exists()
     assert "Charter comparison" in target.read_text()
 
@@ -125,16 +122,16 @@ def test_odd_folder_content_is_listed_or_refused_never_a_traceback(folders, tmp_
     shutil.copytree(folders["compare"], folder)
     (folder / "empty.csv").write_text("")
     (folder / "broken.csv").write_bytes(b"\xff\xfe\x00a,b\n1")
-    done = cli("report", folder)
+    done = collabsim("report", folder)
     assert done.returncode == 0, done.stderr
     text = (folder / REPORT).read_text()
     assert "empty.csv (not readable as a table" in text
     (folder / "manifest.json").write_text("[1, 2]")
-    done = cli("report", folder)
+    done = collabsim("report", folder)
     assert done.returncode == 2 and "not a collabsim manifest" in done.stderr
     target = tmp_path / "a_directory"
     target.mkdir()
-    done = cli("report", folders["run"], "--out", target)
+    done = collabsim("report", folders["run"], "--out", target)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -151,7 +148,7 @@ def test_only_regular_files_inside_the_folder_are_embedded(folders, tmp_path):
     (folder / "leak.csv").symlink_to(secret)
     (folder / "leak.png").symlink_to(picture)
     os.mkfifo(folder / "pipe.csv")
-    done = cli("report", folder)
+    done = collabsim("report", folder)
     assert done.returncode == 0, done.stderr
     text = (folder / REPORT).read_text()
     assert "hunter2" not in text
@@ -160,7 +157,7 @@ def test_only_regular_files_inside_the_folder_are_embedded(folders, tmp_path):
         assert name in text.split("Not embedded")[1], name
     (folder / "manifest.json").rename(folder / "real.json")
     (folder / "manifest.json").symlink_to(folder / "real.json")
-    done = cli("report", folder)
+    done = collabsim("report", folder)
     assert done.returncode == 2 and "symbolic link" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -172,7 +169,7 @@ def test_a_report_written_onto_a_symbolic_link_replaces_the_link(folders, tmp_pa
     target.write_text("alias ls='ls -F'\n")
     (folder / REPORT).unlink(missing_ok=True)
     (folder / REPORT).symlink_to(target)
-    assert cli("report", folder).returncode == 0
+    assert collabsim("report", folder).returncode == 0
     assert target.read_text() == "alias ls='ls -F'\n"
     assert not (folder / REPORT).is_symlink() and "<html" in (folder / REPORT).read_text()
 

@@ -125,13 +125,10 @@ def test_shock_texts_are_parsed_and_checked():
         breaking_point(THREE, ["budget_cut:partner=Westshire"], replications=100)
 
 
-cli = collabsim
-
-
 def test_stress_command_saves_the_curve_and_prints_json(tmp_path):
     folder = tmp_path / "bp"
-    done = cli("stress", THREE, "--shock", "supplier_failure", "--partner", "all",
-               "--threshold", "0.3", "-n", "500", "--out", folder, "--json")
+    done = collabsim("stress", THREE, "--shock", "supplier_failure", "--partner", "all",
+                     "--threshold", "0.3", "-n", "500", "--out", folder, "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["status"] == "crossing" and 0 < data["crossing"] < 1
@@ -139,8 +136,8 @@ def test_stress_command_saves_the_curve_and_prints_json(tmp_path):
         {p.name for p in folder.iterdir()}
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["kind"] == "stress" and "--threshold 0.3" in manifest["command"]
-    again = cli(*manifest["command"].split()[1:], "--out", tmp_path / "again", "--json",
-                cwd=ROOT)
+    again = collabsim(*manifest["command"].split()[1:], "--out", tmp_path / "again", "--json",
+                      cwd=ROOT)
     assert json.loads(again.stdout)["crossing"] == data["crossing"]
 
 
@@ -154,7 +151,7 @@ def test_stress_command_saves_the_curve_and_prints_json(tmp_path):
     (["--shock", "budget_cut", "--replications", "0"], "--replications"),
 ])
 def test_bad_stress_commands_exit_2_without_a_traceback(tmp_path, args, fragment):
-    done = cli("stress", THREE, *args, "--out", tmp_path / "x")
+    done = collabsim("stress", THREE, *args, "--out", tmp_path / "x")
     assert done.returncode == 2
     assert fragment in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "x").exists()
@@ -162,8 +159,8 @@ def test_bad_stress_commands_exit_2_without_a_traceback(tmp_path, args, fragment
 
 def test_run_takes_shocks_on_the_command_line(tmp_path):
     folder = tmp_path / "run"
-    done = cli("run", THREE, "-n", "300", "--shock", "supplier_failure:partner=all,magnitude=0.6",
-               "--out", folder, "--json")
+    done = collabsim("run", THREE, "-n", "300", "--shock",
+                     "supplier_failure:partner=all,magnitude=0.6", "--out", folder, "--json")
     assert done.returncode == 0, done.stderr
     shocked = json.loads(done.stdout)["p_deliver"]
     plain = sim.run(THREE, replications=300).summary["p_deliver"]
@@ -172,8 +169,8 @@ def test_run_takes_shocks_on_the_command_line(tmp_path):
     assert "--shock supplier_failure:partner=all,magnitude=0.6" in manifest["command"]
     recorded = sim.loading.load_scenario_text(manifest["scenario"])
     assert recorded.shocks[-1].kind == "supplier_failure" and recorded.shocks[-1].at_cycle == 2
-    bad = cli("run", THREE, "-n", "10", "--shock", "budget_cut:partner=Nobody",
-              "--out", tmp_path / "bad")
+    bad = collabsim("run", THREE, "-n", "10", "--shock", "budget_cut:partner=Nobody",
+                    "--out", tmp_path / "bad")
     assert bad.returncode == 2 and "--shock: shocks[2].partner" in bad.stderr
     assert not (tmp_path / "bad").exists()
 
@@ -202,18 +199,18 @@ def test_timing_sorts_the_reviews_and_leaves_the_middle_one_out_of_early_and_lat
     (["--shock", "budget_cut", "--timing", "--at-cycle", "3"], "--at-cycle"),
 ])
 def test_odd_stress_values_are_reported_as_typed(tmp_path, args, fragment):
-    done = cli("stress", THREE, *args, "--out", tmp_path / "x")
+    done = collabsim("stress", THREE, *args, "--out", tmp_path / "x")
     assert done.returncode == 2 and fragment in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "x").exists()
 
 
 def test_resuming_a_run_does_not_take_shocks_again(tmp_path):
-    done = cli("run", THREE, "-n", "10", "--resume", tmp_path, "--shock", "budget_cut")
+    done = collabsim("run", THREE, "-n", "10", "--resume", tmp_path, "--shock", "budget_cut")
     assert done.returncode == 2 and "already records its shocks" in done.stderr
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
-    done = cli("stress", THREE, "--shock", "budget_cut", "-n", "20", "--scheduler",
-               "tcp://127.0.0.1:9", "--out", tmp_path / "x")
+    done = collabsim("stress", THREE, "--shock", "budget_cut", "-n", "20", "--scheduler",
+                     "tcp://127.0.0.1:9", "--out", tmp_path / "x")
     assert done.returncode == 2 and "cannot reach the Dask scheduler" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
