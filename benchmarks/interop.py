@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import sim
-from sim.sensitivity import FactorSpec, evaluate_design, sweep_factors
+from sim.analysis.sensitivity import FactorSpec, evaluate_design, sweep_factors
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "three_councils.yaml"
 NUMBERS = ["partners.*.ambition", "partners.*.resourcing", "charter.penalties.rate"]

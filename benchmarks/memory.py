@@ -1,4 +1,4 @@
-"""How much memory a chunk takes, against what sim.memory estimates (measured, not tested).
+"""How much memory a chunk takes, against what sim.montecarlo.memory estimates (measured, not tested).
 
     python benchmarks/memory.py            # the sizes in docs/RELIABILITY.md, about a minute
     python benchmarks/memory.py --big      # also 1000 partners over 400 reviews (3.3 GB, ~1 min)
@@ -6,7 +6,7 @@
 Each case runs one chunk of typical.yaml (with another partner count and horizon) in a fresh
 process, writes it as a run would (run_chunk, then both Parquet tables), and reports the peak
 resident memory above the process's memory before the chunk, per replication, next to
-sim.memory.replication_bytes. Prints a Markdown table.
+sim.montecarlo.memory.replication_bytes. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import json, resource, sys, tempfile, yaml
 from pathlib import Path
 sys.path.insert(0, {root!r})
 import sim
-from sim.experiment import run_chunk
-from sim.memory import replication_bytes
-from sim.stored_run import save_chunk
+from sim.montecarlo.runs import run_chunk
+from sim.montecarlo.memory import replication_bytes
+from sim.results.stored_run import save_chunk
 data = yaml.safe_load(open({typical!r}))
 save_chunk(Path(tempfile.mkdtemp()), 0, *run_chunk(sim.scenario_from_dict(data), 1, range(50)))
 data["population"]["count"], data["horizon"] = {partners}, {horizon}   # (above: imports)

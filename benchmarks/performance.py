@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
-from sim.executors import default_workers  # noqa: E402
-from sim.experiment import chunks_of, default_chunk_size, run_chunk  # noqa: E402
+from sim.montecarlo.executors import default_workers  # noqa: E402
+from sim.montecarlo.runs import chunks_of, default_chunk_size, run_chunk  # noqa: E402
 
 TYPICAL = ROOT / "scenarios" / "typical.yaml"
 
@@ -166,7 +166,7 @@ def jobs(pool_n: int, million: int) -> None:
 
 
 def sweep_benchmark(samples: int, replications: int) -> None:
-    from sim.sensitivity import sweep
+    from sim.analysis.sensitivity import sweep
 
     data = yaml.safe_load((ROOT / "scenarios" / "three_councils.yaml").read_text())
     data["charter"]["business_case"]["implementation_cost_m"] = 2.0

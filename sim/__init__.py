@@ -12,12 +12,12 @@ The Python API that the CLI and the notebooks use:
     sim.compare([scenario, "scenarios/strong_charter.yaml"]).message
     sim.discover(scenario).boxes
     sim.evaluate(scenario, {"partners.*.ambition": [0.2, 0.8]}, replications=200)  # a design
-    scenario.with_values({"charter.decision_rule": "majority"})      # fields by path (sim.fields)
+    scenario.with_values({"charter.decision_rule": "majority"})      # fields by path (sim.scenario.fields)
     sim.run_experiment("experiments/ambition_by_decision_rule.yaml").table  # a named experiment
     sim.design_charter(scenario, "charter.decision_rule,charter.programme_team.training").table
     model = sim.PartnershipModel(scenario=scenario, rng=1)   # one run, review by review
     model.step()
-    sim.trust_network(model)        # the teaching pictures of one run (sim.teaching_plots)
+    sim.trust_network(model)        # the teaching pictures of one run (sim.teaching.plots)
     sim.partnership_page(scenario)  # the app's page, in a notebook
     sim.STATUS_MEANINGS             # what thriving, stumbling, crumbling and dissolved mean
 """
@@ -29,60 +29,60 @@ from sim.lazy_exports import lazy_exports
 #: Public names and the module each lives in. They are imported on first use, so a command that
 #: never builds a Mesa model (a vectorised run, `validate`) does not pay for importing Mesa.
 _EXPORTS = {
-    "PartnerOrganisation": "sim.agents", "RunResult": "sim.experiment", "run": "sim.experiment",
-    "run_model": "sim.experiment", "replication_rng": "sim.seeds",
-    "ScenarioError": "sim.loading", "load_scenario": "sim.loading",
-    "scenario_from_dict": "sim.loading", "PartnershipModel": "sim.model",
-    "ModelParameters": "sim.parameters", "save_run": "sim.report", "Scenario": "sim.scenario",
-    "sweep": "sim.sensitivity", "grid": "sim.maps", "outcome_function": "sim.maps",
-    "breaking_point": "sim.stress", "shock_timing": "sim.stress",
-    "compare": "sim.comparison", "load_charter": "sim.comparison",
-    "discover": "sim.discovery", "write_report": "sim.html_report",
-    "evaluate": "sim.evaluation", "Evaluator": "sim.evaluation",
-    "load_experiment": "sim.experiment_file", "run_experiment": "sim.experiment_file",
+    "PartnerOrganisation": "sim.partnership.agents", "RunResult": "sim.montecarlo.runs", "run": "sim.montecarlo.runs",
+    "run_model": "sim.montecarlo.runs", "replication_rng": "sim.partnership.seeds",
+    "ScenarioError": "sim.scenario.loading", "load_scenario": "sim.scenario.loading",
+    "scenario_from_dict": "sim.scenario.loading", "PartnershipModel": "sim.partnership.model",
+    "ModelParameters": "sim.scenario.parameters", "save_run": "sim.results.run_folder", "Scenario": "sim.scenario.schema",
+    "sweep": "sim.analysis.sensitivity", "grid": "sim.analysis.maps", "outcome_function": "sim.analysis.maps",
+    "breaking_point": "sim.analysis.stress", "shock_timing": "sim.analysis.stress",
+    "compare": "sim.analysis.comparison", "load_charter": "sim.analysis.comparison",
+    "discover": "sim.analysis.discovery", "write_report": "sim.results.html",
+    "evaluate": "sim.analysis.evaluation", "Evaluator": "sim.analysis.evaluation",
+    "load_experiment": "sim.analysis.experiment_file", "run_experiment": "sim.analysis.experiment_file",
     # which charter to sign (docs/DESIGN-SEARCH.md)
-    "design_charter": "sim.robust_charters", "CharterDesign": "sim.robust_charters",
-    "load_design_file": "sim.levers", "save_design": "sim.design_report",
-    "tradeoff_figure": "sim.design_report", "parallel_figure": "sim.design_report",
-    "convergence_figure": "sim.design_report",
+    "design_charter": "sim.analysis.robust_charters", "CharterDesign": "sim.analysis.robust_charters",
+    "load_design_file": "sim.analysis.levers", "save_design": "sim.results.design",
+    "tradeoff_figure": "sim.results.design", "parallel_figure": "sim.results.design",
+    "convergence_figure": "sim.results.design",
     # what one run looks like, review by review (the teaching app and the lessons)
-    "partnership_page": "sim.app",
-    "savings_against_business_case": "sim.teaching_plots", "trust_over_time": "sim.teaching_plots",
-    "trust_network": "sim.teaching_plots", "satisfaction_over_time": "sim.teaching_plots",
-    "shock_side_by_side": "sim.teaching_plots",
+    "partnership_page": "sim.teaching.app",
+    "savings_against_business_case": "sim.teaching.plots", "trust_over_time": "sim.teaching.plots",
+    "trust_network": "sim.teaching.plots", "satisfaction_over_time": "sim.teaching.plots",
+    "shock_side_by_side": "sim.teaching.plots",
     # the figures of the analyses, for a notebook
-    "breaking_point_figure": "sim.workflow_report", "timing_figure": "sim.workflow_report",
-    "comparison_figure": "sim.workflow_report", "indices_figure": "sim.sensitivity_report",
-    "STATUSES": "sim.outcomes", "STATUS_MEANINGS": "sim.outcomes",
+    "breaking_point_figure": "sim.results.workflows", "timing_figure": "sim.results.workflows",
+    "comparison_figure": "sim.results.workflows", "indices_figure": "sim.results.sensitivity",
+    "STATUSES": "sim.partnership.outcomes", "STATUS_MEANINGS": "sim.partnership.outcomes",
 }
 
 if TYPE_CHECKING:   # what IDEs and type checkers see: the same names, imported at once
     # (tests/test_docs.py holds this block and _EXPORTS to each other)
-    from sim.agents import PartnerOrganisation
-    from sim.experiment import RunResult, run, run_model
-    from sim.seeds import replication_rng
-    from sim.loading import ScenarioError, load_scenario, scenario_from_dict
-    from sim.model import PartnershipModel
-    from sim.parameters import ModelParameters
-    from sim.report import save_run
-    from sim.scenario import Scenario
-    from sim.sensitivity import sweep
-    from sim.maps import grid, outcome_function
-    from sim.stress import breaking_point, shock_timing
-    from sim.comparison import compare, load_charter
-    from sim.discovery import discover
-    from sim.html_report import write_report
-    from sim.evaluation import evaluate, Evaluator
-    from sim.experiment_file import load_experiment, run_experiment
-    from sim.robust_charters import design_charter, CharterDesign
-    from sim.levers import load_design_file
-    from sim.design_report import save_design, tradeoff_figure, parallel_figure, convergence_figure
-    from sim.app import partnership_page
-    from sim.teaching_plots import (savings_against_business_case, trust_over_time, trust_network,
+    from sim.partnership.agents import PartnerOrganisation
+    from sim.montecarlo.runs import RunResult, run, run_model
+    from sim.partnership.seeds import replication_rng
+    from sim.scenario.loading import ScenarioError, load_scenario, scenario_from_dict
+    from sim.partnership.model import PartnershipModel
+    from sim.scenario.parameters import ModelParameters
+    from sim.results.run_folder import save_run
+    from sim.scenario.schema import Scenario
+    from sim.analysis.sensitivity import sweep
+    from sim.analysis.maps import grid, outcome_function
+    from sim.analysis.stress import breaking_point, shock_timing
+    from sim.analysis.comparison import compare, load_charter
+    from sim.analysis.discovery import discover
+    from sim.results.html import write_report
+    from sim.analysis.evaluation import evaluate, Evaluator
+    from sim.analysis.experiment_file import load_experiment, run_experiment
+    from sim.analysis.robust_charters import design_charter, CharterDesign
+    from sim.analysis.levers import load_design_file
+    from sim.results.design import save_design, tradeoff_figure, parallel_figure, convergence_figure
+    from sim.teaching.app import partnership_page
+    from sim.teaching.plots import (savings_against_business_case, trust_over_time, trust_network,
                                     satisfaction_over_time, shock_side_by_side)
-    from sim.workflow_report import breaking_point_figure, timing_figure, comparison_figure
-    from sim.sensitivity_report import indices_figure
-    from sim.outcomes import STATUSES, STATUS_MEANINGS
+    from sim.results.workflows import breaking_point_figure, timing_figure, comparison_figure
+    from sim.results.sensitivity import indices_figure
+    from sim.partnership.outcomes import STATUSES, STATUS_MEANINGS
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 import sim
-from sim.loading import read_yaml
+from sim.scenario.loading import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_POSTERIOR = ROOT / "patterns" / "calibrations" / "public_sector"

@@ -3,7 +3,7 @@ file (first, when `first`), says each expected fragment, and stays short."""
 
 import pytest
 
-from sim.loading import ScenarioError
+from sim.scenario.loading import ScenarioError
 
 
 def assert_refused(load, path, fragments, *, max_lines: int, first: bool = False) -> str:

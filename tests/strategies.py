@@ -2,7 +2,7 @@
 
 from hypothesis import strategies as st
 
-from sim.scenario import SHOCK_KINDS
+from sim.scenario.schema import SHOCK_KINDS
 
 TRAITS = ("ambition", "resourcing", "skills", "trustworthiness", "trust_propensity",
           "commitment", "volatility", "control_concern")

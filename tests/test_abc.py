@@ -1,4 +1,4 @@
-"""ABC-SMC (pyabc) made reproducible and resumable: sim.abc."""
+"""ABC-SMC (pyabc) made reproducible and resumable: sim.analysis.abc."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.abc import Prior, Target, implausibility, parse_prior, run_abc
+from sim.analysis.abc import Prior, Target, implausibility, parse_prior, run_abc
 
 
 def toy(values, seed):

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim import app as teaching
-from sim import teaching_plots
+from sim.teaching import app as teaching
+from sim.teaching import plots as teaching_plots
 
 ROOT = Path(__file__).resolve().parent.parent
 THREE = ROOT / "scenarios" / "three_councils.yaml"
@@ -31,7 +31,7 @@ def defaults(scenario=THREE):
 
 def test_every_uncertain_input_is_pinned_at_its_point_estimate():
     sc = teaching.pinned(ROOT / "scenarios" / "typical.yaml")
-    assert sim.inputs.count_uncertain(sc) == 0
+    assert sim.partnership.inputs.count_uncertain(sc) == 0
     assert sc.population is None and len(sc.partners) == 5
     # typical.yaml: implementation cost triangular [0.9, 1.2, 2.0] -> its mode
     assert sc.charter.business_case.implementation_cost_m == pytest.approx(1.2)

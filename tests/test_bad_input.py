@@ -14,7 +14,7 @@ import yaml
 
 from commandline import collabsim
 import sim
-from sim.loading import ScenarioError, load_scenario
+from sim.scenario.loading import ScenarioError, load_scenario
 from refusals import assert_refused
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.seeds import replication_seed
+from sim.partnership.seeds import replication_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 THREE = ROOT / "scenarios" / "three_councils.yaml"

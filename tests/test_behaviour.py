@@ -12,13 +12,13 @@ import pytest
 from commandline import collabsim
 import sim
 from behaviour_folders import ROOT, SHIPPED_POSTERIOR, calibration_folder, with_posterior
-from sim.behaviour import BEHAVIOUR_STREAM, choose
-from sim.engine import SERIES, simulate
-from sim.experiment import run_model
-from sim.loading import ScenarioError
-from sim.outcomes import vector_outcomes
-from sim.paired import paired_outcomes
-from sim.seeds import child_rng, replication_rng
+from sim.partnership.behaviour import BEHAVIOUR_STREAM, choose
+from sim.partnership.engine import SERIES, simulate
+from sim.montecarlo.runs import run_model
+from sim.scenario.loading import ScenarioError
+from sim.partnership.outcomes import vector_outcomes
+from sim.montecarlo.paired import paired_outcomes
+from sim.partnership.seeds import child_rng, replication_rng
 
 TYPICAL = ROOT / "scenarios" / "typical.yaml"
 THREE = ROOT / "scenarios" / "three_councils.yaml"
@@ -121,8 +121,8 @@ def test_a_value_set_by_path_wins_over_the_posteriors(strong):
 def test_every_job_honours_the_posterior(strong):
     """A grid over a charter clause, sim.evaluate and discovery run each replication with its
     particle (their figures differ from the same jobs without the posterior)."""
-    from sim.discovery import discovery_chunk
-    from sim.evaluation import evaluate
+    from sim.analysis.discovery import discovery_chunk
+    from sim.analysis.evaluation import evaluate
 
     base = sim.load_scenario(THREE)
     drawn = with_posterior(THREE, strong)
@@ -174,7 +174,7 @@ def test_run_says_where_the_behaviour_came_from_and_records_the_posterior(tmp_pa
 
 
 def test_a_resumed_run_refuses_a_posterior_that_has_changed(tmp_path, strong):
-    from sim import stored_run
+    from sim.results import stored_run
 
     scenario_file = tmp_path / "s.yaml"
     scenario_file.write_text(THREE.read_text() + f"behaviour: {{posterior: {strong}}}\n")
@@ -251,7 +251,8 @@ def test_sweep_and_grid_folders_record_the_posterior_they_drew_from(tmp_path, jo
 
 
 def test_the_behaviours_pass_goal_is_the_calibrations():
-    """sim.behaviour keeps its own copy (scenario loading must not import pandas): the same."""
-    from sim import behaviour, calibration
+    """sim.partnership.behaviour keeps its own copy (scenario loading must not import pandas): the same."""
+    from sim.partnership import behaviour
+    from sim.analysis import calibration
 
     assert behaviour.PASS_GOAL == calibration.PASS_GOAL

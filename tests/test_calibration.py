@@ -1,4 +1,4 @@
-"""Pattern-oriented calibration: `collabsim calibrate` and sim.calibration."""
+"""Pattern-oriented calibration: `collabsim calibrate` and sim.analysis.calibration."""
 
 import json
 import os
@@ -14,9 +14,9 @@ import yaml
 
 from commandline import collabsim
 import sim
-from sim.calibration import calibrate, conflicts, default_range, priors_for
-from sim.patterns.evaluate import evaluate_register
-from sim.patterns.register import load_register
+from sim.analysis.calibration import calibrate, conflicts, default_range, priors_for
+from sim.analysis.patterns.evaluate import evaluate_register
+from sim.analysis.patterns.register import load_register
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTER = ROOT / "patterns" / "public_sector.yaml"
@@ -175,7 +175,7 @@ def test_patterns_md_states_the_twins_truth_and_the_command_exists():
 def test_validation_md_records_the_shipped_calibration_folder():
     """docs/VALIDATION.md's calibration tables are those of the shipped results folder, and its
     command is the folder's own."""
-    from sim.calibration_report import markdown
+    from sim.results.calibration import markdown
 
     folder = ROOT / "patterns" / "calibrations" / "public_sector"
     page = (ROOT / "docs" / "VALIDATION.md").read_text()

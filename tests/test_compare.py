@@ -11,8 +11,8 @@ import yaml
 
 from commandline import collabsim
 import sim
-from sim.comparison import compare, holm, load_charter, mcnemar
-from sim.loading import ScenarioError
+from sim.analysis.comparison import compare, holm, load_charter, mcnemar
+from sim.scenario.loading import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
 THREE = ROOT / "scenarios" / "three_councils.yaml"

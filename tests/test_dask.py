@@ -51,7 +51,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
 
 
 def test_a_sweep_on_the_cluster_gives_the_local_indices(cluster):
-    from sim.sensitivity import sweep
+    from sim.analysis.sensitivity import sweep
 
     local = sweep(SCENARIO, "sobol", samples=32, replications=8, seed=6, workers=1)
     remote = sweep(SCENARIO, "sobol", samples=32, replications=8, seed=6,
@@ -65,7 +65,7 @@ def test_a_calibration_on_a_cluster_is_the_local_one(cluster):
     statistics of tests/test_abc.py: two constants, two targets)."""
     from test_abc import PRIORS, TARGETS, toy
 
-    from sim.abc import run_abc
+    from sim.analysis.abc import run_abc
 
     local = run_abc(toy, TARGETS, PRIORS, population=30, generations=2, seed=4)
     remote = run_abc(toy, TARGETS, PRIORS, population=30, generations=2, seed=4,

@@ -17,9 +17,9 @@ from hypothesis import given, settings, strategies as st
 
 from commandline import collabsim
 import sim
-from sim.charter_design import epsilon_thin, nondominated
-from sim.charter_futures import charter_futures, draft_targets
-from sim.paired import layout_of
+from sim.analysis.charter_design import epsilon_thin, nondominated
+from sim.analysis.charter_futures import charter_futures, draft_targets
+from sim.montecarlo.paired import layout_of
 
 ROOT = Path(__file__).resolve().parents[1]
 THREE = ROOT / "scenarios" / "three_councils.yaml"
@@ -200,7 +200,7 @@ def test_the_command_writes_a_folder_json_and_a_report(whole):
 def test_killed_and_resumed_in_other_processes_it_ends_identical(whole, tmp_path):
     """Killed at a random moment in a process with hash seed 2 and resumed in one with hash
     seed 3, it ends as the whole run ended: neither the interruption nor the processes' text
-    hashing (a categorical lever reaches platypus as indices, see sim.charter_design) shows."""
+    hashing (a categorical lever reaches platypus as indices, see sim.analysis.charter_design) shows."""
     cut = tmp_path / "cut"
     proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *map(str, COMMAND), "--out",
                              str(cut)], cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -222,7 +222,7 @@ def test_killed_and_resumed_in_other_processes_it_ends_identical(whole, tmp_path
 def test_design_search_md_reads_the_shipped_folder():
     """Every figure docs/DESIGN-SEARCH.md states about the three councils is the shipped
     folder's (designs/three_councils/), and its command is the folder's own."""
-    from sim.design_report import markdown
+    from sim.results.design import markdown
 
     folder = ROOT / "designs" / "three_councils"
     page = (ROOT / "docs" / "DESIGN-SEARCH.md").read_text()

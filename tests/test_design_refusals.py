@@ -27,17 +27,17 @@ def _named(fragment, message):
 SIGN_SHARE = ("--sign-share", "sign_share")
 NAMES_ONLY_THE_STEM = ("--against with another partnership is refused, but the message names "
                        "only the file's stem ('typical: its partners and horizon must be the "
-                       "draft's'): not the file, nor --against (sim.robust_charters."
+                       "draft's'): not the file, nor --against (sim.analysis.robust_charters."
                        "against_charters is given a name -> scenario mapping, so its source is "
                        "the stem)")
 NAMES_SETTINGS_NOT_SIGN_SHARE = ("--sign-share out of range is refused as \"the design's "
                                  "settings: <value>: a share of futures, from 0 to 1\": neither "
-                                 "--sign-share nor sign_share is named (sim.robust_charters."
+                                 "--sign-share nor sign_share is named (sim.analysis.robust_charters."
                                  "check_settings keeps check_sign_share's problems but drops its "
                                  "source)")
 DESIGN_FILE_NAMED_AS_OPTION = ("a problem in a design file's levers or budget is reported as "
                                "--levers / --budget, which were not given, and the design file "
-                               "is not named (sim.cli_design._check_or_exit calls levers_for and "
+                               "is not named (sim.cli.design._check_or_exit calls levers_for and "
                                "check_budget with their command-line sources)")
 AGAINST_WITHOUT_DESIGN_FILE = ("a design file's `against` naming a missing file is refused as "
                                "'<its folder>/nowhere.yaml: no such file': the missing file is "

@@ -9,7 +9,7 @@ import pytest
 
 from commandline import collabsim
 import sim
-from sim.discovery import discover, find_boxes
+from sim.analysis.discovery import discover, find_boxes
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,21 +6,23 @@ import re
 import pytest
 from pathlib import Path
 
-from sim import rules, schema_docs
-from sim.parameters import ModelParameters
+from sim.partnership import rules
+
+from sim.scenario import schema_docs
+from sim.scenario.parameters import ModelParameters
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def test_scenarios_md_is_generated_from_the_schema():
     assert (DOCS / "SCENARIOS.md").read_text() == schema_docs.render(), \
-        "docs/SCENARIOS.md is stale: run `python -m sim.schema_docs > docs/SCENARIOS.md`"
+        "docs/SCENARIOS.md is stale: run `python -m sim.scenario.schema_docs > docs/SCENARIOS.md`"
 
 
 def test_odd_describes_every_rule_and_every_parameter():
     odd = (DOCS / "ODD.md").read_text()
     public = [name for name, fn in inspect.getmembers(rules, inspect.isfunction)
-              if fn.__module__ == "sim.rules" and not name.startswith("_")]
+              if fn.__module__ == "sim.partnership.rules" and not name.startswith("_")]
     missing = [name for name in public if f"`{name}`" not in odd]
     assert not missing, f"docs/ODD.md does not describe: {missing}"
     params = [name for name in ModelParameters.model_fields if f"`{name}`" not in odd]
@@ -35,15 +37,15 @@ def test_odd_cites_every_seed_document():
 
 def test_validation_md_gives_the_command_that_regenerates_it():
     text = (DOCS / "VALIDATION.md").read_text()
-    assert "python -m sim.validation --replications 2000" in text
-    assert "python -m sim.validation --fit --replications 4000" in text
+    assert "python -m sim.analysis.validation --replications 2000" in text
+    assert "python -m sim.analysis.validation --fit --replications 4000" in text
 
 
 @pytest.mark.slow
 def test_every_table_in_validation_md_is_what_the_command_prints(capsys):
-    """The checks, patterns and findings tables are pasted from `python -m sim.validation
+    """The checks, patterns and findings tables are pasted from `python -m sim.analysis.validation
     --replications 2000`: rerun it and require every line it prints on the page."""
-    from sim import validation
+    from sim.analysis import validation
 
     status = validation.main(["--replications", "2000"])
     printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| ")]
@@ -55,7 +57,7 @@ def test_every_table_in_validation_md_is_what_the_command_prints(capsys):
 
 @pytest.mark.slow
 def test_the_tradeoff_table_in_validation_md_is_what_the_command_prints(capsys):
-    from sim import validation
+    from sim.analysis import validation
 
     assert validation.main(["--tradeoff", "--replications", "2000"]) == 0
     printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| ")]
@@ -65,7 +67,7 @@ def test_the_tradeoff_table_in_validation_md_is_what_the_command_prints(capsys):
 
 
 def test_the_fitted_constant_in_validation_md_is_the_default():
-    from sim.parameters import ModelParameters
+    from sim.scenario.parameters import ModelParameters
 
     text = (DOCS / "VALIDATION.md").read_text()
     assert f"prints `planned_capacity {ModelParameters().planned_capacity}" in text
@@ -268,7 +270,7 @@ def _patterns_values() -> dict[str, str]:
 
 
 def test_patterns_md_gives_the_command_and_documents_every_statistic():
-    from sim.patterns import NOT_SUPPORTED, STATISTICS
+    from sim.analysis.patterns import NOT_SUPPORTED, STATISTICS
 
     page = (DOCS / "PATTERNS.md").read_text()
     assert PATTERNS_COMMAND in page
@@ -277,7 +279,7 @@ def test_patterns_md_gives_the_command_and_documents_every_statistic():
 
 
 def test_the_example_register_in_patterns_md_loads(tmp_path):
-    from sim.patterns import load_register
+    from sim.analysis.patterns import load_register
 
     block = (DOCS / "PATTERNS.md").read_text().split("## Adding a pattern", 1)[1]
     path = tmp_path / "my_patterns.yaml"
@@ -292,7 +294,7 @@ def _signed(cell: str) -> list[float]:
 
 def test_patterns_md_agrees_with_validation_md_where_they_measure_the_same_thing():
     """Same seed, same replications: the register's figures are docs/VALIDATION.md's."""
-    from sim.validation import CHECKS
+    from sim.analysis.validation import CHECKS
 
     got = _patterns_values()
     validation = (DOCS / "VALIDATION.md").read_text()
@@ -432,7 +434,7 @@ def test_the_grid_columns_and_widest_ci_in_sensitivity_md_are_what_the_command_p
 
 
 def test_the_median_interval_figures_in_sensitivity_md_are_the_codes():
-    from sim.outcomes import median_ranks
+    from sim.montecarlo.statistics import median_ranks
 
     text = " ".join((DOCS / "SENSITIVITY.md").read_text().split())
     assert "For R = 100 that is the 40th and 61st." in text

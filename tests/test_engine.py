@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.engine import SERIES, simulate
-from sim.experiment import run_model
-from sim.outcomes import run_outcome, vector_outcomes
+from sim.partnership.engine import SERIES, simulate
+from sim.montecarlo.runs import run_model
+from sim.partnership.outcomes import run_outcome, vector_outcomes
 from strategies import scenarios
 
 SHIPPED = sorted(glob.glob(str(__import__("pathlib").Path(__file__).resolve().parent.parent
@@ -70,7 +70,7 @@ def test_vector_results_do_not_depend_on_how_replications_are_batched():
 def test_the_engines_agree_to_the_last_bit_on_averages_even_when_they_are_huge():
     """A tiny partner joining at the last review takes an equal share of the first savings for
     almost no input, so its equity ratio is enormous; both engines average such figures in one
-    summation order (sim.arrays.active_mean, outcomes.live_mean), so they agree exactly."""
+    summation order (sim.partnership.arrays.active_mean, outcomes.live_mean), so they agree exactly."""
     partner = {"ambition": 0.6, "resourcing": 0.3, "skills": 0.3, "trustworthiness": 0.8}
     scenario = sim.scenario_from_dict({
         "name": "late tiny joiner", "horizon": 6,

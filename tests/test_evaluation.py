@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.evaluation import design_frame, plan
+from sim.analysis.evaluation import design_frame, plan
 
 THREE = "scenarios/three_councils.yaml"
 TYPICAL = "scenarios/typical.yaml"
@@ -41,7 +41,7 @@ def test_points_keep_their_order_and_their_values_decide():
 def test_an_in_place_number_is_the_value_the_run_uses_even_for_a_shared_trait():
     """typical's resourcing is shared across partners (partner_similarity 0.5): a design's value
     must still be the value every partner gets, not mixed with the partnership's draw."""
-    from sim.engine import draw
+    from sim.partnership.engine import draw
 
     how = plan(sim.load_scenario(TYPICAL), design_frame({"partners.*.resourcing": [0.25, 0.55]}))
     (sc, rows, columns, quantiles), = how.groups
@@ -69,7 +69,7 @@ def test_identical_whatever_the_workers_and_chunks(monkeypatch):
     design = {"partners.*.ambition": np.linspace(0, 1, 7),
               "charter.benefit_sharing": ["equal", "by_size", "by_contribution"] * 2 + ["equal"]}
     one = sim.evaluate(THREE, design, replications=40, seed=9, outputs=("p_deliver", "mean_exits"))
-    from sim import memory
+    from sim.montecarlo import memory
 
     monkeypatch.setattr(memory, "default_chunk_size", lambda *a, **k: 80)
     two = sim.evaluate(THREE, design, replications=40, seed=9, outputs=("p_deliver", "mean_exits"),
@@ -78,7 +78,7 @@ def test_identical_whatever_the_workers_and_chunks(monkeypatch):
 
 
 def test_an_interrupted_evaluation_resumes_identical(tmp_path, monkeypatch):
-    from sim import memory
+    from sim.montecarlo import memory
 
     monkeypatch.setattr(memory, "default_chunk_size", lambda *a, **k: 60)
     design = {"partners.*.ambition": np.linspace(0, 1, 6)}
@@ -155,7 +155,7 @@ def test_outcome_function_checks_outputs_and_inputs_when_built():
 
 
 def test_intervals_are_those_of_the_points_own_runs():
-    from sim.outcomes import mean_interval, median_rank_bounds, wilson_interval
+    from sim.montecarlo.statistics import mean_interval, median_rank_bounds, wilson_interval
 
     outputs = ("p_deliver", "mean_savings_pct", "median_savings_pct", "timeseries.mean_trust")
     table = sim.evaluate(THREE, {"charter.decision_rule": ["majority"]}, replications=120, seed=6,
@@ -179,7 +179,7 @@ def test_intervals_are_those_of_the_points_own_runs():
 def test_the_median_interval_covers_95_percent_whenever_it_can():
     from scipy.stats import binom
 
-    from sim.outcomes import median_rank_bounds
+    from sim.montecarlo.statistics import median_rank_bounds
 
     for n in (6, 7, 20, 64, 201, 1000):
         lo, hi = median_rank_bounds(n)
@@ -189,7 +189,7 @@ def test_the_median_interval_covers_95_percent_whenever_it_can():
 
 
 def test_every_named_output_has_one_summary():
-    from sim.evaluation import SUMMARIES
-    from sim.output_names import OUTPUTS
+    from sim.analysis.evaluation import SUMMARIES
+    from sim.scenario.output_names import OUTPUTS
 
     assert list(SUMMARIES) == list(OUTPUTS)

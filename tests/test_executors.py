@@ -5,8 +5,8 @@ import pytest
 import yaml
 
 import sim
-from sim.executors import default_workers, execute
-from sim.experiment import DEFAULT_CHUNK, default_chunk_size
+from sim.montecarlo.executors import default_workers, execute
+from sim.montecarlo.runs import DEFAULT_CHUNK, default_chunk_size
 
 TYPICAL = "scenarios/typical.yaml"
 
@@ -50,7 +50,7 @@ def scenario_with(partners: int):
 
 
 def test_chunks_shrink_as_partnerships_grow_so_memory_stays_bounded():
-    from sim.memory import CHUNK_BYTES, replication_bytes
+    from sim.montecarlo.memory import CHUNK_BYTES, replication_bytes
 
     scenarios = [scenario_with(n) for n in (2, 5, 20, 50)]
     sizes = [default_chunk_size(sc, "vector") for sc in scenarios]

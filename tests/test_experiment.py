@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.experiment import TIMESERIES_COLUMNS, replication_seed
-from sim.inputs import count_run_inputs
-from sim.noise import width
-from sim.outcomes import STATUSES, run_outcome, wilson_interval
+from sim.montecarlo.runs import TIMESERIES_COLUMNS, replication_seed
+from sim.partnership.inputs import count_run_inputs
+from sim.partnership.noise import width
+from sim.partnership.outcomes import STATUSES, run_outcome
+from sim.montecarlo.statistics import wilson_interval
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 30

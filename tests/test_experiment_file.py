@@ -17,7 +17,7 @@ import yaml
 
 from commandline import collabsim
 import sim
-from sim.experiment_file import experiment_from_dict
+from sim.analysis.experiment_file import experiment_from_dict
 from refusals import assert_refused
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,7 +119,7 @@ def test_the_table_is_sim_evaluate_on_the_same_design_with_intervals():
 
 
 def test_per_review_the_table_is_long_one_row_per_point_and_review():
-    assert sim.experiment_file.SERIES == sim.evaluation.SERIES   # `timeseries.` written or not
+    assert sim.analysis.experiment_file.SERIES == sim.analysis.evaluation.SERIES   # `timeseries.` written or not
     exp = experiment(factors={"charter.decision_rule": ["unanimity", "majority"]},
                      outputs=["pct_business_case", "timeseries.mean_trust"], per="review")
     result = sim.run_experiment(exp)
@@ -138,7 +138,7 @@ def test_per_review_the_table_is_long_one_row_per_point_and_review():
             wide[f"pct_business_case_high[{t}]"].tolist()
     assert (table["mean_trust_low"] <= table["mean_trust"]).all()
     assert [row[2] for row in result.cells()[1]] == [
-        sim.experiment_file.cell("mean_trust", {"value": r["mean_trust"],
+        sim.analysis.experiment_file.cell("mean_trust", {"value": r["mean_trust"],
                                                 "low": r["mean_trust_low"],
                                                 "high": r["mean_trust_high"]})
         for _, r in table[table["review"] == H].iterrows()]

@@ -1,13 +1,13 @@
-"""The one table of scenario field paths (sim.fields): get and set by path, checked."""
+"""The one table of scenario field paths (sim.scenario.fields): get and set by path, checked."""
 
 import pytest
 from hypothesis import given, settings, strategies as st
 from pydantic import BaseModel
 
 import sim
-from sim.fields import (CHARTER_CHOICES, CHARTER_INTEGERS, CHARTER_NUMBERS, fields,
+from sim.scenario.fields import (CHARTER_CHOICES, CHARTER_INTEGERS, CHARTER_NUMBERS, fields,
                         sampled_paths)
-from sim.scenario import Charter
+from sim.scenario.schema import Charter
 
 THREE = "scenarios/three_councils.yaml"
 TYPICAL = "scenarios/typical.yaml"
@@ -26,7 +26,7 @@ def _leaves(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 
 def test_every_charter_clause_is_in_the_one_table():
-    """Adding a clause to the charter schema without adding it to sim.fields fails here."""
+    """Adding a clause to the charter schema without adding it to sim.scenario.fields fails here."""
     tabled = {p for p, _ in CHARTER_NUMBERS} | set(CHARTER_CHOICES) | set(CHARTER_INTEGERS)
     leaves = set(_leaves(Charter)) - {"vision", "services"}  # vision by benefit; services named
     assert leaves == tabled

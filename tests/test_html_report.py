@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from commandline import collabsim
-from sim.html_report import REPORT, ReportError, build_report
+from sim.results.html import REPORT, ReportError, build_report
 
 ROOT = Path(__file__).resolve().parent.parent
 THREE = ROOT / "scenarios" / "three_councils.yaml"

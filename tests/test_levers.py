@@ -1,4 +1,4 @@
-"""sim.levers: the charter clauses a design may change, read from --levers text or a design
+"""sim.analysis.levers: the charter clauses a design may change, read from --levers text or a design
 file, and the edit budget and sign share checked."""
 
 import math
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.levers import (MAX_LEVERS, SHARES, Lever, check_budget, check_sign_share,
+from sim.analysis.levers import (MAX_LEVERS, SHARES, Lever, check_budget, check_sign_share,
                         levers_for, load_design_file, parse_lever_text)
-from sim.loading import ScenarioError, load_scenario
-from sim.scenario import Charter
+from sim.scenario.loading import ScenarioError, load_scenario
+from sim.scenario.schema import Charter
 from refusals import assert_refused
 
 ROOT = Path(__file__).resolve().parent.parent

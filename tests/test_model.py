@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.outcomes import STUMBLING_PCT, THRIVING_TRUST, run_outcome
+from sim.partnership.outcomes import STUMBLING_PCT, THRIVING_TRUST, run_outcome
 from strategies import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -265,7 +265,7 @@ def unhappy_pair(penalty=0.0, notice=0):
 
 def margin_without_penalty(model, a):
     """How far leaving looks better than staying to partner `a`, were there no exit penalty."""
-    return float(sim.rules.exit_margin(a.expected, a.appraisal, 0.0, model.maturity,
+    return float(sim.partnership.rules.exit_margin(a.expected, a.appraisal, 0.0, model.maturity,
                                        model.inputs.params))
 
 
@@ -471,7 +471,7 @@ def test_a_leadership_change_dents_the_others_trust_in_that_partner_only():
     new_base = base.copy()
     new_base[1] = model.partners[1].base_trust
     p = model.inputs.params
-    expected = sim.rules.trust_from_evidence(*sim.rules.new_leadership_evidence(
+    expected = sim.partnership.rules.trust_from_evidence(*sim.partnership.rules.new_leadership_evidence(
         kept, broken, np.array([False, True, False]), m, p), new_base, p)
     assert dented == pytest.approx(expected)
     assert not model.before_review["engaged"][1]

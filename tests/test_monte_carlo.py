@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.outcomes import wilson_interval
+from sim.montecarlo.statistics import wilson_interval
 
 SCENARIO = "scenarios/three_councils.yaml"
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.outcomes import run_outcome
+from sim.partnership.outcomes import run_outcome
 from strategies import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent

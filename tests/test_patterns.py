@@ -1,6 +1,6 @@
 """The pattern register: each statistic on hand-built tables with known answers, targets, the
 shipped register, bad registers refused like bad scenarios, and evaluation (one simulation per
-distinct scenario, reproducible whatever the workers, the same figures as sim.validation)."""
+distinct scenario, reproducible whatever the workers, the same figures as sim.analysis.validation)."""
 
 import math
 from pathlib import Path
@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.loading import ScenarioError
-from sim.outcomes import mean_interval, wilson_interval
-from sim.patterns import Target, evaluate_register, load_register
-from sim.patterns import evaluate as evaluate_module
-from sim.patterns import statistics as st
+from sim.scenario.loading import ScenarioError
+from sim.montecarlo.statistics import mean_interval, wilson_interval
+from sim.analysis.patterns import Target, evaluate_register, load_register
+from sim.analysis.patterns import evaluate as evaluate_module
+from sim.analysis.patterns import statistics as st
 from refusals import assert_refused
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,7 +166,7 @@ def test_the_shipped_register_loads_with_a_source_and_role_for_every_pattern():
 
 
 def test_the_shipped_register_holds_every_check_of_sim_validation():
-    from sim.validation import CHECKS
+    from sim.analysis.validation import CHECKS
 
     names = {p.name for p in load_register(REGISTER).patterns}
     assert {c.name for c in CHECKS} <= names
@@ -227,7 +227,7 @@ def test_patterns_sharing_a_scenario_share_its_runs(tmp_path, monkeypatch):
 
 
 def test_a_paired_baseline_taken_from_the_full_run_is_the_paired_run():
-    from sim.paired import KEPT, paired_outcomes
+    from sim.montecarlo.paired import KEPT, paired_outcomes
 
     register = load_register(REGISTER)
     typical = next(p for p in register.patterns if p.name == "more ambition")
@@ -252,7 +252,7 @@ def test_parameters_apply_to_every_scenario_and_bad_ones_name_the_constant(tmp_p
         {"name": "delivers", "scenario": "typical.yaml", "statistic": "share_delivered",
          "target": {"low": 0, "uncertainty": 0}}])
     default = evaluate_register(register, replications=200)
-    from sim.parameters import ModelParameters
+    from sim.scenario.parameters import ModelParameters
 
     same = evaluate_register(register, replications=200, parameters={
         "planned_capacity": ModelParameters().planned_capacity})
@@ -288,8 +288,8 @@ VALIDATION_NAMES = {"late budget cut": "late budget cut matters",
 
 def test_the_register_gives_the_figures_of_sim_validation():
     """Where they measure the same thing, on the same seed and replications, the register's
-    figures are sim.validation's (docs/PATTERNS.md against docs/VALIDATION.md)."""
-    from sim import validation
+    figures are sim.analysis.validation's (docs/PATTERNS.md against docs/VALIDATION.md)."""
+    from sim.analysis import validation
 
     n, seed = 300, 20261122
     table = evaluate_register(load_register(REGISTER), replications=n, seed=seed)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from commandline import collabsim
-from sim.patterns import load_register
+from sim.analysis.patterns import load_register
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTER = ROOT / "patterns" / "public_sector.yaml"

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from strategies import scenarios
 
 import sim
-from sim.engine import SERIES, simulate
-from sim.outcomes import STUMBLING_PCT, THRIVING_TRUST, vector_outcomes
+from sim.partnership.engine import SERIES, simulate
+from sim.partnership.outcomes import STUMBLING_PCT, THRIVING_TRUST, vector_outcomes
 
 #: Examples per property (recorded in docs/RELIABILITY.md).
 VECTOR_EXAMPLES = 200

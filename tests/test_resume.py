@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from commandline import collabsim, command
-from sim import stored_run
+from sim.results import stored_run
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPICAL = ROOT / "scenarios" / "typical.yaml"

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import rules
-from sim.parameters import ModelParameters
+from sim.partnership import rules
+from sim.scenario.parameters import ModelParameters
 
 P = ModelParameters()
 unit = st.floats(0.0, 1.0)

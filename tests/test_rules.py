@@ -1,4 +1,4 @@
-"""The behavioural rules of sim.rules, one behaviour per test, with the default parameters.
+"""The behavioural rules of sim.partnership.rules, one behaviour per test, with the default parameters.
 
 Every rule is a pure NumPy function that broadcasts: an agent calls it with its own scalars, the
 vectorised engine with whole arrays (leading axes = replications, last axis = partner). The last
@@ -13,9 +13,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sim import rules
-from sim.parameters import ModelParameters
-from sim.scenario import CHANCE_SHOCKS, SHOCK_KINDS
+from sim.partnership import rules
+from sim.scenario.parameters import ModelParameters
+from sim.scenario.schema import CHANCE_SHOCKS, SHOCK_KINDS
 
 P = ModelParameters()
 unit = st.floats(0.0, 1.0)

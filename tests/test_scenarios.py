@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.business_case import describe
-from sim.engine import simulate
+from sim.partnership.business_case import describe
+from sim.partnership.engine import simulate
 
 SCENARIOS = sorted((Path(__file__).resolve().parent.parent / "scenarios").glob("*.yaml"))
 REQUIRED = {"typical", "three_councils", "under_resourced_untrained", "hokey_cokey",

@@ -12,8 +12,8 @@ import yaml
 
 from commandline import collabsim
 import sim
-from sim.maps import grid, outcome_function
-from sim.sensitivity import METHODS, OUTPUTS, FactorError, FactorSpec, sweep, sweep_factors
+from sim.analysis.maps import grid, outcome_function
+from sim.analysis.sensitivity import METHODS, OUTPUTS, FactorError, FactorSpec, sweep, sweep_factors
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNCILS = ROOT / "scenarios" / "three_councils.yaml"
@@ -181,7 +181,7 @@ def test_a_scenario_without_uncertain_inputs_is_told_to_add_factors():
 
 
 def test_a_priority_factor_keeps_the_rest_of_a_partners_weights():
-    from sim.sensitivity import with_factors
+    from sim.analysis.sensitivity import with_factors
 
     base = sim.load_scenario(TYPICAL)
     sc, _ = with_factors(base, [FactorSpec.parse("partners.Partner 1.priorities.quality=0:2")])
@@ -222,7 +222,7 @@ def test_a_partner_named_with_a_dot_can_be_a_factor():
     for s in data["charter"].get("services", []):
         if s.get("lead") == "Northshire":
             s["lead"] = "St. Helens"
-    from sim.sensitivity import with_factors
+    from sim.analysis.sensitivity import with_factors
     sc, _ = with_factors(sim.scenario_from_dict(data),
                          [FactorSpec.parse("partners.St. Helens.ambition=0.9:1.0")])
     assert sc.partner_specs()[0].ambition.bounds() == (0.9, 1.0)
@@ -317,7 +317,7 @@ def test_grid_cis_narrow_with_more_replications(grids):
 
 
 def test_grid_cis_are_the_wilson_normal_and_order_statistic_intervals(grids):
-    from sim.outcomes import median_ranks, wilson_interval
+    from sim.montecarlo.statistics import median_ranks, wilson_interval
 
     t = grids[40].table
     for _, row in t.iterrows():
@@ -330,7 +330,7 @@ def test_grid_cis_are_the_wilson_normal_and_order_statistic_intervals(grids):
 
 
 def test_evaluate_points_gives_the_same_outputs_with_or_without_intervals_in_any_chunks():
-    from sim.sensitivity import evaluate_points, interval_names
+    from sim.analysis.sensitivity import evaluate_points, interval_names
 
     sc = sim.load_scenario(COUNCILS)
     k = len(sweep_factors(sc).names)
@@ -352,8 +352,8 @@ def test_evaluate_points_gives_the_same_outputs_with_or_without_intervals_in_any
 
 
 def test_a_correlated_traits_value_is_what_the_run_uses():
-    from sim.inputs import resolve_batch, uncertain_paths
-    from sim.sensitivity import input_values
+    from sim.partnership.inputs import resolve_batch, uncertain_paths
+    from sim.analysis.sensitivity import input_values
 
     sc = sim.load_scenario(TYPICAL)                     # resourcing and skills correlated
     names = uncertain_paths(sc)
@@ -427,7 +427,7 @@ def test_the_sweep_command_saves_the_design_and_shows_the_note_when_an_analysis_
         in manifest["summary"]["headline"]
     again = collabsim("sweep", "--resume", out)
     assert again.returncode == 0 and "note: p_deliver: not analysed" in again.stderr
-    from sim.html_report import build_report
+    from sim.results.html import build_report
 
     page = build_report(out)
     assert "<th>p_deliver: not analysed</th>" in page and "Singular matrix" in page
@@ -453,7 +453,7 @@ def test_the_design_is_saved_before_the_analysis_and_resume_ends_identical(tmp_p
                                                                            monkeypatch):
     from typer.testing import CliRunner
 
-    import sim.sensitivity
+    import sim.analysis.sensitivity
     from sim.cli import app
 
     args = ["sweep", str(COUNCILS), "-N", "16", "-n", "4", "--seed", "3", "--workers", "1",
@@ -463,7 +463,7 @@ def test_the_design_is_saved_before_the_analysis_and_resume_ends_identical(tmp_p
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt   # Ctrl-C while SALib analyses
-    monkeypatch.setattr(sim.sensitivity, "_analyse", interrupted)
+    monkeypatch.setattr(sim.analysis.sensitivity, "_analyse", interrupted)
     folder = tmp_path / "interrupted"
     ended = CliRunner().invoke(app, args + ["--out", str(folder)])
     assert ended.exit_code == 130, ended.output
@@ -482,8 +482,8 @@ def test_a_grid_sets_a_shared_traits_value_exactly():
     """typical's partners share resourcing (partner_similarity 0.5); a grid's x value is still
     the value every partner gets, not mixed with the partnership's draw (a sweep's quantiles
     are the run's uniforms and are mixed, as in a run)."""
-    from sim.engine import draw
-    from sim.maps import fixed_design
+    from sim.partnership.engine import draw
+    from sim.analysis.maps import fixed_design
 
     spec = FactorSpec.parse("partners.*.resourcing=0.1:0.7")
     sc, columns, design = fixed_design(sim.load_scenario(TYPICAL), [spec],

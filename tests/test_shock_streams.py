@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.engine import SERIES, StreamLayout, draw, simulate
-from sim.experiment import run_model
-from sim.inputs import shock_streams
-from sim.loading import scenario_data, scenario_from_dict
-from sim.paired import fully_paired, layout_of
-from sim.scenario import SHOCK_KINDS
-from sim.seeds import child_rng, replication_rng, replication_uniforms
+from sim.partnership.engine import SERIES, StreamLayout, draw, simulate
+from sim.montecarlo.runs import run_model
+from sim.partnership.inputs import shock_streams
+from sim.scenario.loading import scenario_data, scenario_from_dict
+from sim.montecarlo.paired import fully_paired, layout_of
+from sim.scenario.schema import SHOCK_KINDS
+from sim.partnership.seeds import child_rng, replication_rng, replication_uniforms
 from strategies import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ import pytest
 
 from commandline import collabsim
 import sim
-from sim.stress import (StressError, breaking_point, first_crossing, parse_shock, shock_timing,
+from sim.analysis.stress import (StressError, breaking_point, first_crossing, parse_shock, shock_timing,
                         with_shocks)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,7 +167,7 @@ def test_run_takes_shocks_on_the_command_line(tmp_path):
     assert shocked < plain
     manifest = json.loads((folder / "manifest.json").read_text())
     assert "--shock supplier_failure:partner=all,magnitude=0.6" in manifest["command"]
-    recorded = sim.loading.load_scenario_text(manifest["scenario"])
+    recorded = sim.scenario.loading.load_scenario_text(manifest["scenario"])
     assert recorded.shocks[-1].kind == "supplier_failure" and recorded.shocks[-1].at_cycle == 2
     bad = collabsim("run", THREE, "-n", "10", "--shock", "budget_cut:partner=Nobody",
                     "--out", tmp_path / "bad")

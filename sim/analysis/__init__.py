@@ -1,0 +1,1 @@
+"""The analyses: sweeps, maps, experiments, stress tests, comparisons, discovery, calibration, charter design, validation."""

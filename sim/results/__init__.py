@@ -1,0 +1,1 @@
+"""The results layer: results folders (atomic, locked, reproducible), user text, figures and reports."""

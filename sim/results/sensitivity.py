@@ -1,0 +1,112 @@
+"""Results folders and figures for sensitivity sweeps and two-factor maps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from sim.results import folders
+from sim.analysis.sensitivity import OUTPUTS, RANK_BY, SweepResult
+from sim.results.text import literal_text
+
+
+@literal_text
+def indices_figure(result: SweepResult, output: str):
+    """Bar chart of the ranking indices with their 95% CIs (Sobol: S1 and ST side by side);
+    for Morris, the mu*-sigma plane."""
+    frame = result.indices[result.indices["output"] == output]
+    rank, conf = RANK_BY[result.method]
+    if result.method == "morris":
+        fig, ax = plt.subplots(figsize=(7, 5))
+        ax.errorbar(frame["mu_star"], frame["sigma"].fillna(0), xerr=frame["mu_star_conf"],
+                    fmt="o", color="#264653", ecolor="#8ab17d", capsize=3)
+        for _, row in frame.head(8).iterrows():
+            ax.annotate(row["factor"], (row["mu_star"], 0 if np.isnan(row["sigma"])
+                                        else row["sigma"]), fontsize=7, xytext=(4, 2),
+                        textcoords="offset points")
+        ax.set_xlabel("mu* (mean absolute elementary effect)")
+        ax.set_ylabel("sigma (interaction / non-linearity)")
+    else:
+        fig, ax = plt.subplots(figsize=(8, 0.45 * len(frame) + 1.8))
+        y = np.arange(len(frame))[::-1]
+        bars = [("S1", "S1_conf", "#8ab17d"), ("ST", "ST_conf", "#264653")] \
+            if result.method in ("sobol", "fast") else [(rank, conf, "#264653")]
+        h = 0.8 / len(bars)
+        for j, (col, ci, colour) in enumerate(bars):
+            err = frame[ci] if ci and ci in frame else None
+            ax.barh(y + (j - (len(bars) - 1) / 2) * h, frame[col], height=h, xerr=err,
+                    color=colour, label=col, capsize=2)
+        ax.set_yticks(y, frame["factor"], fontsize=8)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_xlabel("index (95% CI)" if conf else "index")
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(f"{result.factors.scenario.name}\n{result.method} indices: {OUTPUTS[output]}",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def save_sweep(result: SweepResult, folder: Path, scenario_path: str, command: str,
+               scenario_text: str | None = None, job_folder: bool = False) -> Path:
+    """indices and design tables (Parquet and CSV), one figure per analysed output, and
+    manifest.json, whose summary names each output not analysed and why."""
+    tables = {"indices": result.indices, "design": result.design}
+    if result.second_order is not None:
+        tables["indices_second_order"] = result.second_order
+    top = {o: result.indices[result.indices["output"] == o].head(5) for o in result.outputs}
+    headline = [[f"{o}: top factors", ", ".join(
+        f"{r['factor']} ({RANK_BY[result.method][0]} {r[RANK_BY[result.method][0]]:.3f})"
+        for _, r in frame.head(3).iterrows())] for o, frame in top.items()]
+    headline += [[f"{o}: not analysed", why] for o, why in result.skipped.items()]
+    return folders.save_results(
+        folder, "sweep", scenario_path=scenario_path, seed=result.settings["seed"],
+        settings=result.settings, command=command, tables=tables, scenario_text=scenario_text,
+        job_folder=job_folder, scenario=result.factors.scenario,
+        figures={f"indices-{o}": indices_figure(result, o) for o in result.outputs},
+        summary={"adequacy": result.adequacy, "headline": headline, "skipped": result.skipped,
+                 "notes": result.salib_notes,   # the skipped outputs are in the headline
+                 "top": {o: frame.to_dict(orient="records") for o, frame in top.items()}})
+
+
+@literal_text
+def grid_figure(result, output: str):
+    m = result.matrix(output)
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    xs, ys = m.columns.to_numpy(float), m.index.to_numpy(float)
+    dx, dy = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2   # grid values are cell centres
+    image = ax.imshow(m.to_numpy(), origin="lower", aspect="auto", cmap="viridis",
+                      extent=[xs[0] - dx, xs[-1] + dx, ys[0] - dy, ys[-1] + dy],
+                      vmin=0 if output.startswith("p_") else None,
+                      vmax=1 if output.startswith("p_") else None)
+    fig.colorbar(image, ax=ax, label=OUTPUTS[output])
+    ax.set_xlabel(result.x.path)
+    ax.set_ylabel(result.y.path)
+    ax.set_title(f"{OUTPUTS[output]} ({result.settings['replications']} runs per cell)",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def save_grid(result, folder: Path, scenario_path: str, command: str, scenario=None) -> Path:
+    """The grid table, one heat map per output, manifest.json (and, with the `scenario`, what it
+    drew its behaviour from: folders.behaviour_record)."""
+    return folders.save_results(
+        folder, "grid", scenario_path=scenario_path, seed=result.settings["seed"],
+        scenario=scenario,
+        settings=result.settings, command=command, tables={"grid": result.table},
+        figures={f"grid-{o}": grid_figure(result, o) for o in result.settings["outputs"]},
+        summary={"headline": grid_headline(result)})
+
+
+def grid_headline(result) -> list[list[str]]:
+    """For each output, its lowest and highest cell, with 95% CIs and where they are."""
+    t, x, y = result.table, result.x.path, result.y.path
+
+    def cell(o, i):
+        return (f"{t[o][i]:.3g} [95% CI {t[o + '_ci_low'][i]:.3g}, {t[o + '_ci_high'][i]:.3g}] "
+                f"at {x} {t[x][i]:.3g}, {y} {t[y][i]:.3g}")
+
+    return [[o, f"from {cell(o, t[o].idxmin())} to {cell(o, t[o].idxmax())}"]
+            for o in result.settings["outputs"]]
