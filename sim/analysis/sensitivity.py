@@ -311,9 +311,8 @@ def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: in
 
     `samples` is SALib's N (Sobol: N (D + 2) points, or N (2D + 2) with second order; Morris: N
     trajectories; FAST: N per factor; RBD-FAST, delta and PAWN: N Latin-hypercube points).
-    `factors` adds or overrides factors (FactorSpec or "PATH=LOW:HIGH")."""
-    from SALib import ProblemSpec
-
+    `factors` adds or overrides factors (FactorSpec or "PATH=LOW:HIGH"). The settings are
+    checked before SALib (and SciPy) load, so that a bad one is refused at once."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     outputs = tuple(outputs)
@@ -336,6 +335,8 @@ def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: in
     sc = fac.scenario
     seed = sc.seed if seed is None else int(seed)
     grouped = fac.groups != fac.names
+    from SALib import ProblemSpec
+
     problem = ProblemSpec({
         "names": fac.names, "bounds": [[0.0, 1.0]] * len(fac.names), "outputs": list(outputs),
         **({"groups": fac.groups} if grouped else {}),

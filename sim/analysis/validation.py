@@ -18,18 +18,16 @@ import copy
 import math
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import yaml
 
 from sim.montecarlo.runs import run
-from sim.scenario.loading import scenario_from_dict
+from sim.scenario.loading import SHIPPED_SCENARIOS, scenario_from_dict
 from sim.montecarlo.statistics import mean_interval, wilson_interval
 from sim.montecarlo.paired import on_common_target, paired_outcomes
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 #: The money estimates of a scenario (what its planners cannot know), for the Sobol pattern.
 MONEY_ESTIMATES = ("charter.business_case.savings_potential",
                    "charter.business_case.implementation_cost_m")
@@ -40,7 +38,7 @@ THREE_REASONS = ("partners.*.ambition", "partners.*.resourcing", "partners.*.ski
 
 
 def _load(name: str) -> dict:
-    return yaml.safe_load((SCENARIOS / f"{name}.yaml").read_text())
+    return yaml.safe_load((SHIPPED_SCENARIOS / f"{name}.yaml").read_text())
 
 
 def _trait(key, value) -> Callable[[dict], None]:
@@ -75,7 +73,7 @@ def _drop_priorities(d):
 
 def _charter_file(name: str) -> Callable[[dict], None]:
     def mutate(d):
-        d["charter"] = yaml.safe_load((SCENARIOS / "charters" / f"{name}.yaml").read_text())
+        d["charter"] = yaml.safe_load((SHIPPED_SCENARIOS / "charters" / f"{name}.yaml").read_text())
     return mutate
 
 
@@ -362,7 +360,7 @@ def tradeoff(replications: int, seed: int, workers: int, samples: int = 256) -> 
         councils = scenario("three_councils")
         pairs = {"typical": [scenario("typical"), scenario("typical", _charter(**TEAM))],
                  "three_councils": [councils, load_charter(
-                     SCENARIOS / "charters" / "dedicated_team.yaml", councils)]}
+                     SHIPPED_SCENARIOS / "charters" / "dedicated_team.yaml", councils)]}
         lift = {}
         for name, pair in pairs.items():
             base, var = on_common_target(paired_outcomes(pair, seed, replications,

@@ -13,11 +13,17 @@ import os
 import re
 import stat
 import typing
+from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario.schema import Scenario, FieldError
+from sim.scenario.schema import FieldError, Scenario
+
+#: The scenarios shipped with collabsim: a pattern register, the validation and the teaching page
+#: find them by name.
+SHIPPED_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
 
 MAX_FILE_BYTES = 2_000_000
 MAX_ALIASES = 100

@@ -6,10 +6,10 @@
 from __future__ import annotations
 
 import typing
-from pathlib import Path
 
 from pydantic import BaseModel
 
+from sim.scenario.loading import SHIPPED_SCENARIOS
 from sim.scenario.parameters import ModelParameters
 from sim.scenario.schema import (BENEFITS, DEFAULT_MAGNITUDE, Behaviour, BusinessCase, Charter,
                           ExitTerms, Particles, Partner, Penalties, Population, ProgrammeTeam,
@@ -198,7 +198,7 @@ def render() -> str:
         out.append(f"| `{name}` | {field.default:g} | {_range(field)} | "
                    f"{(field.description or '').replace('|', '/')} |")
     out += ["", "## An example", "", "```yaml",
-            (Path(__file__).resolve().parent.parent / "scenarios" / "three_councils.yaml")
+            (SHIPPED_SCENARIOS / "three_councils.yaml")
             .read_text().rstrip(), "```", ""]
     return "\n".join(out)
 

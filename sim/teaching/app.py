@@ -34,7 +34,6 @@ import io
 import os
 import threading
 import time
-from pathlib import Path
 
 import solara
 
@@ -42,7 +41,7 @@ from sim.partnership import rules
 from sim.teaching import plots as tp
 from sim.scenario.distributions import DISTRIBUTION_KINDS
 from sim.scenario.fields import fields
-from sim.scenario.loading import ScenarioError, as_scenario, scenario_data, scenario_from_dict
+from sim.scenario.loading import SHIPPED_SCENARIOS, ScenarioError, as_scenario, scenario_data, scenario_from_dict
 from sim.partnership.model import PartnershipModel
 from sim.partnership.outcomes import STATUS_MEANINGS, verdict_lines
 from sim.scenario.schema import SHOCK_KINDS, Scenario
@@ -53,7 +52,7 @@ SLIDER_TRAITS = ("ambition", "resourcing", "skills", "trustworthiness", "commitm
                  "volatility")
 #: Partners beyond this many keep the scenario's traits (the sidebar would grow too long).
 MAX_PARTNERS_WITH_SLIDERS = 8
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "three_councils.yaml"
+DEFAULT_SCENARIO = SHIPPED_SCENARIOS / "three_councils.yaml"
 #: The environment variable through which `collabsim app` tells the page which scenario to show.
 SCENARIO_ENV = "COLLABSIM_APP_SCENARIO"
 NO_SHOCK = "none"

@@ -14,7 +14,7 @@ from typing import Optional
 from pydantic import ValidationError
 
 from sim.partnership.inputs import uncertain_paths
-from sim.scenario.loading import (ScenarioError, format_validation_errors, load_scenario, parse_yaml,
+from sim.scenario.loading import (SHIPPED_SCENARIOS, ScenarioError, format_validation_errors, load_scenario, parse_yaml,
                          read_scenario_text)
 from sim.analysis.patterns.catalogue import OUTCOME_COLUMNS, Settings, Statistic
 from sim.analysis.patterns.schema import PatternSpec, RegisterFile, StatisticChoice, Target
@@ -22,7 +22,6 @@ from sim.scenario.schema import Scenario, suggest
 from sim.scenario.shocks import DEFAULT_AT_CYCLE, StressError, parse_shock, with_shocks
 
 #: The shipped scenarios, where a pattern's files are looked for after the register's folder.
-SCENARIOS = Path(__file__).resolve().parent.parent.parent / "scenarios"
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,7 @@ class _Files:
     the shipped scenarios/ folder; each scenario loaded once."""
 
     def __init__(self, folder: Path):
-        self.roots = [folder] + ([SCENARIOS] if SCENARIOS.resolve() != folder else [])
+        self.roots = [folder] + ([SHIPPED_SCENARIOS] if SHIPPED_SCENARIOS.resolve() != folder else [])
         self.scenarios: dict[Path, Scenario] = {}
 
     def find(self, name: str, field_path: str) -> Path:
