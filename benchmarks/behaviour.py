@@ -18,7 +18,7 @@ def best(scenario, replications: int, repeats: int) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        sim.run(scenario, replications=replications, seed=1, workers=1)
+        sim.run(scenario, replications=replications, seed=1)
         times.append(time.perf_counter() - start)
     return min(times)
 

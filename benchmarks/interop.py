@@ -4,7 +4,7 @@ calling `sim.outcome_function` once per experiment.
 
     python benchmarks/interop.py [--points 512] [--replications 32]
 
-Every figure is milliseconds of wall time per design point in one process (workers=1), each the
+Every figure is milliseconds of wall time per design point in one process (the default executor), each the
 best of three repeats, on three_councils.yaml. docs/PERFORMANCE.md records a run.
 """
 

@@ -174,7 +174,7 @@ def sweep_benchmark(samples: int, replications: int) -> None:
     workers = default_workers()
     start = time.perf_counter()
     result = sweep(scenario, "sobol", samples=samples, replications=replications,
-                   second_order=True, workers=workers)
+                   second_order=True, executor=sim.Executor(workers=workers))
     wall = time.perf_counter() - start
     points = len(result.design)
     print(f"\n## 4. Sobol sweep, {len(result.factors.factor_names)} factors, second order "

@@ -6,6 +6,7 @@ The Python API that the CLI and the notebooks use:
     scenario = sim.load_scenario("scenarios/three_councils.yaml")
     result = sim.run(scenario, replications=1000, seed=7)
     result.summary["p_deliver"], result.outcomes, result.timeseries
+    sim.run(scenario, 100_000, executor=sim.Executor(workers=4))    # where work runs (or Dask)
 
     indices = sim.sweep(scenario, "sobol", samples=1024, replications=64).indices
     sim.breaking_point(scenario, ["budget_cut:partner=Northshire"]).message
@@ -31,6 +32,7 @@ from sim.lazy_exports import lazy_exports
 _EXPORTS = {
     "PartnerOrganisation": "sim.partnership.agents", "RunResult": "sim.montecarlo.runs", "run": "sim.montecarlo.runs",
     "run_model": "sim.montecarlo.runs", "replication_rng": "sim.partnership.seeds",
+    "Executor": "sim.montecarlo.executors",
     "ScenarioError": "sim.scenario.loading", "load_scenario": "sim.scenario.loading",
     "scenario_from_dict": "sim.scenario.loading", "PartnershipModel": "sim.partnership.model",
     "ModelParameters": "sim.scenario.parameters", "save_run": "sim.results.run_folder", "Scenario": "sim.scenario.schema",
@@ -60,6 +62,7 @@ if TYPE_CHECKING:   # what IDEs and type checkers see: the same names, imported 
     # (tests/test_docs.py holds this block and _EXPORTS to each other)
     from sim.partnership.agents import PartnerOrganisation
     from sim.montecarlo.runs import RunResult, run, run_model
+    from sim.montecarlo.executors import Executor
     from sim.partnership.seeds import replication_rng
     from sim.scenario.loading import ScenarioError, load_scenario, scenario_from_dict
     from sim.partnership.model import PartnershipModel
@@ -90,7 +93,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __version__ = "0.1.0"
 
 __all__ = [
-    "ModelParameters", "PartnerOrganisation", "PartnershipModel", "RunResult", "Scenario",
+    "Executor", "ModelParameters", "PartnerOrganisation", "PartnershipModel", "RunResult", "Scenario",
     "ScenarioError", "load_scenario", "replication_rng", "run", "run_model", "save_run",
     "scenario_from_dict", "sweep", "grid", "outcome_function", "breaking_point", "shock_timing",
     "compare", "load_charter", "discover", "write_report", "evaluate", "Evaluator",

@@ -36,7 +36,8 @@ def test_a_known_answer_is_recovered_and_the_evidence_narrows_it(toy_result):
 
 
 def test_identical_whatever_the_workers(toy_result):
-    two = run_abc(toy, TARGETS, PRIORS, population=60, generations=4, seed=3, workers=2)
+    two = run_abc(toy, TARGETS, PRIORS, population=60, generations=4, seed=3,
+                  executor=sim.Executor(workers=2))
     assert two.posterior.equals(toy_result.posterior)
 
 

@@ -90,9 +90,9 @@ def test_each_particle_runs_with_its_own_constants_and_plan(strong):
 
 def test_results_do_not_depend_on_workers_or_chunk_size(strong):
     scenario = with_posterior(THREE, strong)
-    one = sim.run(scenario, replications=120, seed=11, workers=1, chunk_size=120).outcomes
+    one = sim.run(scenario, replications=120, seed=11, chunk_size=120).outcomes
     for workers, chunk in ((2, 7), (1, 50), (2, 50)):
-        other = sim.run(scenario, replications=120, seed=11, workers=workers,
+        other = sim.run(scenario, replications=120, seed=11, executor=sim.Executor(workers=workers),
                         chunk_size=chunk).outcomes
         pd.testing.assert_frame_equal(one, other)
 

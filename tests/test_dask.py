@@ -24,9 +24,9 @@ def cluster():
 @pytest.mark.parametrize("engine, chunk_size", [("vector", 333), ("mesa", 9)])
 def test_a_dask_cluster_gives_the_local_result_bit_for_bit(cluster, engine, chunk_size):
     n = 2000 if engine == "vector" else 40
-    local = sim.run(SCENARIO, replications=n, seed=4, engine=engine, workers=1)
+    local = sim.run(SCENARIO, replications=n, seed=4, engine=engine)
     remote = sim.run(SCENARIO, replications=n, seed=4, engine=engine, chunk_size=chunk_size,
-                     scheduler=cluster.scheduler_address)
+                     executor=sim.Executor(scheduler=cluster.scheduler_address))
     pd.testing.assert_frame_equal(local.outcomes, remote.outcomes)
     pd.testing.assert_frame_equal(local.timeseries, remote.timeseries)
     assert local.summary == remote.summary
@@ -53,9 +53,9 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
 def test_a_sweep_on_the_cluster_gives_the_local_indices(cluster):
     from sim.analysis.sensitivity import sweep
 
-    local = sweep(SCENARIO, "sobol", samples=32, replications=8, seed=6, workers=1)
+    local = sweep(SCENARIO, "sobol", samples=32, replications=8, seed=6)
     remote = sweep(SCENARIO, "sobol", samples=32, replications=8, seed=6,
-                   scheduler=cluster.scheduler_address)
+                   executor=sim.Executor(scheduler=cluster.scheduler_address))
     pd.testing.assert_frame_equal(local.design, remote.design)
     pd.testing.assert_frame_equal(local.indices, remote.indices)
 
@@ -69,7 +69,7 @@ def test_a_calibration_on_a_cluster_is_the_local_one(cluster):
 
     local = run_abc(toy, TARGETS, PRIORS, population=30, generations=2, seed=4)
     remote = run_abc(toy, TARGETS, PRIORS, population=30, generations=2, seed=4,
-                     scheduler=cluster.scheduler_address)
+                     executor=sim.Executor(scheduler=cluster.scheduler_address))
     pd.testing.assert_frame_equal(local.posterior, remote.posterior)
 
 
@@ -79,7 +79,8 @@ def test_a_charter_design_on_a_cluster_is_the_local_one(cluster):
                     final_replications=200, bootstrap=40)
     levers = "charter.decision_rule,charter.programme_team.training"
     local = sim.design_charter(SCENARIO, levers, **settings)
-    remote = sim.design_charter(SCENARIO, levers, scheduler=cluster.scheduler_address,
+    remote = sim.design_charter(SCENARIO, levers,
+                                executor=sim.Executor(scheduler=cluster.scheduler_address),
                                 **settings)
     pd.testing.assert_frame_equal(local.table, remote.table)
     pd.testing.assert_frame_equal(local.searches[0].evaluated, remote.searches[0].evaluated)

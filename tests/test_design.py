@@ -136,7 +136,8 @@ def small_design():
 
 
 def test_the_answer_is_the_same_whatever_the_workers(small_design, tmp_path):
-    again = sim.design_charter(THREE, LEVERS, against=[STRONG], workers=2,
+    again = sim.design_charter(THREE, LEVERS, against=[STRONG],
+                               executor=sim.Executor(workers=2),
                                folder=tmp_path / "work", **SMALL)
     pd.testing.assert_frame_equal(small_design.table, again.table)
     pd.testing.assert_frame_equal(small_design.failures, again.failures)

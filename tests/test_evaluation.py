@@ -73,7 +73,7 @@ def test_identical_whatever_the_workers_and_chunks(monkeypatch):
 
     monkeypatch.setattr(memory, "default_chunk_size", lambda *a, **k: 80)
     two = sim.evaluate(THREE, design, replications=40, seed=9, outputs=("p_deliver", "mean_exits"),
-                       workers=2)
+                       executor=sim.Executor(workers=2))
     assert one.equals(two)
 
 

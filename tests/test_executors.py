@@ -1,11 +1,12 @@
-"""Executors run every task once and hand back results keyed by task; chunk sizes are chosen
-so a chunk's working memory stays bounded."""
+"""Executors run every task once and hand back results keyed by task, wherever the one
+Executor object says work runs; chunk sizes are chosen so a chunk's working memory stays
+bounded."""
 
 import pytest
 import yaml
 
 import sim
-from sim.montecarlo.executors import default_workers, execute
+from sim.montecarlo.executors import Executor, as_executor, default_workers, execute
 from sim.montecarlo.runs import DEFAULT_CHUNK, default_chunk_size
 
 TYPICAL = "scenarios/typical.yaml"
@@ -37,6 +38,49 @@ def test_a_failing_task_raises_in_the_caller(workers):
 
 def test_no_tasks_is_no_results():
     assert list(execute({}, workers=2)) == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_executor_gathers_every_result_and_reports_progress_in_units(workers):
+    calls = []
+    executor = Executor(workers=workers, on_progress=lambda done, total: calls.append((done,
+                                                                                      total)))
+    tasks = {k: (square, (k,)) for k in range(5)}
+    assert executor.gather(tasks, {k: k + 1 for k in range(5)}) == {k: k * k for k in range(5)}
+    assert [total for _, total in calls] == [15] * 5
+    assert sorted(done for done, _ in calls)[-1] == 15 and len(calls) == 5
+    assert all(a < b for (a, _), (b, _) in zip(calls, calls[1:]))
+
+
+def test_an_executor_says_where_work_runs_and_changes_only_what_it_is_asked_to():
+    assert str(Executor()) == "this process"
+    assert str(Executor(workers=4)) == "4 local processes"
+    assert str(Executor(workers=4, scheduler="tcp://h:8786")) == \
+        "the Dask cluster at tcp://h:8786"
+    assert Executor(scheduler="tcp://h:8786").on_cluster and not Executor(workers=8).on_cluster
+    four = Executor(workers=4)
+    assert four.at_most(2) == Executor(workers=2) and four.at_most(9) == four
+    assert four.at_most(0).workers == 1
+    report = print
+    assert four.reporting(report) == Executor(workers=4, on_progress=report)
+    assert four.on_progress is None          # frozen: reporting made a new one
+    Executor().progress(1, 2)                # nobody listens: nothing happens
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
+def test_an_executor_refuses_a_number_of_workers_that_is_not_a_positive_whole_number(workers):
+    with pytest.raises(ValueError, match="workers must be a whole number of at least 1"):
+        Executor(workers=workers)
+
+
+def test_an_executor_refuses_an_empty_scheduler_address_and_anything_but_itself():
+    with pytest.raises(ValueError, match="Dask scheduler's address"):
+        Executor(scheduler=" ")
+    assert as_executor(None) == Executor()
+    with pytest.raises(TypeError, match="sim.Executor"):
+        as_executor(2)
+    with pytest.raises(TypeError, match="sim.Executor"):
+        sim.run(TYPICAL, replications=5, executor=2)
 
 
 def test_default_workers_is_the_usable_cores():

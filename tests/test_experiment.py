@@ -37,7 +37,8 @@ def vector(scenario):
 @pytest.mark.parametrize("engine", ["mesa", "vector"])
 def test_the_result_does_not_depend_on_the_number_of_workers(scenario, engine, request):
     alone = request.getfixturevalue("result" if engine == "mesa" else "vector")
-    parallel = sim.run(scenario, replications=N, seed=11, workers=2, chunk_size=7, engine=engine)
+    parallel = sim.run(scenario, replications=N, seed=11, executor=sim.Executor(workers=2),
+                       chunk_size=7, engine=engine)
     pd.testing.assert_frame_equal(alone.outcomes, parallel.outcomes)
     pd.testing.assert_frame_equal(alone.timeseries, parallel.timeseries)
     assert alone.summary == parallel.summary
@@ -167,7 +168,8 @@ def test_the_seed_defaults_to_the_scenarios_own(scenario):
 def test_run_accepts_a_path_and_reports_progress_up_to_the_total(scenario):
     calls = []
     by_path = sim.run(ROOT / "scenarios" / "three_councils.yaml", replications=5, seed=2,
-                      chunk_size=2, on_progress=lambda done, total: calls.append((done, total)))
+                      chunk_size=2, executor=sim.Executor(
+                          on_progress=lambda done, total: calls.append((done, total))))
     assert calls == [(2, 5), (4, 5), (5, 5)]
     by_object = sim.run(scenario, replications=5, seed=2)
     pd.testing.assert_frame_equal(by_path.outcomes, by_object.outcomes)

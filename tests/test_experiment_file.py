@@ -315,7 +315,8 @@ def test_an_experiment_killed_mid_run_resumes_to_the_identical_table(tmp_path, l
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["settings"]["points"] == 160
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "table.parquet"),
-                                  sim.run_experiment(long_experiment, workers=2).table)
+                                  sim.run_experiment(long_experiment,
+                                                     executor=sim.Executor(workers=2)).table)
     assert 3 <= saved < 160 / 8
     assert not (folder / "points").exists()
     assert not [p for p in folder.rglob("*") if ".tmp" in p.name or ".partial" in p.name]

@@ -60,4 +60,4 @@ def test_run_rejects_nonsense_sizes():
     with pytest.raises(ValueError):
         sim.run(SCENARIO, replications=0)
     with pytest.raises(ValueError):
-        sim.run(SCENARIO, replications=5, workers=0)
+        sim.run(SCENARIO, replications=5, executor=sim.Executor(workers=0))

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+import sim
 from sim.scenario.loading import ScenarioError
 from sim.montecarlo.statistics import mean_interval, wilson_interval
 from sim.analysis.patterns import Target, evaluate_register, load_register
@@ -241,8 +242,8 @@ def test_a_paired_baseline_taken_from_the_full_run_is_the_paired_run():
 
 def test_the_same_register_and_seed_give_the_same_table_whatever_the_workers():
     register = load_register(REGISTER)
-    one = evaluate_register(register, replications=40, seed=11, workers=1)
-    two = evaluate_register(register, replications=40, seed=11, workers=2)
+    one = evaluate_register(register, replications=40, seed=11)
+    two = evaluate_register(register, replications=40, seed=11, executor=sim.Executor(workers=2))
     pd.testing.assert_frame_equal(one, two)
     assert not one.equals(evaluate_register(register, replications=40, seed=12))
 
@@ -295,18 +296,18 @@ def test_the_register_gives_the_figures_of_sim_validation():
     table = evaluate_register(load_register(REGISTER), replications=n, seed=seed)
     got = table.set_index("name")["value"]
     for check in validation.CHECKS:
-        row = validation.evaluate(check, n, seed, 1)
+        row = validation.evaluate(check, n, seed, sim.Executor())
         expected = row["p_baseline"] if math.isnan(row["difference"]) else row["difference"]
         assert got[check.name] == pytest.approx(expected, abs=1e-12), check.name
         if check.expect.startswith("at_least"):
             assert got[f"{check.name} pays for itself"] == pytest.approx(
                 row["median_net_difference_m"], abs=1e-12)
-    for row in validation.late_shocks(n, seed, 1):
+    for row in validation.late_shocks(n, seed, sim.Executor()):
         ratio = got[VALIDATION_NAMES[row["pattern"]]]
         harm = got[VALIDATION_NAMES[row["pattern"]].replace("matters", "still harms")]
         assert f"({ratio:.2f} of it" in row["figure"]
         assert f"mean harm at reviews 6-8 {harm:+.1%}" in row["figure"]
-    early, money, trust = validation.typical_patterns(n, seed, 1)
+    early, money, trust = validation.typical_patterns(n, seed, sim.Executor())
     assert f"{got['no early break-even']:.1%} of runs break even" in early["figure"]
     assert f"({got['money reaches behaviour']:.1f}x)" in money["figure"]
     assert f"{got['trust is rebuilt']:.1%} of those regain" in trust["figure"]

@@ -107,7 +107,7 @@ def test_the_stored_run_equals_the_in_memory_run(tmp_path):
 
     folder = tmp_path / "stored"
     stored_run.plan(folder, TYPICAL, 8, 700, chunk_size=300)
-    summary = stored_run.run_stored(folder, workers=2)
+    summary = stored_run.run_stored(folder, sim.Executor(workers=2))
     memory = sim.run(TYPICAL, replications=700, seed=8)
     assert summary == memory.summary
     assert stored_run.run_stored(folder) == summary  # already complete: read back

@@ -38,7 +38,7 @@ def test_a_factor_the_outcome_ignores_has_total_index_near_zero(sobol):
 
 def test_the_sweep_does_not_depend_on_the_number_of_workers(sobol):
     again = sweep(COUNCILS, "sobol", samples=256, replications=32, seed=3,
-                  factors=["charter.penalties.rate=0:1"], workers=2)
+                  factors=["charter.penalties.rate=0:1"], executor=sim.Executor(workers=2))
     pd.testing.assert_frame_equal(sobol.design, again.design)
     pd.testing.assert_frame_equal(sobol.indices, again.indices)
 

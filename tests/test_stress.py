@@ -69,8 +69,8 @@ def test_a_partnership_already_below_the_threshold_has_nothing_to_break():
 
 def test_the_curve_is_paired_and_reproducible_whatever_the_workers():
     shocks = ["budget_cut:partner=Northshire,at_cycle=2"]
-    one = breaking_point(THREE, shocks, replications=600, workers=1)
-    two = breaking_point(THREE, shocks, replications=600, workers=2)
+    one = breaking_point(THREE, shocks, replications=600)
+    two = breaking_point(THREE, shocks, replications=600, executor=sim.Executor(workers=2))
     pd.testing.assert_frame_equal(one.curve, two.curve)
     # a budget cut of size 0 changes nothing, and the same runs are used: exactly the baseline
     zero = one.curve[one.curve["magnitude"] == 0.0].iloc[0]

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.montecarlo import files
+from sim.montecarlo.executors import Executor, as_executor
 
 #: Candidates per batch (one executor task). Fixed, never derived from the number of workers,
 #: so that the particles accepted do not depend on it.
@@ -114,14 +115,12 @@ def _particle(d: dict):
                     proposal_id=d["proposal_id"])
 
 
-def _make_sampler(seed: int, workers: int, scheduler: Optional[str], folder: Optional[Path],
+def _make_sampler(seed: int, executor: Executor, folder: Optional[Path],
                   on_batch: Optional[Callable[[int, int, int], None]]):
     """A BatchSampler (a pyabc Sampler subclass, built here so pyabc is imported only when a
     calibration runs)."""
     import cloudpickle
     from pyabc.sampler import Sampler
-
-    from sim.montecarlo.executors import execute
 
     class BatchSampler(Sampler):
         def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf,
@@ -135,11 +134,11 @@ def _make_sampler(seed: int, workers: int, scheduler: Optional[str], folder: Opt
                 # how many batches to run now only decides how much is computed in vain: the
                 # particles kept are the first n accepted in batch and slot order, whatever ran
                 wanted = math.ceil((n - accepted) / max(rate, 0.05) / BATCH)
-                keys = range(batch, batch + max(wanted, workers, 1))
+                keys = range(batch, batch + max(wanted, executor.workers, 1))
                 found = {b: _load_batch(folder, t, b) for b in keys}
                 tasks = {b: (run_slots, (blob, [slot_seed(seed, t, b, i) for i in range(BATCH)]))
                          for b in keys if found[b] is None}
-                for b, particles in execute(tasks, workers=workers, scheduler=scheduler):
+                for b, particles in executor.execute(tasks):
                     _save_batch(folder, t, b, particles)
                     found[b] = particles
                 for b in keys:                   # in batch and slot order, whatever finished first
@@ -229,12 +228,14 @@ def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
 
 def run_abc(simulate: Callable[[dict, int], dict], targets: Mapping[str, Target],
             priors: list[Prior], *, population: int = 100, generations: int = 6,
-            seed: int = 1, workers: int = 1, scheduler: Optional[str] = None,
+            seed: int = 1, executor: Optional[Executor] = None,
             folder: Optional[Path] = None, minimum_epsilon: float = 0.0,
-            on_progress: Optional[Callable[[int, int, int], None]] = None) -> AbcResult:
+            on_batch: Optional[Callable[[int, int, int], None]] = None) -> AbcResult:
     """ABC-SMC of `priors` against `targets`: `simulate(values, seed)` maps {path: value} and a
-    seed to {statistic: value}. With `folder`, pyabc's database and every finished batch are
-    kept there, and calling again with the same folder resumes where the last call stopped."""
+    seed to {statistic: value}. Batches of candidates run where `executor` says; after each,
+    `on_batch(generation, accepted, evaluated)`. With `folder`, pyabc's database and every
+    finished batch are kept there, and calling again with the same folder resumes where the
+    last call stopped."""
     import pyabc
 
     logging.getLogger("ABC").setLevel(logging.WARNING)
@@ -253,8 +254,8 @@ def run_abc(simulate: Callable[[dict, int], dict], targets: Mapping[str, Target]
     def distance(x, x0):
         return implausibility(x, targets)
 
-    sampler = _make_sampler(seed, workers, scheduler, Path(folder) if folder else None,
-                            on_progress)
+    sampler = _make_sampler(seed, as_executor(executor), Path(folder) if folder else None,
+                            on_batch)
     abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler)
     if folder is None:
         db = "sqlite://"

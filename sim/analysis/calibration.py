@@ -38,6 +38,7 @@ import pandas as pd
 
 from sim.montecarlo import files
 from sim.analysis.abc import SE, AbcResult, Prior, Target, parse_prior, run_abc
+from sim.montecarlo.executors import Executor, as_executor
 
 #: Conflicts: phi coefficients below this, between patterns both passing in CONTESTED of draws.
 CONFLICT_PHI = -0.2
@@ -182,14 +183,13 @@ def predictive_draw(register_blob: bytes, replications: int, values: dict,
 def calibrate(register, parameters: Sequence[str], *, population: int = 100,
               generations: int = 5, replications: int = 100, predictive: int = 40,
               predictive_replications: int = 500, seed: Optional[int] = None,
-              workers: int = 1, scheduler: Optional[str] = None,
-              folder: Optional[Path] = None,
-              on_progress: Optional[Callable[[str, int, int], None]] = None) -> Calibration:
+              executor: Optional[Executor] = None, folder: Optional[Path] = None,
+              on_stage: Optional[Callable[[str, int, int], None]] = None) -> Calibration:
     """Calibrate `parameters` to `register` (a path or a loaded Register); see the module's
     doc. With `folder`, every finished batch of candidates and every predictive draw is saved
     there, and calling again with the same folder and settings resumes, ending identical.
-    `on_progress(stage, done, total)` reports each generation and the predictive draws."""
-    from sim.montecarlo.executors import execute
+    The candidates and the draws run where `executor` says; `on_stage(stage, done, total)`
+    reports each generation (particles accepted) and the predictive draws."""
     from sim.analysis.patterns.register import Register, load_register
 
     if not isinstance(register, Register):
@@ -200,6 +200,7 @@ def calibrate(register, parameters: Sequence[str], *, population: int = 100,
         if value < 1:
             raise ValueError(f"{name} must be at least 1")
     seed = register.seed if seed is None else int(seed)
+    executor = as_executor(executor)
     pred_reps = int(predictive_replications)
     priors = priors_for(register, parameters)
     targets = targets_of(register)
@@ -210,13 +211,13 @@ def calibrate(register, parameters: Sequence[str], *, population: int = 100,
         return statistics(cal, replications, values, candidate_seed)
 
     def generation(t, accepted, evaluated):
-        if on_progress is not None:
-            on_progress(f"generation {t + 1}" if t >= 0 else "initial epsilon", accepted,
-                        population)
+        if on_stage is not None:
+            on_stage(f"generation {t + 1}" if t >= 0 else "initial epsilon", accepted,
+                     population)
 
     result = run_abc(simulate, targets, priors, population=population, generations=generations,
-                     seed=seed, workers=workers, scheduler=scheduler,
-                     folder=folder / "abc" if folder else None, on_progress=generation)
+                     seed=seed, executor=executor, folder=folder / "abc" if folder else None,
+                     on_batch=generation)
     draws = result.draws(predictive, seed)
     sets = [{}] + [dict(row) for _, row in draws.iterrows()]     # the defaults, then each draw
     seeds = [int(np.random.SeedSequence([seed, 0x505245, k]).generate_state(1)[0])
@@ -232,15 +233,15 @@ def calibrate(register, parameters: Sequence[str], *, population: int = 100,
     blob = cloudpickle.dumps(register)
     tasks = {k: (predictive_draw, (blob, pred_reps, sets[k], seeds[k]))
              for k in range(len(sets)) if k not in tables}
-    if on_progress is not None:
-        on_progress("predictive", len(tables), len(sets))
-    for k, table in execute(tasks, workers=workers, scheduler=scheduler):
+    if on_stage is not None:
+        on_stage("predictive", len(tables), len(sets))
+    for k, table in executor.execute(tasks):
         if saved[k] is not None:
             saved[k].parent.mkdir(parents=True, exist_ok=True)
             files.write_parquet(table, saved[k])
         tables[k] = table
-        if on_progress is not None:
-            on_progress("predictive", len(tables), len(sets))
+        if on_stage is not None:
+            on_stage("predictive", len(tables), len(sets))
     rows = []
     for k in range(len(sets)):
         t = tables[k].assign(draw=k)

@@ -269,9 +269,9 @@ class CharterSearch:
     """One seed's epsilon-NSGA-II over the charter space (see the module's doc)."""
 
     def __init__(self, space: CharterSpace, ledger: Ledger, k: int, settings: dict,
-                 on_progress: Optional[Callable[[str, int, int], None]]):
+                 on_stage: Optional[Callable[[str, int, int], None]]):
         self.space, self.ledger, self.k, self.s = space, ledger, k, settings
-        self.on_progress = on_progress
+        self.on_stage = on_stage
         self.n = settings["replications"]
         self.candidates: dict[str, dict] = {}           # key -> values, in evaluation order
         self.rng = np.random.default_rng([settings["seed"], k])
@@ -298,8 +298,8 @@ class CharterSearch:
 
         def tick(m):
             done[0] += m
-            if self.on_progress is not None and stage is not None:
-                self.on_progress(stage, done[0], len(keys))
+            if self.on_stage is not None and stage is not None:
+                self.on_stage(stage, done[0], len(keys))
 
         self.ledger.ensure(self._scenarios(keys), n, tick)
 
@@ -367,9 +367,9 @@ class CharterSearch:
                 if s.feasible:
                     trace.append({"seed": self.k + 1, "nfe": algo.nfe,
                                   **dict(zip(OBJECTIVES, s.objectives[:]))})
-            if self.on_progress is not None:
-                self.on_progress(f"seed {self.k + 1}: searching", min(algo.nfe,
-                                 self.s["evaluations"]), self.s["evaluations"])
+            if self.on_stage is not None:
+                self.on_stage(f"seed {self.k + 1}: searching",
+                              min(algo.nfe, self.s["evaluations"]), self.s["evaluations"])
 
         with _platypus_random(int(np.random.SeedSequence([self.s["seed"], self.k])
                                .generate_state(1)[0])):

@@ -32,6 +32,7 @@ import numpy as np
 
 from sim.montecarlo import files
 from sim.scenario.schema import Scenario
+from sim.montecarlo.executors import Executor
 
 #: What a candidate's futures hold: name -> (dtype, per partner?).
 ARRAYS = {"delivered": (bool, False), "net": (float, False), "money": (float, True)}
@@ -88,8 +89,7 @@ class Ledger:
     start: int
     layout: object
     folder: Optional[Path] = None
-    workers: int = 1
-    scheduler: Optional[str] = None
+    executor: Executor = field(default_factory=Executor)
     arrays: dict = field(default_factory=dict)       # key -> {name: array [n, ...]}
     targets: np.ndarray = field(default_factory=lambda: np.zeros(0))
     runs: int = 0                                    # replications this process simulated
@@ -127,8 +127,6 @@ class Ledger:
                on_progress: Optional[Callable[[int], None]] = None) -> None:
         """Make sure every candidate (key -> scenario) has at least `n` futures."""
         self._ensure_targets(n)
-        from sim.montecarlo.executors import execute
-
         missing: dict[int, list] = {}
         for key, scenario in candidates.items():
             have = self.count(key)
@@ -137,7 +135,7 @@ class Ledger:
         tasks, members = {}, {}
         # a few tasks per worker, so that the last to finish does not hold the others up
         total = sum(map(len, missing.values()))
-        per_task = max(1, min(8, -(-total // (2 * max(1, self.workers)))))
+        per_task = max(1, min(8, -(-total // (2 * self.executor.workers))))
         for have, items in missing.items():
             for a in range(0, len(items), per_task):
                 chunk = items[a:a + per_task]
@@ -146,7 +144,7 @@ class Ledger:
                                                self.start + have, self.start + n, self.layout,
                                                self.targets[have:n]))
                 members[name] = [k for k, _ in chunk]
-        for name, results in execute(tasks, workers=self.workers, scheduler=self.scheduler):
+        for name, results in self.executor.execute(tasks):
             have = name[0]
             keys = members[name]
             if self.folder is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from sim.scenario.loading import ScenarioError, as_scenario, read_yaml, scenario
 from sim.montecarlo.statistics import mean_interval, wilson_interval
 from sim.montecarlo.paired import fully_paired, on_common_target, paired_outcomes
 from sim.scenario.schema import Scenario
+from sim.montecarlo.executors import Executor
 
 ALPHA = 0.05
 
@@ -77,8 +78,7 @@ class Comparison:
 
 
 def compare(variants, names: Optional[list[str]] = None, *, replications: int = 4000,
-            seed: Optional[int] = None, workers: int = 1, scheduler: Optional[str] = None,
-            on_progress: Optional[Callable[[int, int], None]] = None) -> Comparison:
+            seed: Optional[int] = None, executor: Optional[Executor] = None) -> Comparison:
     """Compare two or more variants (Scenarios, mappings or YAML paths) on the same sampled
     conditions. The seed defaults to the first variant's."""
     variants = [as_scenario(v) for v in variants]
@@ -90,8 +90,7 @@ def compare(variants, names: Optional[list[str]] = None, *, replications: int = 
     if replications < 10:
         raise ValueError("replications must be at least 10")
     seed = variants[0].seed if seed is None else int(seed)
-    tables = on_common_target(paired_outcomes(variants, seed, replications, workers=workers,
-                                              scheduler=scheduler, on_progress=on_progress))
+    tables = on_common_target(paired_outcomes(variants, seed, replications, executor))
     delivered = np.stack([t["delivered"].to_numpy(bool) for t in tables])       # [V, R]
     money = np.stack([t["net_savings_m"].to_numpy(float) for t in tables])
     regret = money.max(axis=0) - money                                          # [V, R]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from sim.scenario.fields import CHARTER_NUMBERS, split_partner
 from sim.partnership.inputs import BENEFITS, uncertain_paths
 from sim.scenario.loading import as_scenario
 from sim.scenario.schema import Scenario
+from sim.montecarlo.executors import Executor, as_executor
 
 FAILURES = {
     "not_delivered": "fall short of the business case",
@@ -261,14 +262,14 @@ class Discovery:
 
 def discover(scenario, *, replications: int = 5000, failure: str = "not_delivered",
              density: Optional[float] = None, boxes: int = 2, seed: Optional[int] = None,
-             workers: int = 1, scheduler: Optional[str] = None,
-             on_progress: Optional[Callable[[int, int], None]] = None) -> Discovery:
-    """Run `replications` of the scenario and find up to `boxes` boxes of conditions where
-    `failure` concentrates (see the module docstring)."""
-    from sim.montecarlo.executors import gather
+             executor: Optional[Executor] = None) -> Discovery:
+    """Run `replications` of the scenario (where `executor` says; progress in replications)
+    and find up to `boxes` boxes of conditions where `failure` concentrates (see the module
+    docstring)."""
     from sim.montecarlo.runs import chunks_of
     from sim.montecarlo.memory import default_chunk_size, workers_for
 
+    executor = as_executor(executor)
     sc = as_scenario(scenario)
     if failure not in FAILURES:
         raise ValueError(f"failure must be one of {', '.join(FAILURES)}, got {failure!r}")
@@ -280,11 +281,10 @@ def discover(scenario, *, replications: int = 5000, failure: str = "not_delivere
         raise ValueError(f"density {density}: must be in (0, 1]")
     seed = sc.seed if seed is None else int(seed)
     size = default_chunk_size(sc, "vector")
-    workers = workers_for(sc, "vector", size, workers)   # fewer if big chunks need it
+    executor = executor.at_most(workers_for(sc, "vector", size, executor.workers))
     chunks = chunks_of(replications, size)
     tasks = {k: (discovery_chunk, (sc, seed, c)) for k, c in enumerate(chunks)}
-    parts = gather(tasks, {k: len(c) for k, c in enumerate(chunks)}, workers=workers,
-                   scheduler=scheduler, on_progress=on_progress)
+    parts = executor.gather(tasks, {k: len(c) for k, c in enumerate(chunks)})
     X = pd.concat([parts[k][0] for k in range(len(chunks))], ignore_index=True)
     outcomes = pd.concat([parts[k][1] for k in range(len(chunks))], ignore_index=True)
     failed = {"not_delivered": ~outcomes["delivered"], "dissolved": outcomes["dissolved"],

@@ -32,7 +32,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,7 @@ from sim.scenario.fields import field_of
 from sim.scenario.loading import ScenarioError, as_scenario
 from sim.scenario.output_names import OUTPUTS, TIMESERIES_COLUMNS
 from sim.scenario.schema import Scenario, suggest
+from sim.montecarlo.executors import Executor, as_executor
 
 SERIES = "timeseries."
 
@@ -245,20 +246,19 @@ def _ordered(outputs: tuple[str, ...]) -> tuple[str, ...]:
 
 def evaluate(scenario, design, replications: int = 64, outputs=("p_deliver",),
              seed: Optional[int] = None, *, names: Optional[Sequence[str]] = None,
-             common_random_numbers: bool = False, workers: int = 1,
-             scheduler: Optional[str] = None,
-             on_progress: Optional[Callable[[int, int], None]] = None,
+             common_random_numbers: bool = False, executor: Optional[Executor] = None,
              checkpoint: Optional[Path] = None, intervals: bool = False) -> pd.DataFrame:
     """Run every point of `design` (a DataFrame, a mapping path -> values, or an array with
     `names`) `replications` times; returns the design's columns and one column per output
     (see the module's doc). Wrong paths, values or outputs raise sim.ScenarioError before
     anything runs. With `intervals`, every output is followed by its 95% interval over the
-    point's replications (`NAME_low`, `NAME_high`). With `checkpoint` (a folder) each chunk's outputs are saved as it finishes
-    and chunks already saved are not run again: an interrupted evaluation resumes, and ends
-    identical."""
-    from sim.montecarlo.executors import execute
+    point's replications (`NAME_low`, `NAME_high`). The points run where `executor` says
+    (progress in points). With `checkpoint` (a folder) each chunk's outputs are saved as it
+    finishes and chunks already saved are not run again: an interrupted evaluation resumes, and
+    ends identical."""
     from sim.montecarlo.memory import default_chunk_size, workers_for
 
+    executor = as_executor(executor)
     base = as_scenario(scenario)
     if int(replications) < 1:
         raise ValueError("replications must be at least 1")
@@ -280,9 +280,10 @@ def evaluate(scenario, design, replications: int = 64, outputs=("p_deliver",),
                                              samples[a:a + per_chunk], replications, outputs,
                                              how.horizon, intervals))
             sizes[(g, a)] = len(rows[a:a + per_chunk])
-    workers = workers_for(largest, "vector", min(default_chunk_size(largest, "vector"),
-                                                 replications * max(sizes.values())),
-                          workers, setting="replications")
+    executor = executor.at_most(workers_for(
+        largest, "vector", min(default_chunk_size(largest, "vector"),
+                               replications * max(sizes.values())),
+        executor.workers, setting="replications"))
     result = np.full((len(frame), len(names_out)), np.nan)
     saved = {}
     if checkpoint is not None:
@@ -296,16 +297,14 @@ def evaluate(scenario, design, replications: int = 64, outputs=("p_deliver",),
             result[rows] = np.load(path)
             done += len(rows)
             del tasks[key]
-    if on_progress is not None:
-        on_progress(done, len(frame))
-    for (g, a), values in execute(tasks, workers=workers, scheduler=scheduler):
+    executor.progress(done, len(frame))
+    for (g, a), values in executor.execute(tasks):
         if checkpoint is not None:
             files.write_npy(values, saved[(g, a)])
         rows = how.groups[g][1][a:a + sizes[(g, a)]]
         result[rows] = values
         done += len(rows)
-        if on_progress is not None:
-            on_progress(done, len(frame))
+        executor.progress(done, len(frame))
     table = frame.copy()
     for name, column in zip(names_out, result.T):
         table[name] = column

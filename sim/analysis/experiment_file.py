@@ -40,7 +40,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional
 
 import numpy as np
 import yaml
@@ -53,6 +53,7 @@ from sim.scenario.loading import (MAX_FILE_BYTES, MAX_ITEMS, ScenarioError, Unre
                          read_regular_file, read_scenario_text, scenario_data)
 from sim.scenario.output_names import OUTPUTS, TIMESERIES_COLUMNS
 from sim.scenario.schema import TRAITS, Count, Name, Scenario, Text, suggest
+from sim.montecarlo.executors import Executor
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -619,14 +620,14 @@ def _check_outputs(spec: ExperimentFile, problems: list[str]) -> None:
 # --- running ------------------------------------------------------------------------------------
 
 
-def run_experiment(experiment, *, workers: int = 1, scheduler: Optional[str] = None,
-                   on_progress: Optional[Callable[[int, int], None]] = None,
+def run_experiment(experiment, *, executor: Optional[Executor] = None,
                    checkpoint: Optional[Path] = None) -> ExperimentResult:
     """Run an experiment (a file, a mapping of its fields, or a loaded Experiment): every
     design point `repetitions` times through sim.evaluate, with 95% intervals. Returns the
     table: `point`, the factors' values, then each output, `_low`, `_high` (per review, also
     `review`: one row per point and review). `checkpoint` (a folder) keeps finished points, so
-    an interrupted experiment called again resumes and ends identical."""
+    an interrupted experiment called again resumes and ends identical. The points run where
+    `executor` says (progress in points)."""
     from sim.analysis.evaluation import evaluate
 
     exp = as_experiment(experiment)
@@ -634,9 +635,8 @@ def run_experiment(experiment, *, workers: int = 1, scheduler: Optional[str] = N
     evaluated = tuple(o if exp.spec.per == "run" else SERIES + o for o in exp.outputs)
     try:
         wide = evaluate(exp.scenario, design, exp.spec.repetitions, evaluated, exp.seed,
-                        common_random_numbers=exp.spec.common_random_numbers, workers=workers,
-                        scheduler=scheduler, on_progress=on_progress, checkpoint=checkpoint,
-                        intervals=True)
+                        common_random_numbers=exp.spec.common_random_numbers, executor=executor,
+                        checkpoint=checkpoint, intervals=True)
     except ScenarioError as exc:
         if exc.source != "the design":
             raise

@@ -16,6 +16,7 @@ import pandas as pd
 from sim.partnership.inputs import uncertain_paths
 from sim.analysis.sensitivity import (OUTPUTS, FactorError, FactorSpec, evaluate_design, interval_names,
                              with_factors)
+from sim.montecarlo.executors import Executor
 
 
 @dataclass
@@ -60,11 +61,11 @@ def fixed_design(scenario, specs: list[FactorSpec], values: np.ndarray):
 
 
 def grid(scenario, x, y, steps: int = 9, replications: int = 200,
-         outputs=("p_deliver",), seed: Optional[int] = None, workers: int = 1,
-         scheduler: Optional[str] = None,
-         on_progress: Optional[Callable[[int, int], None]] = None) -> GridResult:
+         outputs=("p_deliver",), seed: Optional[int] = None,
+         executor: Optional[Executor] = None) -> GridResult:
     """Evaluate `outputs` on a steps x steps grid of `x` and `y` ("PATH=LOW:HIGH" or FactorSpec),
-    each cell over `replications` runs, with each output's 95% CI (see evaluate_points)."""
+    each cell over `replications` runs, with each output's 95% CI (see evaluate_points); the
+    cells run where `executor` says (progress in cells)."""
     x, y = (f if isinstance(f, FactorSpec) else FactorSpec.parse(f) for f in (x, y))
     if x.path == y.path:
         raise FactorError(f"--x and --y are both {x.path}")
@@ -81,7 +82,7 @@ def grid(scenario, x, y, steps: int = 9, replications: int = 200,
     seed = sc.seed if seed is None else int(seed)
     names = interval_names(outputs)
     Y = evaluate_design(sc, seed, design, columns, replications, names, exact=True,
-                        workers=workers, scheduler=scheduler, on_progress=on_progress)
+                        executor=executor)
     table = pd.DataFrame({x.path: values[:, 0], y.path: values[:, 1], **dict(zip(names, Y.T))})
     settings = {"x": f"{x.path}={x.low:g}:{x.high:g}", "y": f"{y.path}={y.low:g}:{y.high:g}",
                 "steps": steps, "replications": replications, "outputs": list(outputs),

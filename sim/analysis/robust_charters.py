@@ -30,6 +30,7 @@ from sim.analysis.levers import (Lever, check_budget, check_sign_share, levers_f
 from sim.scenario.loading import ScenarioError, as_scenario
 from sim.montecarlo.statistics import Z95, wilson_bounds
 from sim.scenario.schema import Scenario
+from sim.montecarlo.executors import Executor, as_executor
 
 #: Settings a design may be given, with what each must be (checked before anything runs).
 LIMITS = {"seeds": (1, 20), "population": (4, 1000), "evaluations": (8, 20_000),
@@ -178,9 +179,9 @@ def invalid_notes(searches: list) -> list[str]:
 
 def design_charter(scenario, levers, *, budget: Optional[int] = None,
                    sign_share: Optional[float] = None, against: Sequence = (),
-                   seed: Optional[int] = None, workers: int = 1,
-                   scheduler: Optional[str] = None, folder: Optional[Path] = None,
-                   on_progress: Optional[Callable[[str, int, int], None]] = None,
+                   seed: Optional[int] = None, executor: Optional[Executor] = None,
+                   folder: Optional[Path] = None,
+                   on_stage: Optional[Callable[[str, int, int], None]] = None,
                    **settings) -> CharterDesign:
     """Search the charters `levers` span (a --levers text, a mapping path -> spec, or Levers)
     for robust charters every partner would sign (sim.analysis.charter_design's doc has the method).
@@ -189,7 +190,10 @@ def design_charter(scenario, levers, *, budget: Optional[int] = None,
     seed), replications (futures per candidate in the search), max_replications (at most, where
     the front is unclear), final_replications (the fresh sample), bootstrap. With `folder`,
     every candidate's futures are saved as they are computed, and a design run again with the
-    same folder and settings re-runs none of them: the result is identical."""
+    same folder and settings re-runs none of them: the result is identical. The futures are
+    simulated where `executor` says; `on_stage(stage, done, total)` reports each stage (a
+    seed's search, the fresh sample, where each charter fails)."""
+    executor = as_executor(executor)
     draft = as_scenario(scenario)
     if isinstance(levers, str):
         levers = parse_lever_text(levers)
@@ -212,13 +216,12 @@ def design_charter(scenario, levers, *, budget: Optional[int] = None,
 
     def ledger(start: int, name: str, identity: str = "") -> Ledger:
         return Ledger(draft, s["seed"], start, layout,
-                      None if folder is None else folder / name, workers, scheduler,
-                      identity=identity)
+                      None if folder is None else folder / name, executor, identity=identity)
 
     searches: list[SeedSearch] = []
     for k in range(s["seeds"]):
         searches.append(CharterSearch(space, ledger(k * STRIDE, f"seed-{k}"), k, s,
-                                on_progress).run())
+                                      on_stage).run())
     fresh = ledger(FRESH, "fresh", repr(sorted((n, sc.model_dump_json())
                                                for n, sc in others.items())))
     charters: dict[str, dict] = {}
@@ -237,13 +240,13 @@ def design_charter(scenario, levers, *, budget: Optional[int] = None,
 
     def tick(m):
         done[0] += m
-        if on_progress is not None:
-            on_progress("the fresh sample", done[0], len(scenarios))
+        if on_stage is not None:
+            on_stage("the fresh sample", done[0], len(scenarios))
 
     fresh.ensure(scenarios, s["final_replications"], tick)
     table = charter_table(space, fresh, s, charters, found_by, others)
     convergence, trace = seed_agreement(table, searches)
-    failures = failure_conditions(table, scenarios, fresh, s, workers, scheduler, on_progress)
+    failures = failure_conditions(table, scenarios, fresh, s, executor, on_stage)
     notes = free_lever_notes(draft, levers) + invalid_notes(searches)
     message, headline = conclusions(table, convergence, others, s, notes)
     return CharterDesign(draft, levers, s, table, searches, convergence, trace, failures,
@@ -449,13 +452,12 @@ def _failure_task(scenario: Scenario, seed: int, start: int, stop: int, layout, 
 
 
 def failure_conditions(table: pd.DataFrame, scenarios: dict, fresh: Ledger, s: dict,
-                       workers: int, scheduler: Optional[str],
-                       on_progress: Optional[Callable[[str, int, int], None]]) -> pd.DataFrame:
+                       executor: Executor,
+                       on_stage: Optional[Callable[[str, int, int], None]]) -> pd.DataFrame:
     """Scenario discovery on each recommended charter (and the draft) over its fresh futures:
     the box of conditions where it falls short of the draft's business case (PRIM, the knee of
     coverage and density, as sim.analysis.discovery chooses)."""
     from sim.analysis.discovery import find_boxes
-    from sim.montecarlo.executors import execute
 
     n = s["final_replications"]
     chosen = table[(table["recommended"]) | (table["kind"] == "draft")]
@@ -463,10 +465,9 @@ def failure_conditions(table: pd.DataFrame, scenarios: dict, fresh: Ledger, s: d
                                            fresh.layout, fresh.targets[:n]))
              for row in chosen.itertuples()}
     rows = []
-    for i, (name, (X, failed)) in enumerate(execute(tasks, workers=workers,
-                                                    scheduler=scheduler)):
-        if on_progress is not None:
-            on_progress("where each charter fails", i + 1, len(tasks))
+    for i, (name, (X, failed)) in enumerate(executor.execute(tasks)):
+        if on_stage is not None:
+            on_stage("where each charter fails", i + 1, len(tasks))
         boxes, _ = find_boxes(X, failed, boxes=1)
         base = float(np.mean(failed))
         if boxes:

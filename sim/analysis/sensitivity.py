@@ -32,6 +32,7 @@ from sim.partnership.inputs import uncertain_paths
 from sim.scenario.loading import ScenarioError, as_scenario
 from sim.scenario.output_names import OUTPUTS  # noqa: F401 - what a point's runs are summarised to
 from sim.scenario.schema import Scenario, suggest
+from sim.montecarlo.executors import Executor, as_executor
 
 METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn")
 #: The index each method ranks factors by, and its confidence column (None: no CI).
@@ -202,20 +203,19 @@ def _base_output(name: str) -> str:
 
 
 def evaluate_design(scenario: Scenario, seed: int, design: np.ndarray, columns, replications: int,
-                    outputs: tuple[str, ...], *, workers: int = 1, scheduler: str | None = None,
-                    on_progress: Optional[Callable[[int, int], None]] = None,
+                    outputs: tuple[str, ...], *, executor: Optional[Executor] = None,
                     checkpoint: Optional[Path] = None, exact: bool = False) -> np.ndarray:
-    """Every design point's outputs, in chunks spread over the executor (`exact`: see
-    evaluate_points). With a `checkpoint`
+    """Every design point's outputs, in chunks run where `executor` says (progress in design
+    points; `exact`: see evaluate_points). With a `checkpoint`
     folder each chunk's outputs are saved there as they finish and chunks already saved are not
     run again, so an interrupted sweep resumes where it stopped (and ends identical)."""
-    from sim.montecarlo.executors import execute
     from sim.montecarlo.memory import default_chunk_size, workers_for
 
+    executor = as_executor(executor)
     columns = np.asarray(columns)
     per_chunk = max(1, default_chunk_size(scenario, "vector") // replications)
-    workers = workers_for(scenario, "vector", per_chunk * replications, workers,
-                          setting="--replications")   # a point's runs are one chunk at least
+    executor = executor.at_most(workers_for(   # a point's runs are one chunk at least
+        scenario, "vector", per_chunk * replications, executor.workers, setting="--replications"))
     starts = range(0, len(design), per_chunk)
     result = np.empty((len(design), len(outputs)))
     done = 0
@@ -232,15 +232,13 @@ def evaluate_design(scenario: Scenario, seed: int, design: np.ndarray, columns, 
     tasks = {a: (evaluate_points, (scenario, seed, design[a:a + per_chunk], columns, a,
                                    replications, outputs, exact))
              for a in starts if not (checkpoint and saved[a].is_file())}
-    if on_progress is not None:
-        on_progress(done, len(design))
-    for a, values in execute(tasks, workers=workers, scheduler=scheduler):
+    executor.progress(done, len(design))
+    for a, values in executor.execute(tasks):
         if checkpoint:
             files.write_npy(values, saved[a])
         result[a:a + len(values)] = values
         done += len(values)
-        if on_progress is not None:
-            on_progress(done, len(design))
+        executor.progress(done, len(design))
     return result
 
 
@@ -294,8 +292,7 @@ class SweepResult:
 
 def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: int = 64,
           outputs=("p_deliver",), factors: list = (), seed: Optional[int] = None,
-          second_order: bool = False, workers: int = 1, scheduler: Optional[str] = None,
-          on_progress: Optional[Callable[[int, int], None]] = None,
+          second_order: bool = False, *, executor: Optional[Executor] = None,
           checkpoint: Optional[Path] = None,
           on_evaluated: Optional[Callable[[pd.DataFrame], None]] = None) -> SweepResult:
     """Global sensitivity of `outputs` to the scenario's uncertain inputs, with SALib.
@@ -343,8 +340,7 @@ def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: in
     })
     with salib_seeded(seed) as s_seed:
         return _sweep(problem, fac, specs, method, samples, replications, outputs, seed,
-                      s_seed, second_order, workers, scheduler, on_progress, checkpoint,
-                      on_evaluated)
+                      s_seed, second_order, executor, checkpoint, on_evaluated)
 
 
 @contextmanager
@@ -360,8 +356,7 @@ def salib_seeded(seed: int):
 
 
 def _sweep(problem, fac, specs, method, samples, replications, outputs, seed, salib_seed,
-           second_order, workers, scheduler, on_progress, checkpoint,
-           on_evaluated) -> SweepResult:
+           second_order, executor, checkpoint, on_evaluated) -> SweepResult:
     sc = fac.scenario
     s_seed = salib_seed
     sampler = {"sobol": lambda: problem.sample_sobol(samples, calc_second_order=second_order,
@@ -370,8 +365,8 @@ def _sweep(problem, fac, specs, method, samples, replications, outputs, seed, sa
                "fast": lambda: problem.sample_fast(samples, M=4, seed=s_seed)}
     sampler.get(method, lambda: problem.sample_latin(samples, seed=s_seed))()
     X = np.asarray(problem.samples)
-    Y = evaluate_design(sc, seed, X, fac.columns, replications, outputs, workers=workers,
-                        scheduler=scheduler, on_progress=on_progress, checkpoint=checkpoint)
+    Y = evaluate_design(sc, seed, X, fac.columns, replications, outputs, executor=executor,
+                        checkpoint=checkpoint)
     design = design_table(sc, fac.names, X, outputs, Y)
     if on_evaluated is not None:
         on_evaluated(design)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ from sim.scenario.schema import Scenario
 # shock texts (KIND:key=value,...) live in sim.scenario.shocks, light to import for the command line
 from sim.scenario.shocks import (DEFAULT_AT_CYCLE, StressError, parse_shock,  # noqa: F401
                         with_shocks)
+from sim.montecarlo.executors import Executor, as_executor
 
 VARY = ("magnitude", "rate")
 #: Evaluations of the first, even scan of the range (ends included) before bisection.
@@ -152,15 +153,16 @@ def breaking_point(scenario, shocks, *, vary: str = "magnitude", low: float = 0.
                    high: float = 1.0, threshold: float = 0.5, replications: int = 4000,
                    tolerance: float = 0.01, at_cycle: Optional[int] = None,
                    magnitude: Optional[float] = None, seed: Optional[int] = None,
-                   workers: int = 1, scheduler: Optional[str] = None,
-                   on_progress: Optional[Callable[[int, int], None]] = None) -> BreakingPoint:
+                   executor: Optional[Executor] = None) -> BreakingPoint:
     """Trace P(deliver) against the shocks' `vary` (magnitude or rate) over [low, high] and
     locate where it falls below `threshold`, to within `tolerance`.
 
     `shocks` are scenario shock mappings or "KIND:key=value" texts; combined shocks share the
     varied value. Varying the magnitude, a shock without a timing strikes at review `at_cycle`
     (default DEFAULT_AT_CYCLE); varying the rate, `magnitude` sets the size of shocks that do
-    not give their own."""
+    not give their own. The runs go where `executor` says (progress in replications, of an
+    estimated total that grows if the bisection needs more points)."""
+    executor = as_executor(executor)
     sc = as_scenario(scenario)
     shocks = stressed_shocks(sc, shocks, vary, at_cycle, magnitude)
     if not (0.0 <= low < high <= 1.0):
@@ -174,7 +176,7 @@ def breaking_point(scenario, shocks, *, vary: str = "magnitude", low: float = 0.
     seed = sc.seed if seed is None else int(seed)
     steps = math.ceil(math.log2((high - low) / (SCAN_POINTS - 1) / tolerance))
     budget = (SCAN_POINTS + 1 + max(steps, 0)) * replications
-    progress = _Progress(on_progress, budget)
+    progress = _Progress(executor.on_progress, budget)
 
     evaluated: dict[float, pd.DataFrame] = {}
 
@@ -184,9 +186,8 @@ def breaking_point(scenario, shocks, *, vary: str = "magnitude", low: float = 0.
         if not values:
             return
         absent = [shock_absent(sc, shocks)] if not evaluated else []
-        tables = paired_outcomes(variants + absent,
-                                 seed, replications, workers=workers, scheduler=scheduler,
-                                 on_progress=progress.within(len(variants) + (not evaluated)))
+        tables = paired_outcomes(variants + absent, seed, replications, executor.reporting(
+            progress.within(len(variants) + (not evaluated))))
         if not evaluated:
             evaluate.baseline = tables.pop()
         evaluated.update(zip(values, tables))
@@ -326,9 +327,8 @@ class Timing:
 
 
 def shock_timing(scenario, shocks, *, magnitude: Optional[float] = None, cycles=None,
-                 replications: int = 4000,
-           seed: Optional[int] = None, workers: int = 1, scheduler: Optional[str] = None,
-           on_progress: Optional[Callable[[int, int], None]] = None) -> Timing:
+                 replications: int = 4000, seed: Optional[int] = None,
+                 executor: Optional[Executor] = None) -> Timing:
     """Does the shock hurt more early or late? The same replications with the shocks at each
     review in `cycles` (default: every review, or 20 spread over a long horizon) and without
     them. Harm = P(deliver without) - P(deliver with), a paired difference. `magnitude` sets
@@ -356,8 +356,7 @@ def shock_timing(scenario, shocks, *, magnitude: Optional[float] = None, cycles=
     seed = sc.seed if seed is None else int(seed)
     variants = [shock_variant(sc, shocks, at_cycle=c) for c in cycles]
     variants.append(shock_absent(sc, shocks))
-    tables = paired_outcomes(variants, seed, replications, workers=workers,
-                             scheduler=scheduler, on_progress=on_progress)
+    tables = paired_outcomes(variants, seed, replications, executor)
     absent = tables.pop()
     base = absent["delivered"].to_numpy(float)
     rows = []

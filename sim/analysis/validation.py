@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import yaml
 
+from sim.montecarlo.executors import Executor
 from sim.montecarlo.runs import run
 from sim.scenario.loading import SHIPPED_SCENARIOS, scenario_from_dict
 from sim.montecarlo.statistics import mean_interval, wilson_interval
@@ -145,11 +146,11 @@ def _share(table, outcome: str) -> np.ndarray:
     return table["delivered"].to_numpy(float)
 
 
-def evaluate(check: Check, replications: int, seed: int, workers: int) -> dict:
+def evaluate(check: Check, replications: int, seed: int, executor: Executor) -> dict:
     """One check: the baseline and its variant on the same replications, like for like."""
     base_sc = _scenario(check, "baseline")
     if check.expect.startswith("range"):
-        result = run(base_sc, replications, seed, workers=workers)
+        result = run(base_sc, replications, seed, executor=executor)
         k = int(result.outcomes["delivered"].sum())
         p0 = k / replications
         lo, hi = map(float, check.expect.split(":")[1:])
@@ -160,7 +161,7 @@ def evaluate(check: Check, replications: int, seed: int, workers: int) -> dict:
                 "median_net_difference_m": math.nan, "holds": lo <= p0 <= hi,
                 "expected": f"{lo:.0%}-{hi:.0%}"}
     base, var = on_common_target(paired_outcomes([base_sc, _scenario(check, "variant")], seed,
-                                                 replications, workers=workers))
+                                                 replications, executor=executor))
     d = _share(var, check.outcome) - _share(base, check.outcome)
     lo, hi = mean_interval(d)
     money = var["net_savings_m"].to_numpy() - base["net_savings_m"].to_numpy()
@@ -185,7 +186,7 @@ def evaluate(check: Check, replications: int, seed: int, workers: int) -> dict:
 # --- the patterns model v2 must show ------------------------------------------------------
 
 
-def late_shocks(replications: int, seed: int, workers: int) -> list[dict]:
+def late_shocks(replications: int, seed: int, executor: Executor) -> list[dict]:
     """A full budget cut (and a leadership change) on every partner of three_councils, struck
     at review 2 and at each of reviews 6-8, against its absence: the late shocks must cost at
     least a third of the early one's harm, with a paired interval above zero."""
@@ -196,7 +197,7 @@ def late_shocks(replications: int, seed: int, workers: int) -> list[dict]:
     for kind in ("budget_cut", "leadership_change"):
         timing = shock_timing(scenario, [f"{kind}:partner=all,magnitude=1"],
                               cycles=[2, 6, 7, 8], replications=replications, seed=seed,
-                              workers=workers)
+                              executor=executor)
         harm = timing.table.set_index("at_cycle")
         early = float(harm.loc[2, "harm"])
         late = float(harm.loc[[6, 7, 8], "harm"].mean())
@@ -210,9 +211,9 @@ def late_shocks(replications: int, seed: int, workers: int) -> list[dict]:
     return rows
 
 
-def typical_patterns(replications: int, seed: int, workers: int) -> list[dict]:
+def typical_patterns(replications: int, seed: int, executor: Executor) -> list[dict]:
     """Break-even timing, money reaching behaviour and trust being rebuilt, in `typical`."""
-    result = run(scenario_from_dict(_load("typical")), replications, seed, workers=workers)
+    result = run(scenario_from_dict(_load("typical")), replications, seed, executor=executor)
     o, ts = result.outcomes, result.timeseries
     early = float((o["break_even_cycle"] <= 4).mean())
     rows = [{"pattern": "no early break-even",
@@ -245,7 +246,7 @@ def typical_patterns(replications: int, seed: int, workers: int) -> list[dict]:
     return rows
 
 
-def typical_sobol(samples: int, replications: int, seed: int, workers: int,
+def typical_sobol(samples: int, replications: int, seed: int, executor: Executor,
                   parameters: dict | None = None):
     """Sobol total indices of P(deliver) in `typical` (with `parameters` overridden), with the
     inert factor added: a Series by factor."""
@@ -255,7 +256,7 @@ def typical_sobol(samples: int, replications: int, seed: int, workers: int,
     data["parameters"] = dict(data.get("parameters") or {}, **(parameters or {}))
     result = sweep(scenario_from_dict(data), "sobol", samples=samples, replications=replications,
                    outputs=("p_deliver",), factors=[FactorSpec.parse(f"{INERT_FACTOR}=0:1")],
-                   seed=seed, workers=workers)
+                   seed=seed, executor=executor)
     return result.indices.set_index("factor")["ST"]
 
 
@@ -273,9 +274,9 @@ def sobol_sums(st) -> dict:
             "behaviour_plain": float(behaviour.sum()), "money_plain": float(money.sum())}
 
 
-def behaviour_decides(samples: int, replications: int, seed: int, workers: int) -> dict:
+def behaviour_decides(samples: int, replications: int, seed: int, executor: Executor) -> dict:
     """Sobol total indices of P(deliver) in `typical`, with an inert factor as noise floor."""
-    st = typical_sobol(samples, replications, seed, workers)
+    st = typical_sobol(samples, replications, seed, executor)
     sums = sobol_sums(st)
     top3 = list(st.sort_values(ascending=False).index[:3])
     holds = (any(r in top3 for r in THREE_REASONS)
@@ -293,7 +294,8 @@ def behaviour_decides(samples: int, replications: int, seed: int, workers: int) 
             "holds": bool(holds)}
 
 
-def fit_planned_capacity(replications: int, seed: int, workers: int, target: float = 0.40,
+def fit_planned_capacity(replications: int, seed: int, executor: Executor,
+                         target: float = 0.40,
                          tolerance: float = 1e-4,
                          parameters: dict | None = None) -> tuple[float, float]:
     """The model's one fitted constant: the `planned_capacity` at which `typical` (with
@@ -307,7 +309,7 @@ def fit_planned_capacity(replications: int, seed: int, workers: int, target: flo
         d = copy.deepcopy(data)
         d["parameters"] = dict(d.get("parameters") or {}, **(parameters or {}),
                                planned_capacity=value)
-        return run(scenario_from_dict(d), replications, seed, workers=workers).summary[
+        return run(scenario_from_dict(d), replications, seed, executor=executor).summary[
             "p_deliver"]
 
     low, high = 0.02, 0.5
@@ -322,12 +324,12 @@ FINDING_SCENARIOS = ("typical", "three_councils", "strong_charter", "hokey_cokey
                      "misaligned_vision", "under_resourced_untrained")
 
 
-def findings(replications: int, seed: int, workers: int) -> list[dict]:
+def findings(replications: int, seed: int, executor: Executor) -> list[dict]:
     """Each shipped scenario on its own (what `collabsim run scenarios/NAME.yaml
     --replications N --seed S` prints), for the findings of docs/VALIDATION.md."""
     rows = []
     for name in FINDING_SCENARIOS:
-        s = run(scenario_from_dict(_load(name)), replications, seed, workers=workers).summary
+        s = run(scenario_from_dict(_load(name)), replications, seed, executor=executor).summary
         rows.append({"scenario": name, **s})
     return rows
 
@@ -336,7 +338,7 @@ def findings(replications: int, seed: int, workers: int) -> list[dict]:
 TRADEOFF = ((1.0, 0.5), (1.0, 1.0), (1.1, 0.5), (1.1, 1.0), (1.25, 0.5), (1.25, 1.0))
 
 
-def tradeoff(replications: int, seed: int, workers: int, samples: int = 256) -> list[dict]:
+def tradeoff(replications: int, seed: int, executor: Executor, samples: int = 256) -> list[dict]:
     """How the running-quality ceiling and dependence set two patterns that pull against each
     other: a dedicated team's lift (Kale, Dyer & Singh 2002: +13 points) and behaviour
     deciding (Sobol). For each choice, planned_capacity is refitted so that typical delivers
@@ -348,7 +350,7 @@ def tradeoff(replications: int, seed: int, workers: int, samples: int = 256) -> 
     for ceiling, dependence in TRADEOFF:
         params = {"run_ceiling": ceiling, "run_dependence": dependence}
         params["planned_capacity"] = fit_planned_capacity(
-            replications, seed, workers, parameters=params)[0]
+            replications, seed, executor, parameters=params)[0]
 
         def scenario(name: str, *mutations):
             d = copy.deepcopy(_load(name))
@@ -364,9 +366,9 @@ def tradeoff(replications: int, seed: int, workers: int, samples: int = 256) -> 
         lift = {}
         for name, pair in pairs.items():
             base, var = on_common_target(paired_outcomes(pair, seed, replications,
-                                                         workers=workers))
+                                                         executor=executor))
             lift[name] = float(var["delivered"].mean() - base["delivered"].mean())
-        sums = sobol_sums(typical_sobol(samples, 32, seed, workers, params))
+        sums = sobol_sums(typical_sobol(samples, 32, seed, executor, params))
         rows.append({**params, "team_lift_typical": lift["typical"],
                      "team_lift_three_councils": lift["three_councils"],
                      "behaviour_above_floor": sums["behaviour"],
@@ -449,11 +451,12 @@ def main(argv=None) -> int:
                     help="instead, print how the running-quality ceiling and dependence trade "
                          "the dedicated team's lift against behaviour deciding (minutes)")
     args = ap.parse_args(argv)
+    executor = Executor(workers=args.workers)
     if args.tradeoff:
-        print(tradeoff_markdown(tradeoff(args.replications, args.seed, args.workers)))
+        print(tradeoff_markdown(tradeoff(args.replications, args.seed, executor)))
         return 0
     if args.fit:
-        value, p = fit_planned_capacity(args.replications, args.seed, args.workers)
+        value, p = fit_planned_capacity(args.replications, args.seed, executor)
         print(f"planned_capacity {value} (typical delivers in {p:.1%} of {args.replications} "
               f"runs, seed {args.seed})")
         return 0
@@ -461,23 +464,23 @@ def main(argv=None) -> int:
     def wanted(name: str) -> bool:
         return not args.only or name in args.only
 
-    rows = [evaluate(c, args.replications, args.seed, args.workers) for c in CHECKS
+    rows = [evaluate(c, args.replications, args.seed, executor) for c in CHECKS
             if wanted(c.name)]
     if rows:
         print(markdown(rows))
         print()
     patterns = []
     if wanted("late shocks"):
-        patterns += late_shocks(args.replications, args.seed, args.workers)
+        patterns += late_shocks(args.replications, args.seed, executor)
     if wanted("typical patterns"):
-        patterns += typical_patterns(args.replications, args.seed, args.workers)
+        patterns += typical_patterns(args.replications, args.seed, executor)
     if wanted("behaviour decides"):
-        patterns.append(behaviour_decides(args.sobol_samples, 32, args.seed, args.workers))
+        patterns.append(behaviour_decides(args.sobol_samples, 32, args.seed, executor))
     if patterns:
         print(pattern_markdown(patterns))
     if wanted("findings"):
         print()
-        print(findings_markdown(findings(args.replications, args.seed, args.workers)))
+        print(findings_markdown(findings(args.replications, args.seed, executor)))
     failed = [r["check"] for r in rows if not r["holds"]] + \
         [p["pattern"] for p in patterns if not p["holds"]]
     if failed:

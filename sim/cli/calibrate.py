@@ -12,8 +12,8 @@ import typer
 from rich.table import Table
 
 from sim.cli.common import (AsJson, OutDir, Scheduler, Seed, Workers, analysis_errors, app, err,
-                            fail, job_plan, new_results_folder, out, plain, resumable_job, show,
-                            stage_progress)
+                            executor_for, fail, job_plan, new_results_folder, out, plain,
+                            resumable_job, show, stage_progress)
 from sim.cli.patterns import load_register_or_exit
 
 
@@ -52,7 +52,6 @@ def calibrate(
     `collabsim calibrate --resume FOLDER`, with exactly the result it would have had."""
     from sim.results import folders
     from sim.analysis.calibration import calibrate as run_calibration, priors_for
-    from sim.montecarlo.executors import default_workers
     from sim.scenario.loading import ScenarioError
 
     if resume is not None:
@@ -103,8 +102,8 @@ def calibrate(
                 reg, parameters, population=population, generations=generations,
                 replications=replications, predictive=predictive,
                 predictive_replications=predictive_replications, seed=seed,
-                workers=workers or default_workers(), scheduler=scheduler,
-                folder=folder / "work", on_progress=report), scheduler=scheduler)
+                executor=executor_for(workers, scheduler), folder=folder / "work",
+                on_stage=report), scheduler=scheduler)
 
     def save(result):
         from sim.results.calibration import save_calibration   # matplotlib, now

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from sim.montecarlo.executors import Executor, default_workers
 from sim.results.text import printable
 
 app = typer.Typer(
@@ -81,6 +82,12 @@ def fail(message: str, code: int = BAD_INPUT) -> None:
     err.print("[bold red]error:[/] ", end="", markup=True)
     show(message, err)
     raise typer.Exit(code)
+
+
+def executor_for(workers: int, scheduler: Optional[str]) -> Executor:
+    """Where --workers and --scheduler say work runs: the Dask cluster at --scheduler if given,
+    else --workers local processes (0, the default: one per core)."""
+    return Executor(workers=workers or default_workers(), scheduler=scheduler)
 
 
 def resume_command(kind: str, folder: Path) -> str:

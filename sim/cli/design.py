@@ -12,8 +12,8 @@ import typer
 from rich.table import Table
 
 from sim.cli.common import (AsJson, OutDir, Scheduler, Seed, Workers, analysis_errors, app, err,
-                            fail, job_plan, load_with_text, new_results_folder, out, plain,
-                            resumable_job, show, stage_progress)
+                            executor_for, fail, job_plan, load_with_text, new_results_folder, out,
+                            plain, resumable_job, show, stage_progress)
 
 
 @app.command()
@@ -114,14 +114,12 @@ def design(
         others = checked
 
     def work():
-        from sim.montecarlo.executors import default_workers
         from sim.analysis.robust_charters import design_charter
 
         with stage_progress("designing") as report:
             return analysis_errors(lambda: design_charter(
-                draft, specs, against=others, workers=workers or default_workers(),
-                scheduler=scheduler, folder=folder / "work", on_progress=report, **terms),
-                scheduler=scheduler)
+                draft, specs, against=others, executor=executor_for(workers, scheduler),
+                folder=folder / "work", on_stage=report, **terms), scheduler=scheduler)
 
     def save(result):
         from sim.results.design import save_design   # matplotlib, now

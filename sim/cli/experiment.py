@@ -12,8 +12,8 @@ import typer
 from rich.table import Table
 
 from sim.cli.common import (AsJson, OutDir, Scheduler, Workers, analysis_errors, app, check_fits,
-                            err, fail, job_plan, new_results_folder, out, plain, progress_bar,
-                            resumable_job, show)
+                            err, executor_for, fail, job_plan, new_results_folder, out, plain,
+                            progress_bar, resumable_job, show)
 
 #: A per-run table with at most this many design points is printed whole; a larger one (and
 #: a per-review table) by its headline: where each output is highest and lowest.
@@ -38,7 +38,6 @@ def experiment(
     Finished design points are saved as they complete; an interrupted experiment is finished
     with `collabsim experiment --resume FOLDER`, with exactly the table it would have had."""
     from sim.results import folders
-    from sim.montecarlo.executors import default_workers
     from sim.analysis.experiment_file import experiment_from_text, load_experiment
     from sim.scenario.loading import ScenarioError
 
@@ -77,11 +76,10 @@ def experiment(
     def work():
         with progress_bar("experimenting") as progress:
             task = progress.add_task("experiment", total=exp.points)
+            executor = executor_for(workers, scheduler).reporting(
+                lambda done, total: progress.update(task, completed=done, total=total))
             return analysis_errors(lambda: run_experiment(
-                exp, workers=workers or default_workers(), scheduler=scheduler,
-                on_progress=lambda done, total: progress.update(task, completed=done,
-                                                                total=total),
-                checkpoint=folder / "points"), scheduler=scheduler)
+                exp, executor=executor, checkpoint=folder / "points"), scheduler=scheduler)
 
     def save(result):
         from sim.results.experiments import save_experiment   # matplotlib, now

@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 from sim.cli.common import (AsJson, Scheduler, Seed, Workers, abnormal_ends, analysis_errors,
-                             app, check_fits, check_new_folder, fail, out, plain, progress_bar,
-                             show)
+                            app, check_fits, check_new_folder, executor_for, fail, out, plain,
+                            progress_bar, show)
 
 
 def load_register_or_exit(path: Path):
@@ -55,17 +55,16 @@ def patterns(
         check_new_folder(out_dir, "patterns")
     from sim.montecarlo import files
     from sim.results import folders
-    from sim.montecarlo.executors import default_workers
     from sim.results import patterns as report
     from sim.analysis.patterns.evaluate import evaluate_register
 
     seed = reg.seed if seed is None else seed
     with abnormal_ends(scheduler=scheduler), progress_bar("patterns") as progress:
         task = progress.add_task("patterns", total=None)
+        executor = executor_for(workers, scheduler).reporting(
+            lambda done, total: progress.update(task, completed=done, total=total))
         table = analysis_errors(lambda: evaluate_register(
-            reg, replications=replications, seed=seed, workers=workers or default_workers(),
-            scheduler=scheduler, on_progress=lambda done, total: progress.update(
-                task, completed=done, total=total)), scheduler=scheduler)
+            reg, replications=replications, seed=seed, executor=executor), scheduler=scheduler)
     summary = report.summary(table)
     if out_dir is not None:
         argv = ["collabsim", "patterns", str(register), "--replications", str(replications),

@@ -10,9 +10,11 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli.common import (BAD_INPUT, CANNOT_WRITE, AsJson, abnormal_ends, analysis_errors, app,
-                            check_new_folder, err, fail, load_or_exit, load_with_text, out, plain,
-                            progress_bar, remove_created, resume_command, show)
+from sim.cli.common import (AsJson, BAD_INPUT, CANNOT_WRITE, abnormal_ends, analysis_errors, app,
+                            check_new_folder, err, executor_for, fail, load_or_exit,
+                            load_with_text, out, plain, progress_bar, remove_created,
+                            resume_command, show)
+from sim.montecarlo.executors import Executor
 
 
 @app.command()
@@ -139,7 +141,6 @@ def run(
         chunk = chunk_size or default_chunk_size(planned, engine)
         analysis_errors(lambda: check_memory(planned, engine, min(chunk, replications)))
         from sim.results import stored_run   # pandas and pyarrow: loaded once the input is known good
-    from sim.montecarlo.executors import default_workers
 
     created = [p for p in [folder, *folder.parents] if not p.exists()]
     planned_here = False   # whether this command wrote the folder's plan (and may remove it)
@@ -155,8 +156,7 @@ def run(
                         fail(str(exc))
                     planned_here = True
                 if not stored_run.is_complete(folder):
-                    _execute(folder, plan, workers or default_workers(), scheduler,
-                             new=planned_here)
+                    _execute(folder, plan, executor_for(workers, scheduler), new=planned_here)
             except typer.Exit as exc:
                 if exc.exit_code == BAD_INPUT and planned_here:
                     remove_created(folder, created)   # bad input leaves nothing behind
@@ -190,7 +190,7 @@ def _with_cli_shocks(sc, shocks: list[str]) -> str:
     return yaml.safe_dump(scenario_data(added), sort_keys=False, allow_unicode=True)
 
 
-def _execute(folder: Path, plan, workers: int, scheduler: Optional[str], new: bool) -> None:
+def _execute(folder: Path, plan, executor: Executor, new: bool) -> None:
     """Run what is left of the plan and assemble the folder; every abnormal end says what is
     saved and how to finish (`collabsim run --resume FOLDER`)."""
     from sim.results import stored_run
@@ -199,15 +199,17 @@ def _execute(folder: Path, plan, workers: int, scheduler: Optional[str], new: bo
 
     scenario = plan.scenario()
     chunk = min(plan.chunk_size, plan.replications)
-    if scheduler is None and workers > 1:
-        use = analysis_errors(lambda: workers_for(scenario, plan.engine, chunk, workers))
-        if use < workers:
+    scheduler = executor.scheduler
+    if not executor.on_cluster and executor.workers > 1:
+        use = analysis_errors(lambda: workers_for(scenario, plan.engine, chunk,
+                                                  executor.workers))
+        if use < executor.workers:
             need = chunk_bytes(scenario, plan.engine, chunk) / 2**20
-            show(f"note: {use} worker{'s' if use > 1 else ''} instead of {workers}: each chunk "
-                 f"of this scenario needs about {need:,.0f} MB of memory, and "
+            show(f"note: {use} worker{'s' if use > 1 else ''} instead of {executor.workers}: "
+                 f"each chunk of this scenario needs about {need:,.0f} MB of memory, and "
                  f"{memory_budget() / 2**20:,.0f} MB is available to collabsim (set "
                  "COLLABSIM_MEMORY to change that)", err)
-            workers = use
+            executor = executor.at_most(use)
     resume = resume_command("run", folder)
 
     def saved() -> str:
@@ -218,9 +220,8 @@ def _execute(folder: Path, plan, workers: int, scheduler: Optional[str], new: bo
         with progress_bar("simulating") as progress:
             task = progress.add_task("run", total=plan.replications)
             try:
-                stored_run.execute(folder, workers=workers, scheduler=scheduler,
-                                   on_progress=lambda done, total: progress.update(
-                                       task, completed=done))
+                stored_run.execute(folder, executor.reporting(
+                    lambda done, total: progress.update(task, completed=done)))
             except SchedulerUnreachable as exc:
                 progress.stop()
                 if new and not stored_run.done_chunks(folder, plan):

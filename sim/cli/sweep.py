@@ -10,10 +10,10 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli.common import (NOTHING_ANALYSED, AsJson, OutDir, Scheduler, Seed, Workers,
-                            abnormal_ends, analysis_errors, app, check_fits, err, fail, job_plan,
-                            load_or_exit, load_with_text, new_results_folder, out, plain,
-                            progress_bar, resumable_job, show)
+from sim.cli.common import (AsJson, NOTHING_ANALYSED, OutDir, Scheduler, Seed, Workers,
+                            abnormal_ends, analysis_errors, app, check_fits, err, executor_for,
+                            fail, job_plan, load_or_exit, load_with_text, new_results_folder, out,
+                            plain, progress_bar, resumable_job, show)
 
 
 def _print_saved_sweep(folder: Path, as_json: bool) -> None:
@@ -59,7 +59,6 @@ def sweep(
     `collabsim sweep --resume FOLDER`, with exactly the result it would have had. The design
     and its outputs are saved before any analysis; an output SALib cannot analyse is skipped
     with a note (exit status 7 if no output can be analysed)."""
-    from sim.montecarlo.executors import default_workers
     from sim.results import folders
     from sim.scenario.loading import ScenarioError, load_scenario_text
 
@@ -107,12 +106,11 @@ def sweep(
     def work():
         with progress_bar("sweeping") as progress:
             task = progress.add_task("sweep", total=None)
+            executor = executor_for(workers, scheduler).reporting(
+                lambda done, total: progress.update(task, completed=done, total=total))
             return analysis_errors(lambda: run_sweep(
                 sc, method, samples, replications, tuple(output), factor, seed, second_order,
-                workers or default_workers(), scheduler,
-                on_progress=lambda done, total: progress.update(task, completed=done,
-                                                                total=total),
-                checkpoint=folder / "points",
+                executor=executor, checkpoint=folder / "points",
                 on_evaluated=lambda design: folders.write_table(design, folder, "design")),
                 scheduler=scheduler,
                 scenario_context="a --factor range is not valid for the scenario: ")
@@ -201,7 +199,6 @@ def grid(
     as_json: AsJson = False,
 ) -> None:
     """Heat map of an outcome over two inputs (every other input stays uncertain)."""
-    from sim.montecarlo.executors import default_workers
     from sim.results import folders
 
     sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
@@ -216,10 +213,10 @@ def grid(
     with abnormal_ends(scheduler=scheduler):
         with progress_bar("mapping") as progress:
             task = progress.add_task("grid", total=steps * steps)
+            executor = executor_for(workers, scheduler).reporting(
+                lambda done, total: progress.update(task, completed=done))
             result = analysis_errors(lambda: run_grid(
-                sc, x, y, steps, replications, tuple(output), seed,
-                workers or default_workers(), scheduler,
-                on_progress=lambda done, total: progress.update(task, completed=done)),
+                sc, x, y, steps, replications, tuple(output), seed, executor=executor),
                 scheduler=scheduler, scenario_context="an --x or --y range is not valid for "
                 "the scenario: ")
         from sim.results.sensitivity import save_grid   # matplotlib: once there is a result

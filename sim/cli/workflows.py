@@ -14,17 +14,19 @@ import typer
 from rich.table import Table
 
 from sim.cli.common import (BAD_INPUT, CANNOT_WRITE, WRITE_ERRORS, AsJson, OutDir, Scheduler,
-                             Seed, Workers, abnormal_ends, analysis_errors, app, check_fits, err,
-                             fail, load_or_exit, new_results_folder, out, plain, progress_bar,
-                             show)
+                            Seed, Workers, abnormal_ends, analysis_errors, app, check_fits, err,
+                            executor_for, fail, load_or_exit, new_results_folder, out, plain,
+                            progress_bar, show)
+from sim.montecarlo.executors import Executor
 
 
-def _run_with_progress(label: str, fn, scheduler: Optional[str]):
-    with abnormal_ends(scheduler=scheduler), progress_bar(label) as progress:
+def _run_with_progress(label: str, fn, executor: Executor):
+    """fn(executor), its progress shown under `label`."""
+    with abnormal_ends(scheduler=executor.scheduler), progress_bar(label) as progress:
         task = progress.add_task(label, total=None)
-        return analysis_errors(lambda: fn(
-            lambda done, total: progress.update(task, completed=done, total=total)),
-            scheduler=scheduler)
+        return analysis_errors(lambda: fn(executor.reporting(
+            lambda done, total: progress.update(task, completed=done, total=total))),
+            scheduler=executor.scheduler)
 
 
 def _save(fn, scheduler: Optional[str] = None):
@@ -91,7 +93,6 @@ def stress(
     """Breaking point: how big (or how frequent) a shock the partnership survives before its
     chance of delivering the business case falls below --threshold."""
     from sim.results import folders
-    from sim.montecarlo.executors import default_workers
 
     sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
     check_fits(sc)
@@ -108,26 +109,25 @@ def stress(
     from sim.analysis import stress as stress_mod   # pandas (matplotlib only once there is a result)
 
     folder = new_results_folder(out_dir, "stress", scenario, seed)
-    workers = workers or default_workers()
+    executor = executor_for(workers, scheduler)
     argv = ["collabsim", "stress", str(scenario), *sum((["--shock", s] for s in shock), []),
             "--partner", partner, "--replications", str(replications), "--seed", str(seed)]
     argv += ["--magnitude", str(magnitude)] if magnitude is not None else []
     argv += ["--at-cycle", str(at_cycle)] if at_cycle is not None else []
     if timing:
-        result = _run_with_progress("timing", lambda report: stress_mod.shock_timing(
+        result = _run_with_progress("timing", lambda ex: stress_mod.shock_timing(
             sc, shocks, magnitude=magnitude, replications=replications, seed=seed,
-            workers=workers, scheduler=scheduler, on_progress=report), scheduler)
+            executor=ex), executor)
         from sim.results.workflows import save_timing
 
         _save(lambda: save_timing(result, folder, str(scenario),
                                   folders.reproduce_command(argv + ["--timing"])))
         title = f"{sc.name}: when does the shock hurt most? ({replications} runs per review)"
     else:
-        result = _run_with_progress("stress", lambda report: stress_mod.breaking_point(
+        result = _run_with_progress("stress", lambda ex: stress_mod.breaking_point(
             sc, shocks, vary=vary, low=low, high=high, threshold=threshold,
             replications=replications, tolerance=tolerance, at_cycle=at_cycle,
-            magnitude=magnitude, seed=seed, workers=workers, scheduler=scheduler,
-            on_progress=report), scheduler)
+            magnitude=magnitude, seed=seed, executor=ex), executor)
         argv += ["--vary", vary, "--range", value_range, "--threshold", str(threshold),
                  "--tolerance", str(tolerance)]
         from sim.results.workflows import save_breaking_point
@@ -160,7 +160,6 @@ def compare(
     """Which charter delivers more often, by how much, and is the difference real? Every variant
     runs on the same sampled conditions (common random numbers)."""
     from sim.results import folders
-    from sim.montecarlo.executors import default_workers
 
     from sim.scenario.loading import read_scenario_text
 
@@ -182,10 +181,9 @@ def compare(
             names = [v.name for v in variants[:len(scenarios)]] + names[1:]
     seed = variants[0].seed if seed is None else seed
     folder = new_results_folder(out_dir, "compare", scenarios[0], seed)
-    result = _run_with_progress("comparing", lambda report: run_compare(
+    result = _run_with_progress("comparing", lambda ex: run_compare(
         variants, names if names and len(set(names)) == len(names) else None,
-        replications=replications, seed=seed, workers=workers or default_workers(),
-        scheduler=scheduler, on_progress=report), scheduler)
+        replications=replications, seed=seed, executor=ex), executor_for(workers, scheduler))
     argv = ["collabsim", "compare", *map(str, scenarios), *sum((["--charter", str(c)]
                                                                 for c in charter), []),
             "--replications", str(replications), "--seed", str(seed)]
@@ -242,7 +240,6 @@ def discover(
     """Scenario discovery (PRIM): in plain rules, which combinations of conditions make the
     partnership fail."""
     from sim.results import folders
-    from sim.montecarlo.executors import default_workers
 
     sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
     check_fits(sc)
@@ -253,10 +250,9 @@ def discover(
     from sim.results.workflows import save_discovery   # matplotlib: once the input is good
     seed = sc.seed if seed is None else seed
     folder = new_results_folder(out_dir, "discover", scenario, seed)
-    result = _run_with_progress("discovering", lambda report: run_discover(
+    result = _run_with_progress("discovering", lambda ex: run_discover(
         sc, replications=replications, failure=failure, density=density, boxes=boxes,
-        seed=seed, workers=workers or default_workers(), scheduler=scheduler,
-        on_progress=report), scheduler)
+        seed=seed, executor=ex), executor_for(workers, scheduler))
     argv = ["collabsim", "discover", str(scenario), "--replications", str(replications),
             "--failure", failure, "--boxes", str(boxes), "--seed", str(seed)]
     argv += ["--density", str(density)] if density is not None else []

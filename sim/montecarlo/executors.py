@@ -1,4 +1,5 @@
-"""Where chunks of work run: in this process, in a local process pool, or on a Dask cluster.
+"""Where chunks of work run: in this process, in a local process pool, or on a Dask cluster,
+and who hears how far the work has got: one Executor, passed wherever work runs.
 
 Every task is a top-level function and its arguments; results come back keyed by the task, in
 whatever order they finish. Callers derive every seed from (root seed, replication or sample
@@ -26,6 +27,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Hashable, Iterator, Mapping, Optional
 
 Task = tuple[Callable[..., Any], tuple]
@@ -143,6 +145,84 @@ def keep_from_workers(fd: int) -> None:
 
 def release_from_workers(fd: int) -> None:
     _PRIVATE_FDS.discard(fd)
+
+
+@dataclass(frozen=True)
+class Executor:
+    """Where work runs, and who hears how far it has got. One object, passed wherever work runs
+    (`sim.run(scenario, executor=sim.Executor(workers=4))`), so that every analysis takes these
+    settings the same way and none of them changes a result: seeds come from (root seed,
+    replication or design point), never from where a chunk ran.
+
+    Args:
+        workers: local processes (1, the default: in this process). Ignored on a cluster.
+        scheduler: address of a Dask distributed scheduler ("tcp://host:8786"); the cluster's
+            workers need collabsim installed, and this process the `distributed` package.
+        on_progress: called as on_progress(units done, units in all) as work finishes (the
+            units are an analysis's own: replications, design points, charters).
+    """
+    workers: int = 1
+    scheduler: Optional[str] = None
+    on_progress: Optional[Callable[[int, int], None]] = None
+
+    def __post_init__(self):
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) \
+                or self.workers < 1:
+            raise ValueError(f"workers must be a whole number of at least 1, got "
+                             f"{self.workers!r}")
+        if self.scheduler is not None and (not isinstance(self.scheduler, str)
+                                           or not self.scheduler.strip()):
+            raise ValueError(f"scheduler must be a Dask scheduler's address, got "
+                             f"{self.scheduler!r}")
+
+    @property
+    def on_cluster(self) -> bool:
+        """Whether the work runs on a Dask cluster (whose workers may not share this file
+        system or this machine's memory)."""
+        return self.scheduler is not None
+
+    def reporting(self, on_progress: Optional[Callable[[int, int], None]]) -> "Executor":
+        """The same executor, reporting progress to `on_progress` instead."""
+        return replace(self, on_progress=on_progress)
+
+    def at_most(self, workers: int) -> "Executor":
+        """The same executor with at most `workers` local processes (what memory allows)."""
+        return replace(self, workers=max(1, min(self.workers, workers)))
+
+    def progress(self, done: int, total: int) -> None:
+        """Report progress, if anyone listens."""
+        if self.on_progress is not None:
+            self.on_progress(done, total)
+
+    def execute(self, tasks: Mapping[Hashable, Task]) -> Iterator[tuple[Hashable, Any]]:
+        """Run every task; yield (key, result) as each finishes (module function execute)."""
+        return execute(tasks, workers=self.workers, scheduler=self.scheduler)
+
+    def gather(self, tasks: Mapping[Hashable, Task], sizes: Mapping[Hashable, int]) -> dict:
+        """Run every task and return the results by key, reporting progress as each finishes,
+        where each task counts for sizes[key] units."""
+        total, done, results = sum(sizes.values()), 0, {}
+        for key, result in self.execute(tasks):
+            results[key] = result
+            done += sizes[key]
+            self.progress(done, total)
+        return results
+
+    def __str__(self) -> str:
+        if self.on_cluster:
+            return f"the Dask cluster at {self.scheduler}"
+        return "this process" if self.workers == 1 else f"{self.workers} local processes"
+
+
+def as_executor(executor: Optional[Executor]) -> Executor:
+    """`executor`, or the default (in this process, no progress) for None; anything else is
+    refused with a TypeError that says what to pass."""
+    if executor is None:
+        return Executor()
+    if not isinstance(executor, Executor):
+        raise TypeError(f"executor must be a sim.Executor (say sim.Executor(workers=4)), got "
+                        f"{type(executor).__name__}")
+    return executor
 
 
 def execute(tasks: Mapping[Hashable, Task], *, workers: int = 1,
@@ -315,17 +395,3 @@ def _probe(address: str) -> None:
     match = re.fullmatch(r"(?:tcp://)?\[?([^\[\]/]+?)\]?:(\d+)/?", address)
     if match:
         socket.create_connection((match[1], int(match[2])), timeout=CONNECT_TIMEOUT).close()
-
-
-def gather(tasks: Mapping[Hashable, Task], sizes: Mapping[Hashable, int], *, workers: int = 1,
-           scheduler: Optional[str] = None,
-           on_progress: Optional[Callable[[int, int], None]] = None) -> dict:
-    """Run every task (as execute does) and return the results by key, reporting progress as
-    on_progress(units done, units in all), where each task counts for sizes[key] units."""
-    total, done, results = sum(sizes.values()), 0, {}
-    for key, result in execute(tasks, workers=workers, scheduler=scheduler):
-        results[key] = result
-        done += sizes[key]
-        if on_progress is not None:
-            on_progress(done, total)
-    return results

@@ -15,10 +15,11 @@ own (sim.partnership.noise), so variants that add, remove or move a shock keep e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from sim.montecarlo.executors import Executor, as_executor
 from sim.partnership.inputs import count_run_inputs, uncertain_paths
 from sim.partnership.outcomes import classify
 from sim.scenario.schema import Scenario
@@ -74,28 +75,28 @@ def outcomes_chunk(scenario: Scenario, seed: int, replications: range, layout) -
 
 
 def paired_outcomes(variants: list[Scenario], seed: int, replications: int, *,
-                    workers: int = 1, scheduler: Optional[str] = None,
-                    on_progress: Optional[Callable[[int, int], None]] = None
-                    ) -> list[pd.DataFrame]:
+                    executor: Optional[Executor] = None) -> list[pd.DataFrame]:
     """Replications 0..replications-1 of every variant, paired: one table per variant, row r
-    being replication r."""
+    being replication r; run where `executor` says (progress in replications, all variants
+    together)."""
     import pandas as pd
 
-    from sim.montecarlo.executors import gather
     from sim.montecarlo.runs import chunks_of
     from sim.montecarlo.memory import default_chunk_size, workers_for
 
     if replications < 1:
         raise ValueError("replications must be at least 1")
+    executor = as_executor(executor)
     layout = layout_of(variants)
     tasks, sizes = {}, {}
     for i, v in enumerate(variants):
         size = default_chunk_size(v, "vector")
-        workers = workers_for(v, "vector", size, workers)   # fewer if big chunks need it
+        fits = workers_for(v, "vector", size, executor.workers)   # fewer if big chunks need it
+        executor = executor.at_most(fits)
         for k, chunk in enumerate(chunks_of(replications, size)):
             tasks[(i, k)] = (outcomes_chunk, (v, seed, chunk, layout))
             sizes[(i, k)] = len(chunk)
-    parts = gather(tasks, sizes, workers=workers, scheduler=scheduler, on_progress=on_progress)
+    parts = executor.gather(tasks, sizes)
     return [pd.concat([parts[key] for key in sorted(k for k in parts if k[0] == i)],
                       ignore_index=True) for i in range(len(variants))]
 

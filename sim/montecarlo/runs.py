@@ -10,7 +10,7 @@ every design point its own family of seeds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ import pandas as pd
 from sim.partnership.engine import ENGINES  # noqa: F401 - the engines a run can use
 from sim.scenario.loading import as_scenario
 # chunk sizes and the memory they need: sim.montecarlo.memory (still importable from here)
+from sim.montecarlo.executors import Executor, as_executor
 from sim.montecarlo.memory import CHUNK_BYTES, DEFAULT_CHUNK, default_chunk_size, workers_for  # noqa: F401
 from sim.partnership.outcomes import run_outcome
 from sim.montecarlo.statistics import summarise
@@ -92,50 +93,46 @@ def chunks_of(replications: int, chunk_size: int) -> list[range]:
     return [range(a, min(a + chunk_size, replications)) for a in range(0, replications, chunk_size)]
 
 
-def check_settings(replications: int, engine: str, workers: int, chunk_size: int) -> None:
+def check_settings(replications: int, engine: str, chunk_size: int) -> None:
     if replications < 1:
         raise ValueError("replications must be at least 1")
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    if workers < 1 or chunk_size < 1:
-        raise ValueError("workers and chunk_size must be at least 1")
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
 
 
 def run(
     scenario,
     replications: int = 1000,
     seed: Optional[int] = None,
-    on_progress: Optional[Callable[[int, int], None]] = None,
-    workers: int = 1,
+    *,
+    executor: Optional[Executor] = None,
     chunk_size: Optional[int] = None,
     engine: str = "vector",
-    scheduler: Optional[str] = None,
 ) -> RunResult:
     """Run `replications` replications of `scenario` (a Scenario, mapping or YAML path) and
     hold every table in memory (for runs that fit; sim.results.stored_run writes chunk by chunk).
 
     Args:
         seed: root seed; defaults to the scenario's own `seed`.
-        on_progress: called as on_progress(done, total) as replications finish.
-        workers: local processes to spread chunks over (1 = in this process).
+        executor: where the chunks run and who hears of progress (in replications); by
+            default in this process (sim.Executor).
         chunk_size: replications per chunk (default: default_chunk_size).
         engine: "vector" (NumPy, fast) or "mesa" (the agent-based reference); for the same seed
             both give the same runs (to 1e-9 in every figure, identical events).
-        scheduler: a Dask scheduler address; chunks then run on that cluster.
-    The result is identical whatever the workers, chunk size or scheduler.
+    The result is identical whatever the executor or chunk size.
     """
-    from sim.montecarlo.executors import gather
-
+    executor = as_executor(executor)
     scenario = as_scenario(scenario)
     chunk_size = default_chunk_size(scenario, engine) if chunk_size is None else chunk_size
-    check_settings(replications, engine, workers, chunk_size)
-    workers = workers_for(scenario, engine, min(chunk_size, replications), workers,
-                          setting="chunk_size")
+    check_settings(replications, engine, chunk_size)
+    executor = executor.at_most(workers_for(scenario, engine, min(chunk_size, replications),
+                                            executor.workers, setting="chunk_size"))
     seed = scenario.seed if seed is None else int(seed)
     chunks = chunks_of(replications, chunk_size)
     tasks = {k: (run_chunk, (scenario, seed, chunk, 0, engine)) for k, chunk in enumerate(chunks)}
-    results = gather(tasks, {k: len(c) for k, c in enumerate(chunks)}, workers=workers,
-                     scheduler=scheduler, on_progress=on_progress)
+    results = executor.gather(tasks, {k: len(c) for k, c in enumerate(chunks)})
     outcomes = pd.concat([results[k][0] for k in range(len(chunks))], ignore_index=True)
     timeseries = pd.concat([results[k][1] for k in range(len(chunks))], ignore_index=True)
     return RunResult(scenario, seed, outcomes, timeseries, summarise(outcomes, seed,

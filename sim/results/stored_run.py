@@ -23,13 +23,14 @@ from __future__ import annotations
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import pandas as pd
 import pyarrow.parquet as pq
 
 from sim.montecarlo import files
 from sim.results import folders
+from sim.montecarlo.executors import Executor, as_executor
 from sim.montecarlo.runs import check_settings, chunks_of, run_chunk
 from sim.montecarlo.memory import check_memory, default_chunk_size, workers_for
 
@@ -90,7 +91,7 @@ def plan(folder: Path, scenario_path: str, seed: int, replications: int, engine:
     scenario = load_scenario_text(text, str(scenario_path))
     if chunk_size is None:
         chunk_size = default_chunk_size(scenario, engine)
-    check_settings(replications, engine, 1, chunk_size)
+    check_settings(replications, engine, chunk_size)
     check_memory(scenario, engine, min(chunk_size, replications))   # before anything is written
     record, tables = folders.behaviour_record(scenario)
     p = Plan(str(scenario_path), text, int(seed), int(replications), engine, int(chunk_size),
@@ -159,35 +160,33 @@ def run_and_save_chunk(folder: Path, k: int, scenario, seed: int, replications: 
     return save_chunk(folder, k, *run_chunk(scenario, seed, replications, 0, engine))
 
 
-def execute(folder: Path, *, workers: int = 1, scheduler: Optional[str] = None,
-            on_progress: Optional[Callable[[int, int], None]] = None) -> None:
-    """Run every chunk of the folder's plan that is not yet on disk."""
-    from sim.montecarlo.executors import execute as run_tasks
-
+def execute(folder: Path, executor: Optional[Executor] = None) -> None:
+    """Run every chunk of the folder's plan that is not yet on disk, where `executor` says
+    (progress in replications, counting those already on disk)."""
     folder = Path(folder)
     p = load_plan(folder)
     scenario = p.scenario()
     chunks = p.chunks()
-    workers = workers_for(scenario, p.engine, min(p.chunk_size, p.replications), workers)
+    executor = as_executor(executor)
+    executor = executor.at_most(workers_for(scenario, p.engine,
+                                            min(p.chunk_size, p.replications), executor.workers))
     finished = done_chunks(folder, p)
     done = sum(len(chunks[k]) for k in finished)
-    if on_progress is not None:
-        on_progress(done, p.replications)
+    executor.progress(done, p.replications)
     files.remove_stale_temporaries(folder)   # half-written by a process that was killed
     todo = [k for k in range(len(chunks)) if k not in finished]
-    if scheduler is None:  # workers share this file system: they write their own chunks
+    if not executor.on_cluster:  # workers share this file system: they write their own chunks
         tasks = {k: (run_and_save_chunk, (folder, k, scenario, p.seed, chunks[k], p.engine))
                  for k in todo}
     else:                  # a cluster's workers may not: tables come back here to be written
         tasks = {k: (run_chunk, (scenario, p.seed, chunks[k], 0, p.engine)) for k in todo}
     try:
-        with closing(run_tasks(tasks, workers=workers, scheduler=scheduler)) as finished:
+        with closing(executor.execute(tasks)) as finished:
             for k, result in finished:
-                if scheduler is not None:
+                if executor.on_cluster:
                     save_chunk(folder, k, *result)
                 done += len(chunks[k])
-                if on_progress is not None:
-                    on_progress(done, p.replications)
+                executor.progress(done, p.replications)
     except BaseException:
         files.remove_stale_temporaries(folder)   # of workers stopped mid-write: a disk that
         raise                                    # is full is not left fuller
@@ -258,12 +257,11 @@ def _concat_csv(paths: list[Path], target: Path) -> None:
                 writer.close()
 
 
-def run_stored(folder: Path, *, workers: int = 1, scheduler: Optional[str] = None,
-               on_progress: Optional[Callable[[int, int], None]] = None):
+def run_stored(folder: Path, executor: Optional[Executor] = None):
     """Execute what is left of the folder's plan and assemble it; returns the summary (read
     back from manifest.json if the folder was already complete)."""
     folder = Path(folder)
     if is_complete(folder):
         return files.read_json(folder / "manifest.json")["summary"]
-    execute(folder, workers=workers, scheduler=scheduler, on_progress=on_progress)
+    execute(folder, executor)
     return assemble(folder).summary

@@ -2,14 +2,15 @@
 statistic of the model's output with a target, a source and a role, and whether the model
 reproduces them.
 
+    import sim
     from sim.analysis.patterns import evaluate_register, load_register
     register = load_register("patterns/public_sector.yaml")
-    table = evaluate_register(register, replications=2000, workers=2)
+    table = evaluate_register(register, replications=2000, executor=sim.Executor(workers=2))
     table[["name", "value", "target", "reproduced"]]
 
 Modules: `schema` (the file format), `register` (reading and checking a register),
 `statistics` (the statistic functions), `catalogue` (the named statistics and their
-settings), `evaluate` (running the register), `report` (tables for people).
+settings), `evaluate` (running the register); its tables for people are sim.results.patterns.
 """
 
 from sim.lazy_exports import lazy_exports

@@ -12,17 +12,17 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
+from typing import Mapping, Optional
 
 import pandas as pd
 
-from sim.montecarlo.executors import gather
 from sim.montecarlo.runs import chunks_of, run_chunk
 from sim.montecarlo.memory import default_chunk_size, workers_for
 from sim.montecarlo.paired import KEPT, layout_of, on_common_target, outcomes_chunk
 from sim.analysis.patterns.register import Pattern, Register
 from sim.scenario.schema import Scenario
 from sim.analysis.stress import shock_absent, shock_variant
+from sim.montecarlo.executors import Executor, as_executor
 
 #: Columns of the table evaluate_register returns.
 COLUMNS = ("name", "role", "statistic", "unit", "value", "ci_low", "ci_high", "target",
@@ -159,20 +159,18 @@ def _needs(pattern: Pattern, parameters, plan: _Plan):
 
 
 def evaluate_register(register: Register, *, replications: int, seed: Optional[int] = None,
-                      workers: int = 1, scheduler: Optional[str] = None,
                       parameters: Optional[Mapping[str, float]] = None,
-                      on_progress: Optional[Callable[[int, int], None]] = None
-                      ) -> pd.DataFrame:
+                      executor: Optional[Executor] = None) -> pd.DataFrame:
     """Every pattern's statistic, on `replications` runs of each distinct scenario the
     register needs (each simulated once), with its 95% interval and whether it is reproduced.
 
     Args:
         seed: root seed (default: the register's `seed`); every run uses it, so variants are
             paired with their baselines.
-        workers, scheduler: where the chunks run (as sim.run); no result depends on them.
         parameters: ModelParameters constants (`name` or `parameters.name` -> value) applied
             to every scenario, on top of any the scenario files set (for calibration).
-        on_progress: called as on_progress(done, total) in replications simulated.
+        executor: where the chunks run (as sim.run; no result depends on it), and progress
+            in replications simulated.
     Returns one row per pattern, in register order, with the columns COLUMNS: `value` and
     its interval `ci_low`..`ci_high`; the target's bounds (`target_low`, `target_high`, open
     ends infinite) and `uncertainty`; `reproduced`: the value lies in the target widened by
@@ -181,14 +179,12 @@ def evaluate_register(register: Register, *, replications: int, seed: Optional[i
     """
     if replications < 1:
         raise ValueError("replications must be at least 1")
-    if workers < 1:
-        raise ValueError("workers must be at least 1")
+    executor = as_executor(executor)
     seed = register.seed if seed is None else int(seed)
     plan = _Plan()
     fetchers = [_needs(p, parameters, plan) for p in register.patterns]
     tasks, sizes = plan.tasks(seed, replications)
-    parts = gather(tasks, sizes, workers=plan.workers(workers), scheduler=scheduler,
-                   on_progress=on_progress)
+    parts = executor.at_most(plan.workers(executor.workers)).gather(tasks, sizes)
     results = _Results(plan, parts)
     rows = [_row(p, fetch(results)) for p, fetch in zip(register.patterns, fetchers)]
     return pd.DataFrame(rows, columns=list(COLUMNS))
