@@ -94,6 +94,28 @@ def test_the_engines_agree_to_the_last_bit_on_averages_even_when_they_are_huge()
             assert outcome[name] == table.iloc[k][name], name
 
 
+def test_engines_agree_on_net_money_when_penalties_are_below_an_ulp_of_it():
+    """A penalty rate of 5e-16 charges each partner ~1e-16, far below an ulp of the £0.25m it
+    has paid. Added to that one at a time, as the Mesa agent once did ((received - paid) +
+    penalties received - penalties paid), the sum came out an ulp under the plan, while the
+    engine, netting the penalties first, was on it; with no savings planned a year of them is
+    1e-12, so benefit_against_plan turned that ulp into a satisfaction gap of 8e-6. Both
+    engines now take net money from one rule (rules.net_money) over the same totals."""
+    scenario = sim.scenario_from_dict({
+        "name": "penalties below an ulp", "horizon": 1,
+        "partners": [{"name": "A", "size": 1.0, "commitment": 0.0},
+                     {"name": "B", "size": 1.0, "commitment": 0.0}],
+        "charter": {"business_case": {"savings_potential": 0.0},
+                    "penalties": {"rate": 5e-16, "call_out": 1.0},
+                    "programme_team": {"training": 1.0, "training_cost_m": 1.0}},
+    })
+    assert_same(scenario, 0, range(1))
+    model = run_model(scenario, 0, 0)
+    assert all(0 < a.penalties_paid < 1e-15 for a in model.partners)   # the case this guards
+    np.testing.assert_array_equal([a.net_money for a in model.partners],
+                                  simulate(scenario, 0, range(1)).net_money[0])
+
+
 def test_engines_agree_when_the_behaviour_is_drawn_from_a_posterior(tmp_path):
     """Particles that differ strongly (planned_capacity 0.06 vs 0.12, protectionism 0.3 vs
     0.9): each replication draws one from its own stream, in either engine, and runs with it."""

@@ -188,4 +188,5 @@ class PartnerOrganisation(mesa.Agent):
     @property
     def net_money(self) -> float:
         """What the partnership has been worth to it so far, £m."""
-        return self.received - self.paid + self.penalties_received - self.penalties_paid
+        return float(rules.net_money(self.received, self.paid, self.penalties_received,
+                                     self.penalties_paid))

@@ -255,7 +255,8 @@ class Partnership:
         self.contributed = np.zeros((R, n))
         self.received = np.zeros((R, n))
         self.paid = np.zeros((R, n))
-        self.penalties = np.zeros((R, n))               # received less paid
+        self.penalties_paid = np.zeros((R, n))          # as PartnerOrganisation holds them
+        self.penalties_received = np.zeros((R, n))
         parts = len(rules.SATISFACTION_PARTS)
         self.expected = np.zeros((R, n, parts))
         self.appraisal = np.zeros((R, n, parts))
@@ -455,7 +456,8 @@ class Partnership:
                                                    inp.penalty_rate[col])
         np.copyto(self.received, self.received + benefit_share * self.gross[col], where=act)
         np.copyto(self.paid, self.paid + cost_share * self.spend[col], where=act)
-        np.copyto(self.penalties, self.penalties - charged + received, where=act)
+        np.copyto(self.penalties_paid, self.penalties_paid + charged, where=act)
+        np.copyto(self.penalties_received, self.penalties_received + received, where=act)
 
     def observe_partners(self, act, eps) -> None:
         """Every active partner reads every other and adds to its evidence (then commits)."""
@@ -526,7 +528,8 @@ class Partnership:
         staying = act & ~quitting
         charged, received = rules.exit_settlement(quitting, staying, self.size,
                                                   self.inputs.exit_penalty[self.col])
-        self.penalties = self.penalties - charged + received
+        self.penalties_paid = self.penalties_paid + charged
+        self.penalties_received = self.penalties_received + received
         self.stale |= rowany(quitting)
         self.active = self.active & ~quitting
         self.leaving = self.leaving & ~quitting
@@ -537,7 +540,8 @@ class Partnership:
 
     @property
     def net_money(self):
-        return self.received - self.paid + self.penalties
+        return rules.net_money(self.received, self.paid, self.penalties_received,
+                               self.penalties_paid)
 
     def trust_matrix(self):
         return rules.trust_from_evidence(self.kept_evidence, self.broken_evidence,

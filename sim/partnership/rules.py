@@ -355,6 +355,15 @@ def breach_penalties(kept, size, active, called_out, threshold, rate):
     return charged, redistribute(charged, size, active, charged > 0)
 
 
+def net_money(received, paid, penalties_received, penalties_paid):
+    """What the partnership has been worth to a partner so far, £m: savings received less costs
+    paid, plus the penalties it received less those it paid. The penalties are netted first:
+    they can be far smaller than the money (a tiny penalty rate), and added one at a time to
+    it, each would be rounded at the money's scale, leaving the sum an ulp or two off (which
+    benefit_against_plan can read as a shortfall against the plan)."""
+    return (received - paid) + (penalties_received - penalties_paid)
+
+
 def planned_money(size, planned_active, savings_potential, implementation_cost, ramp_up_cycles,
                   dedicated, team_cost, training, training_cost, cost_sharing: str,
                   benefit_sharing: str, p: ModelParameters):
