@@ -61,6 +61,7 @@ def test_vector_results_do_not_depend_on_the_chunk_size(scenario, vector, chunk_
     other = sim.run(scenario, replications=N, seed=11, chunk_size=chunk_size)
     pd.testing.assert_frame_equal(vector.outcomes, other.outcomes)
     pd.testing.assert_frame_equal(vector.timeseries, other.timeseries)
+    assert vector.summary == other.summary
 
 
 def test_the_result_does_not_depend_on_the_chunk_size(scenario, result):
@@ -93,7 +94,8 @@ def test_any_replication_can_be_recomputed_alone(scenario, result, r):
     row = result.outcomes.iloc[r]
     assert row["replication"] == r
     expected = pd.Series({"replication": r, **run_outcome(model)}, name=r)
-    pd.testing.assert_series_equal(row, expected, check_dtype=False)
+    pd.testing.assert_series_equal(row, expected, check_dtype=False, check_exact=True)
+    assert model.cum_net_savings == row["net_savings_m"]
     series = model.datacollector.get_model_vars_dataframe()
     mine = result.timeseries[result.timeseries["replication"] == r]
     for column in TIMESERIES_COLUMNS:
@@ -131,6 +133,7 @@ def test_p_deliver_is_the_share_delivered_and_lies_in_its_wilson_interval(result
     delivered = int(result.outcomes["delivered"].sum())
     assert s["replications"] == N and s["seed"] == 11
     assert s["p_deliver"] == pytest.approx(delivered / N)
+    assert s["p_deliver"] == result.outcomes["delivered"].mean()     # exactly
     low, high = s["p_deliver_ci"]
     assert (low, high) == pytest.approx(wilson_interval(delivered, N))
     assert 0.0 <= low <= s["p_deliver"] <= high <= 1.0
@@ -158,6 +161,13 @@ def test_the_wilson_interval_contains_the_observed_share(successes, n):
     assert 0.0 <= low <= successes / n <= high <= 1.0
 
 
+def test_the_wilson_interval_at_none_or_all_is_one_sided_and_narrow():
+    low, high = wilson_interval(0, 50)
+    assert low == 0.0 and 0.0 < high < 0.1
+    low, high = wilson_interval(50, 50)
+    assert 0.9 < low < 1.0 and high == 1.0
+
+
 def test_the_seed_defaults_to_the_scenarios_own(scenario):
     default = sim.run(scenario, replications=3)
     explicit = sim.run(scenario, replications=3, seed=scenario.seed)
@@ -167,16 +177,17 @@ def test_the_seed_defaults_to_the_scenarios_own(scenario):
 
 def test_run_accepts_a_path_and_reports_progress_up_to_the_total(scenario):
     calls = []
-    by_path = sim.run(ROOT / "scenarios" / "three_councils.yaml", replications=5, seed=2,
-                      chunk_size=2, executor=sim.Executor(
-                          on_progress=lambda done, total: calls.append((done, total))))
+    path = ROOT / "scenarios" / "three_councils.yaml"
+    by_path = sim.run(path, replications=5, seed=2, chunk_size=2, executor=sim.Executor(
+        on_progress=lambda done, total: calls.append((done, total))))
     assert calls == [(2, 5), (4, 5), (5, 5)]
     by_object = sim.run(scenario, replications=5, seed=2)
     pd.testing.assert_frame_equal(by_path.outcomes, by_object.outcomes)
+    by_text = sim.run(str(path), replications=5, seed=2)
+    pd.testing.assert_frame_equal(by_text.outcomes, by_object.outcomes)
 
 
 @pytest.mark.parametrize("bad", [{"replications": 0}, {"replications": -3},
-                                 {"replications": 5, "workers": 0},
                                  {"replications": 5, "chunk_size": 0},
                                  {"replications": 5, "engine": "netlogo"}])
 def test_run_rejects_empty_runs_and_nonsensical_batching(scenario, bad):
