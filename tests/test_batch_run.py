@@ -19,11 +19,6 @@ VERDICT = ["delivered", "status", "savings_pct", "failure_path"]
 SEED = 7
 
 
-@pytest.fixture(scope="module")
-def three():
-    return sim.load_scenario(THREE)
-
-
 def batch_run(parameters, max_steps, processes=1, period=-1):
     """mesa.batch_run as its documentation shows it, as a table."""
     return pd.DataFrame(mesa.batch_run(
@@ -39,20 +34,22 @@ def last_rows(table):
 # --- mesa.batch_run ---------------------------------------------------------------------------
 
 
-def test_the_last_row_of_each_run_is_its_final_review_and_its_row_of_the_outcomes_table(three):
+def test_the_last_row_of_each_run_is_its_final_review_and_its_row_of_the_outcomes_table(
+        three_councils):
     runs, ambitions = 12, [0.2, 0.8]
     seeds = [replication_seed(SEED, r) for r in range(runs)]
     table = mesa.batch_run(sim.PartnershipModel,
-                           parameters={"scenario": three, "partners.*.ambition": ambitions,
-                                       "seed": seeds},
-                           iterations=1, max_steps=three.horizon, number_processes=2,
+                           parameters={"scenario": three_councils,
+                                       "partners.*.ambition": ambitions, "seed": seeds},
+                           iterations=1, max_steps=three_councils.horizon, number_processes=2,
                            data_collection_period=-1, display_progress=False)
     last = last_rows(pd.DataFrame(table))
     assert len(last) == runs * len(ambitions)
-    assert (last["Step"] == three.horizon).all() and (last["cycle"] == three.horizon).all()
+    horizon = three_councils.horizon
+    assert (last["Step"] == horizon).all() and (last["cycle"] == horizon).all()
     for ambition in ambitions:
         # the path took effect: the runs are the Monte Carlo runs of the edited scenario
-        edited = three.with_values({"partners.*.ambition": ambition})
+        edited = three_councils.with_values({"partners.*.ambition": ambition})
         outcomes = sim.run(edited, replications=runs, seed=SEED, engine="mesa").outcomes
         mine = last[last["partners.*.ambition"] == ambition]
         mine = mine.assign(replication=[seeds.index(s) for s in mine["seed"]])
@@ -65,14 +62,14 @@ def test_the_last_row_of_each_run_is_its_final_review_and_its_row_of_the_outcome
     assert by_ambition[0.8] > by_ambition[0.2]
 
 
-def test_batch_run_sweeps_scenario_field_paths_of_any_kind(three):
-    table = last_rows(batch_run({"scenario": three, "seed": 1,
+def test_batch_run_sweeps_scenario_field_paths_of_any_kind(three_councils):
+    table = last_rows(batch_run({"scenario": three_councils, "seed": 1,
                                  "partners.Northshire.ambition": [0.1, 0.9],
                                  "charter.decision_rule": ["unanimity", "majority"],
-                                 "parameters.trust_memory": 0.5}, three.horizon))
+                                 "parameters.trust_memory": 0.5}, three_councils.horizon))
     assert len(table) == 4
     for _, row in table.iterrows():
-        data = three.model_dump(mode="json", exclude_none=True)
+        data = three_councils.model_dump(mode="json", exclude_none=True)
         data["partners"][0]["ambition"] = row["partners.Northshire.ambition"]
         data["charter"]["decision_rule"] = row["charter.decision_rule"]
         data["parameters"]["trust_memory"] = 0.5
@@ -83,11 +80,11 @@ def test_batch_run_sweeps_scenario_field_paths_of_any_kind(three):
     assert table["cum_net_savings_m"].nunique() > 1
 
 
-def test_every_review_is_reported_when_collecting_every_step(three):
-    table = batch_run({"scenario": three, "seed": [3]}, three.horizon, period=1)
+def test_every_review_is_reported_when_collecting_every_step(three_councils):
+    table = batch_run({"scenario": three_councils, "seed": [3]}, three_councils.horizon, period=1)
     steps = table.drop_duplicates("Step")
-    assert steps["Step"].tolist() == list(range(three.horizon + 1))
-    direct = sim.PartnershipModel(three, seed=3)
+    assert steps["Step"].tolist() == list(range(three_councils.horizon + 1))
+    direct = sim.PartnershipModel(three_councils, seed=3)
     while direct.running:
         direct.step()
     expected = direct.datacollector.get_model_vars_dataframe()
@@ -95,63 +92,65 @@ def test_every_review_is_reported_when_collecting_every_step(three):
         assert steps[column].tolist() == expected[column].tolist(), column
 
 
-def test_a_single_scenario_is_one_parameter_value_not_a_sweep_over_its_fields(three):
-    table = batch_run({"scenario": three, "seed": 1}, three.horizon)
+def test_a_single_scenario_is_one_parameter_value_not_a_sweep_over_its_fields(three_councils):
+    table = batch_run({"scenario": three_councils, "seed": 1}, three_councils.horizon)
     assert table["RunId"].nunique() == 1
-    assert table["scenario"].iloc[0] == three
-    assert batch_run({"scenario": str(THREE), "seed": 1}, three.horizon)["RunId"].nunique() == 1
+    assert table["scenario"].iloc[0] == three_councils
+    by_path = batch_run({"scenario": str(THREE), "seed": 1}, three_councils.horizon)
+    assert by_path["RunId"].nunique() == 1
 
 
-def test_a_scenario_is_not_iterable_but_stays_a_pydantic_model(three):
+def test_a_scenario_is_not_iterable_but_stays_a_pydantic_model(three_councils):
     with pytest.raises(TypeError):
-        iter(three)
-    assert sim.scenario_from_dict(three.model_dump(mode="json")) == three
-    assert three.model_copy(update={"horizon": 4}).horizon == 4
+        iter(three_councils)
+    assert sim.scenario_from_dict(three_councils.model_dump(mode="json")) == three_councils
+    assert three_councils.model_copy(update={"horizon": 4}).horizon == 4
 
 
 # --- one run ----------------------------------------------------------------------------------
 
 
-def test_stepping_past_the_horizon_closes_the_run_and_changes_nothing(three):
-    model = sim.PartnershipModel(three, rng=2)
-    for _ in range(three.horizon):
+def test_stepping_past_the_horizon_closes_the_run_and_changes_nothing(three_councils):
+    model = sim.PartnershipModel(three_councils, rng=2)
+    for _ in range(three_councils.horizon):
         model.step()
     before = model.datacollector.get_model_vars_dataframe()
     savings, events = model.cum_net_savings, list(model.events)
     for _ in range(3):
         model.step()        # the first is the closing step; none is a review
         assert not model.running
-    assert model.cycle == three.horizon
+    assert model.cycle == three_councils.horizon
     assert model.cum_net_savings == savings and model.events == events
     pd.testing.assert_frame_equal(model.datacollector.get_model_vars_dataframe(), before)
 
 
-def test_a_scenario_can_be_given_by_position_and_seed_means_rng(three):
+def test_a_scenario_can_be_given_by_position_and_seed_means_rng(three_councils):
     by_path = sim.PartnershipModel(str(THREE), rng=4)
-    assert by_path.scenario == three
-    by_seed = sim.PartnershipModel(three, seed=4)
+    assert by_path.scenario == three_councils
+    by_seed = sim.PartnershipModel(three_councils, seed=4)
     assert by_seed.inputs.sampled.tolist() == by_path.inputs.sampled.tolist()
     with pytest.raises(ValueError, match="not both"):
-        sim.PartnershipModel(three, seed=4, rng=4)
+        sim.PartnershipModel(three_councils, seed=4, rng=4)
 
 
-def test_mesa_3_4_and_later_batch_run_seed_the_model_by_rng_and_keep_a_seed_parameter(three):
+def test_mesa_3_4_and_later_batch_run_seed_the_model_by_rng_and_keep_a_seed_parameter(
+        three_councils):
     """Mesa 3.4+'s batch_run passes its own seed (None unless batch_run(rng=...) is given) as
     `seed` when the model's signature names one, else as `rng`: the model names only `rng`,
     so a `seed` among the parameters still seeds the run."""
     assert "seed" not in inspect.signature(sim.PartnershipModel).parameters
-    named = sim.PartnershipModel(three, rng=None, seed=9)
+    named = sim.PartnershipModel(three_councils, rng=None, seed=9)
     assert named.inputs.sampled.tolist() == sim.PartnershipModel(
-        three, rng=9).inputs.sampled.tolist()
+        three_councils, rng=9).inputs.sampled.tolist()
 
 
-def test_an_unknown_keyword_is_a_scenario_error_with_a_suggestion(three):
+def test_an_unknown_keyword_is_a_scenario_error_with_a_suggestion(three_councils):
     with pytest.raises(sim.ScenarioError, match=r"ambition: not a field.*'partners\.\*\.ambition'"):
-        sim.PartnershipModel(three, rng=1, ambition=0.5)
+        sim.PartnershipModel(three_councils, rng=1, ambition=0.5)
     with pytest.raises(sim.ScenarioError, match=r"'charter\.decision_rule'"):
-        sim.PartnershipModel(three, rng=1, decision_rule="majority")
+        sim.PartnershipModel(three_councils, rng=1, decision_rule="majority")
     with pytest.raises(sim.ScenarioError, match=r"\(Northshire\)\.ambition: .* within \[0, 1\]"):
-        sim.PartnershipModel(three, rng=1, **{"partners.Northshire.ambition": 2.0})
+        sim.PartnershipModel(three_councils, rng=1, **{"partners.Northshire.ambition": 2.0})
 
 
 def test_the_model_keeps_its_scenario_where_mesa_3_5_ties_a_scenario_of_its_own(monkeypatch):

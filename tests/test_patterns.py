@@ -214,13 +214,13 @@ def test_patterns_sharing_a_scenario_share_its_runs(tmp_path, monkeypatch):
          "target": {"low": -1, "uncertainty": 0}},
     ])
     seen = []
-    real = evaluate_module.gather
+    real = sim.Executor.gather
 
-    def spy(tasks, sizes, **kw):
+    def spy(executor, tasks, sizes):
         seen.extend(tasks)
-        return real(tasks, sizes, **kw)
+        return real(executor, tasks, sizes)
 
-    monkeypatch.setattr(evaluate_module, "gather", spy)
+    monkeypatch.setattr(sim.Executor, "gather", spy)
     table = evaluate_register(register, replications=40)
     runs = {key[:-1] for key in seen}   # one chunk each at this size
     assert len(runs) == 2 and {k[0] for k in runs} == {"full", "paired"}
@@ -235,7 +235,7 @@ def test_a_paired_baseline_taken_from_the_full_run_is_the_paired_run():
     baseline, _ = paired_outcomes([typical.baseline, typical.variant], 5, 60)
     plan = evaluate_module._Plan()
     key = plan.need_full(typical.baseline)
-    parts = evaluate_module.gather(*plan.tasks(5, 60))
+    parts = sim.Executor().gather(*plan.tasks(5, 60))
     full = evaluate_module._Results(plan, parts).kept(key, key)
     pd.testing.assert_frame_equal(full.loc[:, list(KEPT)], baseline)
 

@@ -74,7 +74,7 @@ def outcomes_chunk(scenario: Scenario, seed: int, replications: range, layout) -
     return vector_outcomes(run).loc[:, list(KEPT)]
 
 
-def paired_outcomes(variants: list[Scenario], seed: int, replications: int, *,
+def paired_outcomes(variants: list[Scenario], seed: int, replications: int,
                     executor: Optional[Executor] = None) -> list[pd.DataFrame]:
     """Replications 0..replications-1 of every variant, paired: one table per variant, row r
     being replication r; run where `executor` says (progress in replications, all variants
