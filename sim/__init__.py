@@ -13,7 +13,8 @@ The Python API that the CLI and the notebooks use:
     sim.compare([scenario, "scenarios/strong_charter.yaml"]).message
     sim.discover(scenario).boxes
     sim.evaluate(scenario, {"partners.*.ambition": [0.2, 0.8]}, replications=200)  # a design
-    scenario.with_values({"charter.decision_rule": "majority"})      # fields by path (sim.scenario.fields)
+    scenario.with_values({"charter.decision_rule": "majority"})      # fields by path
+    sim.with_shocks(scenario, ["budget_cut:partner=Northshire"])      # as `run --shock` adds them
     sim.run_experiment("experiments/ambition_by_decision_rule.yaml").table  # a named experiment
     sim.design_charter(scenario, "charter.decision_rule,charter.programme_team.training").table
     model = sim.PartnershipModel(scenario=scenario, rng=1)   # one run, review by review
@@ -30,28 +31,30 @@ from sim.lazy_exports import lazy_exports
 #: Public names and the module each lives in. They are imported on first use, so a command that
 #: never builds a Mesa model (a vectorised run, `validate`) does not pay for importing Mesa.
 _EXPORTS = {
-    "PartnerOrganisation": "sim.partnership.agents", "RunResult": "sim.montecarlo.runs", "run": "sim.montecarlo.runs",
-    "run_model": "sim.montecarlo.runs", "replication_rng": "sim.partnership.seeds",
-    "Executor": "sim.montecarlo.executors",
+    "PartnerOrganisation": "sim.partnership.agents", "RunResult": "sim.montecarlo.runs",
+    "run": "sim.montecarlo.runs", "run_model": "sim.montecarlo.runs",
+    "replication_rng": "sim.partnership.seeds", "Executor": "sim.montecarlo.executors",
     "ScenarioError": "sim.scenario.loading", "load_scenario": "sim.scenario.loading",
-    "scenario_from_dict": "sim.scenario.loading", "PartnershipModel": "sim.partnership.model",
-    "ModelParameters": "sim.scenario.parameters", "save_run": "sim.results.run_folder", "Scenario": "sim.scenario.schema",
-    "sweep": "sim.analysis.sensitivity", "grid": "sim.analysis.maps", "outcome_function": "sim.analysis.maps",
+    "scenario_from_dict": "sim.scenario.loading", "scenario_text": "sim.scenario.loading",
+    "with_shocks": "sim.scenario.shocks", "PartnershipModel": "sim.partnership.model",
+    "ModelParameters": "sim.scenario.parameters", "save_run": "sim.results.run_folder",
+    "Scenario": "sim.scenario.schema", "sweep": "sim.analysis.sensitivity",
+    "grid": "sim.analysis.maps", "outcome_function": "sim.analysis.maps",
     "breaking_point": "sim.analysis.stress", "shock_timing": "sim.analysis.stress",
     "compare": "sim.analysis.comparison", "load_charter": "sim.analysis.comparison",
     "discover": "sim.analysis.discovery", "write_report": "sim.results.html",
     "evaluate": "sim.analysis.evaluation", "Evaluator": "sim.analysis.evaluation",
-    "load_experiment": "sim.analysis.experiment_file", "run_experiment": "sim.analysis.experiment_file",
+    "load_experiment": "sim.analysis.experiment_file",
+    "run_experiment": "sim.analysis.experiment_file",
     # which charter to sign (docs/DESIGN-SEARCH.md)
-    "design_charter": "sim.analysis.robust_charters", "CharterDesign": "sim.analysis.robust_charters",
-    "load_design_file": "sim.analysis.levers", "save_design": "sim.results.design",
-    "tradeoff_figure": "sim.results.design", "parallel_figure": "sim.results.design",
-    "convergence_figure": "sim.results.design",
+    "design_charter": "sim.analysis.robust_charters",
+    "CharterDesign": "sim.analysis.robust_charters", "load_design_file": "sim.analysis.levers",
+    "save_design": "sim.results.design", "tradeoff_figure": "sim.results.design",
+    "parallel_figure": "sim.results.design", "convergence_figure": "sim.results.design",
     # what one run looks like, review by review (the teaching app and the lessons)
-    "partnership_page": "sim.teaching.app",
-    "savings_against_business_case": "sim.teaching.plots", "trust_over_time": "sim.teaching.plots",
-    "trust_network": "sim.teaching.plots", "satisfaction_over_time": "sim.teaching.plots",
-    "shock_side_by_side": "sim.teaching.plots",
+    "partnership_page": "sim.teaching.app", "savings_against_business_case": "sim.teaching.plots",
+    "trust_over_time": "sim.teaching.plots", "trust_network": "sim.teaching.plots",
+    "satisfaction_over_time": "sim.teaching.plots", "shock_side_by_side": "sim.teaching.plots",
     # the figures of the analyses, for a notebook
     "breaking_point_figure": "sim.results.workflows", "timing_figure": "sim.results.workflows",
     "comparison_figure": "sim.results.workflows", "indices_figure": "sim.results.sensitivity",
@@ -64,7 +67,9 @@ if TYPE_CHECKING:   # what IDEs and type checkers see: the same names, imported 
     from sim.montecarlo.runs import RunResult, run, run_model
     from sim.montecarlo.executors import Executor
     from sim.partnership.seeds import replication_rng
-    from sim.scenario.loading import ScenarioError, load_scenario, scenario_from_dict
+    from sim.scenario.loading import (ScenarioError, load_scenario, scenario_from_dict,
+                                      scenario_text)
+    from sim.scenario.shocks import with_shocks
     from sim.partnership.model import PartnershipModel
     from sim.scenario.parameters import ModelParameters
     from sim.results.run_folder import save_run
@@ -79,7 +84,8 @@ if TYPE_CHECKING:   # what IDEs and type checkers see: the same names, imported 
     from sim.analysis.experiment_file import load_experiment, run_experiment
     from sim.analysis.robust_charters import design_charter, CharterDesign
     from sim.analysis.levers import load_design_file
-    from sim.results.design import save_design, tradeoff_figure, parallel_figure, convergence_figure
+    from sim.results.design import (save_design, tradeoff_figure, parallel_figure,
+                                    convergence_figure)
     from sim.teaching.app import partnership_page
     from sim.teaching.plots import (savings_against_business_case, trust_over_time, trust_network,
                                     satisfaction_over_time, shock_side_by_side)
@@ -93,13 +99,14 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __version__ = "0.1.0"
 
 __all__ = [
-    "Executor", "ModelParameters", "PartnerOrganisation", "PartnershipModel", "RunResult", "Scenario",
-    "ScenarioError", "load_scenario", "replication_rng", "run", "run_model", "save_run",
-    "scenario_from_dict", "sweep", "grid", "outcome_function", "breaking_point", "shock_timing",
-    "compare", "load_charter", "discover", "write_report", "evaluate", "Evaluator",
-    "load_experiment", "run_experiment", "design_charter", "CharterDesign", "load_design_file",
-    "save_design", "tradeoff_figure", "parallel_figure", "convergence_figure", "partnership_page", "savings_against_business_case",
-    "trust_over_time", "trust_network", "satisfaction_over_time", "shock_side_by_side",
-    "breaking_point_figure", "timing_figure", "comparison_figure", "indices_figure",
-    "STATUSES", "STATUS_MEANINGS", "__version__",
+    "Executor", "ModelParameters", "PartnerOrganisation", "PartnershipModel", "RunResult",
+    "Scenario", "ScenarioError", "load_scenario", "replication_rng", "run", "run_model",
+    "save_run", "scenario_from_dict", "scenario_text", "with_shocks", "sweep", "grid",
+    "outcome_function", "breaking_point", "shock_timing", "compare", "load_charter", "discover",
+    "write_report", "evaluate", "Evaluator", "load_experiment", "run_experiment", "design_charter",
+    "CharterDesign", "load_design_file", "save_design", "tradeoff_figure", "parallel_figure",
+    "convergence_figure", "partnership_page", "savings_against_business_case", "trust_over_time",
+    "trust_network", "satisfaction_over_time", "shock_side_by_side", "breaking_point_figure",
+    "timing_figure", "comparison_figure", "indices_figure", "STATUSES", "STATUS_MEANINGS",
+    "__version__",
 ]

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 import sim
 from sim.scenario.fields import (CHARTER_CHOICES, CHARTER_INTEGERS, CHARTER_NUMBERS, fields,
-                        sampled_paths)
+                                 sampled_paths)
 from sim.scenario.schema import Charter
 
 THREE = "scenarios/three_councils.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sim.analysis.levers import (MAX_LEVERS, SHARES, Lever, check_budget, check_sign_share,
-                        levers_for, load_design_file, parse_lever_text)
+                                 levers_for, load_design_file, parse_lever_text)
 from sim.scenario.loading import ScenarioError, load_scenario
 from sim.scenario.schema import Charter
 from refusals import assert_refused

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.partnership.inputs import SCALARS, TRAITS, central_uniforms, count_uncertain, resolve, resolve_batch
+from sim.partnership.inputs import (SCALARS, TRAITS, central_uniforms, count_uncertain, resolve,
+                                    resolve_batch)
 from sim.partnership.seeds import replication_rng, replication_seed, replication_uniforms
 from strategies import scenarios
 

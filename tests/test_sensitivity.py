@@ -13,7 +13,8 @@ import yaml
 from commandline import collabsim
 import sim
 from sim.analysis.maps import grid, outcome_function
-from sim.analysis.sensitivity import METHODS, OUTPUTS, FactorError, FactorSpec, sweep, sweep_factors
+from sim.analysis.sensitivity import (METHODS, OUTPUTS, FactorError, FactorSpec, sweep,
+                                      sweep_factors)
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNCILS = ROOT / "scenarios" / "three_councils.yaml"
@@ -75,6 +76,25 @@ def test_a_sweep_with_too_few_samples_says_how_many_to_use():
     result = sweep(COUNCILS, "sobol", samples=16, replications=4, seed=2)
     a = result.adequacy["p_deliver"]
     assert a["checked"] and not a["adequate"] and a["suggested_samples"] > 16
+    # the verdict in words, the same for a notebook as for the command line
+    assert result.large_enough("p_deliver") is False
+    verdict = result.verdict("p_deliver")
+    assert f"widest ± {a['widest_half_width']:.3f}, for {a['widest_factor']}" in verdict
+    assert f"about {a['suggested_samples']} samples would do" in verdict
+    assert result.large_enough("median_savings_pct") is None
+    assert "not analysed" in result.verdict("median_savings_pct")
+
+
+def test_the_verdict_says_when_the_sample_is_large_enough_and_when_it_cannot_judge(sobol):
+    a = sobol.adequacy["p_deliver"]
+    assert sobol.large_enough("p_deliver") is a["adequate"]
+    assert sobol.verdict("p_deliver").startswith(
+        "sample size: large enough to rank" if a["adequate"] else
+        ("the leading factor is clear, but " if a["leader_clear"] else "the 95% CIs"))
+    pawn = sweep(COUNCILS, "pawn", samples=32, replications=4, seed=2)   # no intervals
+    assert pawn.large_enough("p_deliver") is None
+    assert pawn.verdict("p_deliver") == "sample size: not checked (pawn gives no confidence " \
+        "intervals)"
 
 
 @pytest.mark.parametrize("text, message", [

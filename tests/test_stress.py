@@ -10,8 +10,8 @@ import pytest
 
 from commandline import collabsim
 import sim
-from sim.analysis.stress import (StressError, breaking_point, first_crossing, parse_shock, shock_timing,
-                        with_shocks)
+from sim.analysis.stress import (StressError, breaking_point, first_crossing, parse_shock,
+                                 shock_timing, with_shocks)
 
 ROOT = Path(__file__).resolve().parent.parent
 THREE = ROOT / "scenarios" / "three_councils.yaml"
@@ -107,6 +107,29 @@ def test_timing_compares_each_review_with_the_shock_absent():
     assert np.allclose(t["harm"], result.baseline["p_deliver"] - t["p_deliver"], atol=1e-12)
     assert result.early_late["difference"] > 0 and result.early_late["ci_low"] > 0
     assert result.message.startswith("early shocks hurt more")
+
+
+def test_shocks_written_as_on_the_command_line_are_added_as_run_shock_adds_them(tmp_path):
+    """sim.with_shocks takes the texts `collabsim run --shock` takes, so a notebook adds the
+    same shocks; sim.scenario_text is the YAML a results folder records, and loads back."""
+    base = sim.load_scenario(THREE)
+    added = sim.with_shocks(THREE, ["budget_cut:partner=Northshire",
+                                    {"kind": "lapse", "partner": "all", "rate": 0.1}])
+    assert added.shocks[:len(base.shocks)] == base.shocks
+    new = added.shocks[len(base.shocks):]
+    assert (new[0].kind, new[0].partner, new[0].at_cycle) == ("budget_cut", "Northshire", 2)
+    assert (new[1].kind, new[1].rate) == ("lapse", 0.1)
+    path = tmp_path / "shocked.yaml"
+    path.write_text(sim.scenario_text(added))
+    assert sim.load_scenario(path) == added
+    proc = collabsim("run", THREE, "-n", 50, "--seed", 3, "--shock",
+                     "budget_cut:partner=Northshire", "--json", "--out", tmp_path / "run")
+    assert proc.returncode == 0, proc.stderr
+    ran = json.loads(proc.stdout)
+    in_code = sim.run(sim.with_shocks(THREE, ["budget_cut:partner=Northshire"]), 50, seed=3)
+    assert ran["p_deliver"] == in_code.summary["p_deliver"]
+    with pytest.raises(StressError, match="did you mean 'budget_cut'"):
+        sim.with_shocks(THREE, ["budget_cuts"])
 
 
 def test_shock_texts_are_parsed_and_checked():

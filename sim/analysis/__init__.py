@@ -1,1 +1,2 @@
-"""The analyses: sweeps, maps, experiments, stress tests, comparisons, discovery, calibration, charter design, validation."""
+"""The analyses: sweeps, maps, experiments, stress tests, comparisons, discovery, calibration,
+charter design, validation."""

@@ -1,5 +1,6 @@
 """Pattern-oriented calibration (Grimm et al. 2005): fit constants of the model to the
-`calibrate` patterns of a register with ABC-SMC (sim.analysis.abc, on pyabc), then check the posterior
+`calibrate` patterns of a register with ABC-SMC (sim.analysis.abc, on pyabc), then check the
+posterior
 against every pattern, the `validate` ones out of sample.
 
     result = calibrate("patterns/public_sector.yaml", ["planned_capacity", "run_ceiling"])
@@ -7,7 +8,8 @@ against every pattern, the `validate` ones out of sample.
     result.patterns         # each pattern's pass rate under the posterior, and at the defaults
     result.conflicts        # patterns that pull against each other
 
-A parameter is any field path (sim.scenario.fields) with a uniform prior: `NAME` for the model constant
+A parameter is any field path (sim.scenario.fields) with a uniform prior: `NAME` for the model
+constant
 `parameters.NAME`, `PATH=LOW:HIGH` for a range of one's own. A bare NAME's prior spans half to
 one and a half times the scenario's value, within the constant's allowed range.
 
@@ -21,7 +23,8 @@ The posterior predictive check draws `predictive` parameter sets from the poster
 evaluates the whole register for each on `predictive_replications` runs (more than a
 candidate's, so that a pass rate reflects what the constants leave open rather than Monte Carlo
 noise), on fresh seeds: a pattern's pass rate is the share of draws that reproduce it. The
-defaults are evaluated the same way, for comparison. Two patterns conflict when passing one makes passing the other less
+defaults are evaluated the same way, for comparison. Two patterns conflict when passing one makes
+passing the other less
 likely across the draws (phi coefficient below -0.2, both passing in 5-95% of draws).
 """
 

@@ -5,7 +5,8 @@ is better?". Robust decision making answers it by searching the space of choices
 uncertainty (Kasprzyk et al. 2013; EMA Workbench's robust optimisation); a partnership adds that
 there are several decision makers and each must prefer signing to staying out. Here:
 
-* **Charters.** The levers (sim.analysis.levers) span the space: each candidate is the draft with some
+* **Charters.** The levers (sim.analysis.levers) span the space: each candidate is the draft with
+some
   clauses changed. With an edit budget k, a candidate changes at most k clauses; each lever
   then carries a "changed" gene, so the search can keep a clause exactly as drafted.
 * **Futures.** Every candidate is judged on the same futures (common random numbers,

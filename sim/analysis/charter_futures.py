@@ -6,7 +6,8 @@ random numbers. Replication r of every candidate charter draws from the same str
 replication r) laid out as sim.montecarlo.paired lays out variants (the draft's inputs first), so a
 candidate's future r is the draft's future r with the charter changed: differences between
 charters are their own, not luck's (common random numbers), and the draft's futures are
-`collabsim run`'s. Charters change only clauses the draft fixes (sim.analysis.levers), so no candidate
+`collabsim run`'s. Charters change only clauses the draft fixes (sim.analysis.levers), so no
+candidate
 draws anything the draft does not.
 
 Per future a candidate gives: whether it delivered the *draft's* business case (its target,
@@ -42,7 +43,8 @@ def charter_futures(scenario: Scenario, seed: int, start: int, stop: int, layout
                     targets: np.ndarray, conditions: bool = False) -> dict:
     """Replications start..stop-1 of one candidate: delivered (against `targets`, the draft's
     target per replication), net savings and each partner's net money; with `conditions`, the
-    conditions each future faced (sim.analysis.discovery) too. A top-level function for executors."""
+    conditions each future faced (sim.analysis.discovery) too. A top-level function for
+    executors."""
     from sim.partnership.engine import run_batch
 
     run = run_batch(scenario, seed, np.arange(start, stop), layout=layout)

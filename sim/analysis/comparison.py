@@ -1,7 +1,8 @@
 """Charter comparison: which draft charter delivers more often, by how much, and is it real?
 
 Two or more variants (scenarios, or one scenario's partners under several charters) are run on
-the same sampled conditions with common random numbers (sim.montecarlo.paired), so replication r of every
+the same sampled conditions with common random numbers (sim.montecarlo.paired), so replication r of
+every
 variant faces the same partners, estimates and luck. Then:
 
 * every variant is judged like for like: against the first variant's business case, replication
@@ -29,7 +30,8 @@ import pandas as pd
 
 from sim.montecarlo import files
 from sim.scenario.distributions import DISTRIBUTION_KINDS
-from sim.scenario.loading import ScenarioError, as_scenario, read_yaml, scenario_data, scenario_from_dict
+from sim.scenario.loading import (ScenarioError, as_scenario, read_yaml, scenario_data,
+                                  scenario_from_dict)
 from sim.montecarlo.statistics import mean_interval, wilson_interval
 from sim.montecarlo.paired import fully_paired, on_common_target, paired_outcomes
 from sim.scenario.schema import Scenario

@@ -173,7 +173,8 @@ def find_boxes(X: pd.DataFrame, failed: np.ndarray, *, density: Optional[float] 
     """PRIM boxes where `failed` concentrates (EMA Workbench). Constant conditions are left out.
 
     Which box on a peeling trajectory: with `density` given, the highest-coverage box at least
-    that dense (never less than the MIN_LIFT floor below); by default the knee of the trade-off, the box that maximises coverage x
+    that dense (never less than the MIN_LIFT floor below); by default the knee of the trade-off,
+    the box that maximises coverage x
     normalised lift, coverage (d - b) / (1 - b) for density d and overall failure rate b (it
     prefers neither a loose box that holds every failure nor a tiny pure one). A box whose
     normalised lift is below MIN_LIFT is not reported: failure does not concentrate there.

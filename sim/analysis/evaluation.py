@@ -21,7 +21,8 @@ own stream. Point p's replication r draws from the stream (seed, sample p, repli
 in a sweep; with `common_random_numbers=True` every point uses sample 0 instead (the same luck
 at every point, so two points differ only by their values).
 
-Outputs are the sweep's scalars (sim.scenario.output_names.OUTPUTS) and time series: `timeseries.NAME`
+Outputs are the sweep's scalars (sim.scenario.output_names.OUTPUTS) and time series:
+`timeseries.NAME`
 for any column of a run's time-series table gives its mean over the point's replications at
 each review, as columns `NAME[0]` .. `NAME[horizon]`.
 """
@@ -201,7 +202,8 @@ def point_summaries(table: pd.DataFrame, P: int, outputs: Sequence[str],
     """Each design point's scalar outputs [P, len(outputs)] from its runs' outcomes rows (point
     p's runs are rows p*R .. p*R + R - 1); with `intervals`, each output's 95% interval follows
     it ([P, 3 * len(outputs)]: value, low, high): Wilson for shares, normal for means, the
-    order-statistic interval for medians (sim.partnership.outcomes). sim.analysis.sensitivity's points use it too."""
+    order-statistic interval for medians (sim.partnership.outcomes). sim.analysis.sensitivity's
+    points use it too."""
     from sim.montecarlo.statistics import mean_bounds, median_bounds, wilson_bounds
 
     R = len(table) // P

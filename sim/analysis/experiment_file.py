@@ -11,7 +11,8 @@ design, repetitions and outputs in one YAML file, and one table of input values 
     outputs: [p_deliver, p_any_exit]
     per: run                    # or review: each output at every review
 
-A factor names a scenario field by path (sim.scenario.fields) and gives its values: a list (numbers,
+A factor names a scenario field by path (sim.scenario.fields) and gives its values: a list
+(numbers,
 whole numbers or a category's choices), or a range `{from, to}`. A range with `steps` is that
 many evenly spaced levels, whatever the design; a range without steps is continuous, which only
 the samplers can draw from (a whole-number field's range is every whole number from..to).
@@ -48,9 +49,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 
 from sim.scenario.distributions import Number
 from sim.scenario.fields import Field as ScenarioField, field_of
-from sim.scenario.loading import (MAX_FILE_BYTES, MAX_ITEMS, ScenarioError, UnreadableFile, decode_text,
-                         format_validation_errors, load_scenario_text, parse_yaml,
-                         read_regular_file, read_scenario_text, scenario_data)
+from sim.scenario.loading import (MAX_FILE_BYTES, MAX_ITEMS, ScenarioError, UnreadableFile,
+                                  decode_text, format_validation_errors, load_scenario_text,
+                                  parse_yaml, read_regular_file, read_scenario_text, scenario_data)
 from sim.scenario.output_names import OUTPUTS, TIMESERIES_COLUMNS
 from sim.scenario.schema import TRAITS, Count, Name, Scenario, Text, suggest
 from sim.montecarlo.executors import Executor
@@ -591,7 +592,8 @@ def _check_design(spec: ExperimentFile, factors: list[Factor], problems: list[st
 
 
 def _check_outputs(spec: ExperimentFile, problems: list[str]) -> None:
-    """Per run, the run outputs (sim.scenario.output_names.OUTPUTS); per review, the columns of a run's
+    """Per run, the run outputs (sim.scenario.output_names.OUTPUTS); per review, the columns of a
+    run's
     time-series table (also written `timeseries.NAME`, as sim.evaluate names them)."""
     per_review = [c for c in TIMESERIES_COLUMNS if c != "cycle"]
 

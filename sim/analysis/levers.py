@@ -38,7 +38,8 @@ from typing import Any, Mapping, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.scenario.fields import field_of
-from sim.scenario.loading import (ScenarioError, format_validation_errors, parse_yaml, read_scenario_text)
+from sim.scenario.loading import (ScenarioError, format_validation_errors, parse_yaml,
+                                  read_scenario_text)
 from sim.scenario.schema import Count, Name, Scenario
 
 #: Charter fields that are shares (0 to 1): a lever on one may leave its range out.

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from sim.partnership.inputs import uncertain_paths
-from sim.analysis.sensitivity import (OUTPUTS, FactorError, FactorSpec, evaluate_design, interval_names,
-                             with_factors)
+from sim.analysis.sensitivity import (OUTPUTS, FactorError, FactorSpec, evaluate_design,
+                                      interval_names, with_factors)
 from sim.montecarlo.executors import Executor
 
 

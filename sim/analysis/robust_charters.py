@@ -6,7 +6,8 @@
     result.table          # the charters on the fresh sample, the draft and `against` among them
 
 The search itself (the space, objectives, epsilon-NSGA-II, resolving the front) is
-sim.analysis.charter_design's; this module runs it from several seeds, re-evaluates what they found on a
+sim.analysis.charter_design's; this module runs it from several seeds, re-evaluates what they found
+on a
 fresh sample of futures, and measures what a partnership board asks: how likely each charter is
 to deliver, what it saves, what it does to each partner, whether each would sign, how it
 compares with the draft and with charters they already have, and when it fails.
@@ -22,11 +23,11 @@ from typing import Callable, Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.analysis.charter_design import (AGREE, DEFAULTS, FRESH, OBJECTIVES, REGRET_QUANTILE, SENSE,
-                                STRIDE, CharterSpace, SeedSearch, CharterSearch, as_solutions,
-                                epsilon_thin, nondominated)
+from sim.analysis.charter_design import (AGREE, DEFAULTS, FRESH, OBJECTIVES, REGRET_QUANTILE,
+                                         SENSE, STRIDE, CharterSpace, SeedSearch, CharterSearch,
+                                         as_solutions, epsilon_thin, nondominated)
 from sim.analysis.charter_futures import Ledger, charter_futures, charter_key
-from sim.analysis.levers import (Lever, check_budget, check_sign_share, levers_for, parse_lever_text)
+from sim.analysis.levers import Lever, check_budget, check_sign_share, levers_for, parse_lever_text
 from sim.scenario.loading import ScenarioError, as_scenario
 from sim.montecarlo.statistics import Z95, wilson_bounds
 from sim.scenario.schema import Scenario
@@ -40,7 +41,8 @@ LIMITS = {"seeds": (1, 20), "population": (4, 1000), "evaluations": (8, 20_000),
 #: points of probability; money as a share of the draft's mean target).
 EPSILON_P = 0.02
 EPSILON_M = 0.02
-#: Prices that make a programme-team lever cost what it should (sim.partnership.rules.programme_spend).
+#: Prices that make a programme-team lever cost what it should
+#: (sim.partnership.rules.programme_spend).
 PRICED_BY = {"charter.programme_team.dedicated": "charter.programme_team.team_cost_m",
              "charter.programme_team.training": "charter.programme_team.training_cost_m"}
 
@@ -184,9 +186,11 @@ def design_charter(scenario, levers, *, budget: Optional[int] = None,
                    on_stage: Optional[Callable[[str, int, int], None]] = None,
                    **settings) -> CharterDesign:
     """Search the charters `levers` span (a --levers text, a mapping path -> spec, or Levers)
-    for robust charters every partner would sign (sim.analysis.charter_design's doc has the method).
+    for robust charters every partner would sign (sim.analysis.charter_design's doc has the
+    method).
 
-    Settings (defaults in sim.analysis.charter_design.DEFAULTS): seeds, population, evaluations (per
+    Settings (defaults in sim.analysis.charter_design.DEFAULTS): seeds, population, evaluations
+    (per
     seed), replications (futures per candidate in the search), max_replications (at most, where
     the front is unclear), final_replications (the fresh sample), bootstrap. With `folder`,
     every candidate's futures are saved as they are computed, and a design run again with the
@@ -485,7 +489,8 @@ def failure_conditions(table: pd.DataFrame, scenarios: dict, fresh: Ledger, s: d
         .reset_index(drop=True)
 
 
-# --- what it says ---------------------------------------------------------------------------------
+# --- what it says
+# ---------------------------------------------------------------------------------
 
 
 def _pct(x: float) -> str:

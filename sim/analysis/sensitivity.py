@@ -75,7 +75,8 @@ class FactorSpec:
 
 
 def numeric_paths(scenario: Scenario) -> list[str]:
-    """Every path a factor may name: the fields that may be uncertain inputs (sim.scenario.fields)."""
+    """Every path a factor may name: the fields that may be uncertain inputs
+    (sim.scenario.fields)."""
     return sampled_paths(scenario)
 
 
@@ -176,7 +177,8 @@ def evaluate_points(scenario: Scenario, seed: int, design: np.ndarray, columns: 
     Besides the OUTPUTS, `outputs` may name the bounds of an output's 95% CI over the point's
     runs, "OUTPUT_ci_low" and "OUTPUT_ci_high": a Wilson interval for the shares (p_*), a
     normal interval from the runs' standard error for the means, and for the median the
-    distribution-free interval between two order statistics (sim.montecarlo.statistics.median_ranks).
+    distribution-free interval between two order statistics
+    (sim.montecarlo.statistics.median_ranks).
     `exact`: the design sets values, not the run's uniforms (see engine.draw)."""
     from sim.analysis.evaluation import evaluate_rows
 
@@ -288,6 +290,30 @@ class SweepResult:
     def salib_notes(self) -> list[str]:
         """What SALib printed or warned (the notes that follow those of skipped outputs)."""
         return self.notes[len(self.skipped):]
+
+    def large_enough(self, output: str = "p_deliver") -> Optional[bool]:
+        """Whether the sample was large enough to rank every factor for `output` (None if the
+        method gives no intervals to judge by, or the output was not analysed)."""
+        a = self.adequacy.get(output)
+        return None if a is None or not a["checked"] else bool(a["adequate"])
+
+    def verdict(self, output: str = "p_deliver") -> str:
+        """The sample-size verdict for `output`, in words: large enough to rank the factors,
+        or how wide the widest interval is, whether the leader is clear anyway, and how many
+        samples would do (what `collabsim sweep` prints and a notebook shows)."""
+        a = self.adequacy.get(output)
+        if a is None:
+            return f"sample size: not judged ({output} was not analysed)"
+        if not a["checked"]:
+            return f"sample size: not checked ({a['why']})"
+        if a["adequate"]:
+            return (f"sample size: large enough to rank the factors (every 95% CI within "
+                    f"± {a['widest_half_width']:.3f})")
+        lead = "the leading factor is clear, but " if a["leader_clear"] else ""
+        return (f"{lead}the 95% CIs are too wide to rank all the factors (widest "
+                f"± {a['widest_half_width']:.3f}, for {a['widest_factor']}; ranking needs "
+                f"± {ADEQUATE_HALF_WIDTH:g}); about {a['suggested_samples']} samples would do "
+                f"(--samples {a['suggested_samples']})")
 
 
 def sweep(scenario, method: str = "sobol", samples: int = 1024, replications: int = 64,

@@ -3,7 +3,8 @@
 The documents ask designers to "scenario test" a partnership "to breaking point". A breaking
 point is read off a curve: the chance of delivering the business case against the size
 (`magnitude`) of a shock, or against how often it strikes (`rate`). The curve is traced with
-common random numbers (sim.montecarlo.paired): every point runs the same replications, so it is smooth and
+common random numbers (sim.montecarlo.paired): every point runs the same replications, so it is
+smooth and
 neighbouring points differ only by the shock. Its crossing of the threshold is then located by
 bisection, a handful of evaluations instead of a fine grid, and the crossing's uncertainty is a
 bootstrap over replications of the whole traced curve.
@@ -25,9 +26,10 @@ from sim.scenario.loading import ScenarioError, as_scenario
 from sim.montecarlo.statistics import mean_interval, wilson_interval
 from sim.montecarlo.paired import paired_outcomes
 from sim.scenario.schema import Scenario
-# shock texts (KIND:key=value,...) live in sim.scenario.shocks, light to import for the command line
+# shock texts (KIND:key=value,...) live in sim.scenario.shocks, light to import for the command
+# line
 from sim.scenario.shocks import (DEFAULT_AT_CYCLE, StressError, parse_shock,  # noqa: F401
-                        with_shocks)
+                                 with_shocks)
 from sim.montecarlo.executors import Executor, as_executor
 
 VARY = ("magnitude", "rate")

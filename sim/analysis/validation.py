@@ -74,7 +74,8 @@ def _drop_priorities(d):
 
 def _charter_file(name: str) -> Callable[[dict], None]:
     def mutate(d):
-        d["charter"] = yaml.safe_load((SHIPPED_SCENARIOS / "charters" / f"{name}.yaml").read_text())
+        charter = SHIPPED_SCENARIOS / "charters" / f"{name}.yaml"
+        d["charter"] = yaml.safe_load(charter.read_text())
     return mutate
 
 

@@ -1,4 +1,5 @@
-"""`collabsim experiment FILE.yaml`: a named experiment (sim.analysis.experiment_file) into a results
+"""`collabsim experiment FILE.yaml`: a named experiment (sim.analysis.experiment_file) into a
+results
 folder, resumable as a sweep is; a thin layer over sim.run_experiment and
 sim.results.experiments. Registered on the `collabsim` app by sim.cli."""
 

@@ -111,7 +111,8 @@ def run(
         if shock:
             fail("--shock: the run folder already records its shocks; resume with just "
                  f"--resume {folder}")
-        from sim.results import stored_run   # pandas and pyarrow: loaded once the input is known good
+        # pandas and pyarrow: loaded once the input is known good
+        from sim.results import stored_run
 
         try:
             plan = stored_run.load_plan(folder)
@@ -140,7 +141,8 @@ def run(
         planned = load_scenario_text(text, str(scenario)) if shock else sc
         chunk = chunk_size or default_chunk_size(planned, engine)
         analysis_errors(lambda: check_memory(planned, engine, min(chunk, replications)))
-        from sim.results import stored_run   # pandas and pyarrow: loaded once the input is known good
+        # pandas and pyarrow: loaded once the input is known good
+        from sim.results import stored_run
 
     created = [p for p in [folder, *folder.parents] if not p.exists()]
     planned_here = False   # whether this command wrote the folder's plan (and may remove it)
@@ -170,7 +172,8 @@ def run(
 
 
 def _check_engine(engine: str) -> None:
-    from sim.partnership.engine import ENGINES   # numpy and the rules: only once the scenario is good
+    # numpy and the rules: only once the scenario is good
+    from sim.partnership.engine import ENGINES
 
     if engine not in ENGINES:
         fail(f"--engine {engine}: must be one of {', '.join(ENGINES)}")
@@ -178,16 +181,13 @@ def _check_engine(engine: str) -> None:
 
 def _with_cli_shocks(sc, shocks: list[str]) -> str:
     """The scenario with --shock additions, as the YAML text the run folder records."""
-    import yaml
-
-    from sim.scenario.loading import ScenarioError, scenario_data
-    from sim.scenario.shocks import DEFAULT_AT_CYCLE, StressError, parse_shock, with_shocks
+    from sim.scenario.loading import ScenarioError, scenario_text
+    from sim.scenario.shocks import StressError, with_shocks
 
     try:
-        added = with_shocks(sc, [parse_shock(s, at_cycle=DEFAULT_AT_CYCLE) for s in shocks])
+        return scenario_text(with_shocks(sc, shocks))
     except (StressError, ScenarioError) as exc:
         fail(str(exc))
-    return yaml.safe_dump(scenario_data(added), sort_keys=False, allow_unicode=True)
 
 
 def _execute(folder: Path, plan, executor: Executor, new: bool) -> None:

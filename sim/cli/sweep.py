@@ -1,4 +1,5 @@
-"""`collabsim sweep` and `collabsim grid`: which uncertain inputs decide success, and an outcome over
+"""`collabsim sweep` and `collabsim grid`: which uncertain inputs decide success, and an outcome
+over
 a grid of two inputs, each into a resumable results folder."""
 
 from __future__ import annotations
@@ -153,18 +154,9 @@ def sweep(
                 cells.append(f"{row[c]:.3f}" + (f" ± {row[ci]:.3f}" if ci in frame else ""))
             table.add_row(*map(plain, (row["rank"], row["factor"], row["range"], *cells)))
         out.print(table)
-        a = result.adequacy[o]
-        if not a["checked"]:
-            show(f"sample size: not checked ({a['why']})")
-        elif a["adequate"]:
-            show(f"sample size: large enough to rank the factors (every 95% CI within "
-                 f"± {a['widest_half_width']:.3f})")
-        else:
-            lead = "the leading factor is clear, but " if a["leader_clear"] else ""
+        if result.large_enough(o) is False:
             out.print("[bold yellow]warning:[/] ", end="", markup=True)
-            show(f"{lead}the 95% CIs are too wide to rank all the factors (widest "
-                 f"± {a['widest_half_width']:.3f}, for {a['widest_factor']}; ranking needs "
-                 f"± 0.05); try --samples {a['suggested_samples']}")
+        show(result.verdict(o))
     _end_sweep(result.skipped, result.outputs, folder)
     show(f"results: {folder}")
 

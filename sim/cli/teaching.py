@@ -18,8 +18,7 @@ from typing import Optional
 
 import typer
 
-from sim.cli.common import (INTERRUPTED, TERMINATED, Terminated, app, err, fail, load_or_exit,
-                             show)
+from sim.cli.common import INTERRUPTED, TERMINATED, Terminated, app, err, fail, load_or_exit, show
 from sim.montecarlo.executors import die_with_parent
 
 #: Seconds the server is given to stop by itself before it is killed.
@@ -74,7 +73,8 @@ def serve_app(
                  f"another with --port, e.g. --port {port + 1 if port < 65535 else 8765}, or "
                  "--port 0 for any free port")
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
-    from sim.teaching.app import DEFAULT_SCENARIO, SCENARIO_ENV   # Solara and Mesa's page: slow to load
+    # Solara and Mesa's page: slow to load
+    from sim.teaching.app import DEFAULT_SCENARIO, SCENARIO_ENV
 
     path = Path(scenario) if scenario is not None else DEFAULT_SCENARIO
     env = {**os.environ, **SERVER_SETTINGS, SCENARIO_ENV: str(path.resolve())}

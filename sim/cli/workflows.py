@@ -1,6 +1,7 @@
 """The stress-testing workflow on the command line: stress, compare, discover and report.
 
-Each command is a thin layer over sim.analysis.stress, sim.analysis.comparison, sim.analysis.discovery and sim.results.html;
+Each command is a thin layer over sim.analysis.stress, sim.analysis.comparison,
+sim.analysis.discovery and sim.results.html;
 registered on the `collabsim` app by sim.cli.
 """
 
@@ -106,7 +107,8 @@ def stress(
     analysis_errors(lambda: with_shocks(sc, [   # their kinds and partners, checked at once
         {**{k: v for k, v in s.items() if k not in ("at_cycle", "rate")}, "rate": 0.0}
         for s in shocks]))
-    from sim.analysis import stress as stress_mod   # pandas (matplotlib only once there is a result)
+    # pandas (matplotlib only once there is a result)
+    from sim.analysis import stress as stress_mod
 
     folder = new_results_folder(out_dir, "stress", scenario, seed)
     executor = executor_for(workers, scheduler)

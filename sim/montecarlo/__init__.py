@@ -1,1 +1,2 @@
-"""The Monte Carlo layer: many replications with their own seeds, where the work runs (executors), memory bounds, common random numbers, checkpoints, statistics."""
+"""The Monte Carlo layer: many replications with their own seeds, where the work runs (executors),
+memory bounds, common random numbers, checkpoints, statistics."""

@@ -4,7 +4,8 @@ settings checked, so that memory stays bounded whatever the scenario.
 A replication's working memory grows with its partners (pairwise state, n^2) and its reviews
 (every review's random numbers are drawn up front, n^2 per review). A chunk holds its
 replications at once (vector engine) or one at a time (Mesa model). Work whose chunk cannot fit
-in the memory available (sim.montecarlo.executors.memory_budget) is refused before it starts, naming how
+in the memory available (sim.montecarlo.executors.memory_budget) is refused before it starts,
+naming how
 many replications would fit; work whose chunks fit one at a time but not one per worker uses
 fewer workers. Light to import: the command line checks this before loading pandas.
 """

@@ -10,7 +10,8 @@ paired differences) measure it with a fraction of the runs.
 
 The first variant's runs are exactly `collabsim run`'s runs of it (the stream layout of
 engine.draw with the variant's own uncertain inputs first). Shocks draw from streams of their
-own (sim.partnership.noise), so variants that add, remove or move a shock keep every other random number.
+own (sim.partnership.noise), so variants that add, remove or move a shock keep every other random
+number.
 """
 
 from __future__ import annotations

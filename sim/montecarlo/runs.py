@@ -19,10 +19,12 @@ from sim.partnership.engine import ENGINES  # noqa: F401 - the engines a run can
 from sim.scenario.loading import as_scenario
 # chunk sizes and the memory they need: sim.montecarlo.memory (still importable from here)
 from sim.montecarlo.executors import Executor, as_executor
-from sim.montecarlo.memory import CHUNK_BYTES, DEFAULT_CHUNK, default_chunk_size, workers_for  # noqa: F401
+from sim.montecarlo.memory import (CHUNK_BYTES, DEFAULT_CHUNK, default_chunk_size,  # noqa: F401
+                                   workers_for)
 from sim.partnership.outcomes import run_outcome
 from sim.montecarlo.statistics import summarise
-from sim.scenario.output_names import TIMESERIES_COLUMNS  # noqa: F401 - a run's time-series columns
+# noqa: F401 - a run's time-series columns
+from sim.scenario.output_names import TIMESERIES_COLUMNS
 from sim.scenario.schema import Scenario
 from sim.partnership.seeds import replication_seed
 

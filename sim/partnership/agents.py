@@ -1,7 +1,8 @@
 """A partner organisation in a proposed partnership, as a Mesa agent.
 
 Read the methods top to bottom: they are the partner's side of one six-month review, in the
-order the model calls them. Each applies a rule from sim.partnership.rules to this partner's own values;
+order the model calls them. Each applies a rule from sim.partnership.rules to this partner's own
+values;
 the review is synchronous, so a partner only ever reads what the others did in an earlier phase
 of the same review (or in the previous review), never what they are deciding now.
 """

@@ -1,13 +1,15 @@
 """Behavioural constants drawn from a calibration's posterior (`behaviour: {posterior: PATH}`).
 
-A calibration (`collabsim calibrate`, sim.analysis.calibration) leaves a posterior: particles, each a
+A calibration (`collabsim calibrate`, sim.analysis.calibration) leaves a posterior: particles, each
+a
 set of values of the constants it fitted, with weights. A scenario that names the folder runs
 every replication with one particle's values, so a stress test carries the behavioural
 uncertainty the evidence leaves, not only the partnership's.
 
 The one rule, which both engines call: replication r (of design point `sample`, under root
 seed S) draws its particle by weight with one uniform from a stream of its own, the child
-BEHAVIOUR_STREAM of the replication's generator (as shocks have theirs, sim.partnership.noise). So adding
+BEHAVIOUR_STREAM of the replication's generator (as shocks have theirs, sim.partnership.noise). So
+adding
 `behaviour:` changes no other random number: the replication's inputs and every review's noise
 are what they were, and variants run in pairs (sim.montecarlo.paired) draw the same particle.
 

@@ -1,7 +1,8 @@
 """The business case as planned: what the charter's numbers promise if all goes to plan.
 
 The plan itself is a rule (rules.planned_money) computed for every replication from what its
-planners know (sim.partnership.inputs); this describes it at a scenario's point estimates, so `collabsim
+planners know (sim.partnership.inputs); this describes it at a scenario's point estimates, so
+`collabsim
 validate` can show what the plan projects and whether the target is in line with it.
 """
 

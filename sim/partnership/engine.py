@@ -1,7 +1,8 @@
 """The vectorised engine: many replications of one scenario at once, as NumPy arrays.
 
 Axis 0 is the replication, the last axis the partner slot (pairwise arrays [R, i, j]). Every
-behavioural rule is the same function of sim.partnership.rules that the Mesa agents call; this module only
+behavioural rule is the same function of sim.partnership.rules that the Mesa agents call; this
+module only
 orchestrates the review in the same synchronous order as PartnershipModel.step, phase for phase
 and name for name (`Partnership.step`), and draws each replication's randomness from that
 replication's own streams in the same order. So for the same seeds both engines give the same
@@ -17,10 +18,11 @@ import numpy as np
 
 from sim.partnership import noise as noise_mod
 from sim.partnership import rules
-from sim.partnership.behaviour import particle_scenario, particles_of, replication_particles, values_of
+from sim.partnership.behaviour import (particle_scenario, particles_of, replication_particles,
+                                       values_of)
 from sim.partnership.arrays import active_mean, count, rowany, rowsum
 from sim.partnership.inputs import (SCALARS, PartnershipInputs, count_run_inputs, resolve_batch,
-                        shock_input_counts, shock_streams, uncertain_paths)
+                                    shock_input_counts, shock_streams, uncertain_paths)
 from sim.scenario.schema import Scenario
 from sim.partnership.seeds import replication_uniforms
 
@@ -140,7 +142,8 @@ def run_batch(scenario: Scenario, seed: int, replications, sample=0, columns=Non
     """Draw (as `draw`, with the same arguments) and simulate some replications of `scenario`.
 
     With a posterior (`behaviour:`), each replication's particle is chosen from its own
-    stream (sim.partnership.behaviour), and each particle's replications are drawn and simulated with
+    stream (sim.partnership.behaviour), and each particle's replications are drawn and simulated
+    with
     that particle's scenario (its constants shape the plan too), then merged back into
     replication order; their random numbers are what they would be without the posterior."""
     replications = np.asarray(replications, dtype=np.int64).reshape(-1)

@@ -3,7 +3,8 @@
 Uncertain numbers are visited in a fixed order (partners in file order, their traits in schema
 order, then the charter, then shocks) and each consumes the next uniform of the replication's
 input block: the run's own stream for all but the shocks, each shock's own stream for its rate
-and magnitude (sim.partnership.noise). `count_uncertain` tells the caller how many uniforms there are,
+and magnitude (sim.partnership.noise). `count_uncertain` tells the caller how many uniforms there
+are,
 `count_run_inputs` how many come from the run's own stream.
 
 The business case is part of a replication's inputs: planners know each partner's cost base and

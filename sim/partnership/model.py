@@ -15,8 +15,8 @@ from sim.partnership import rules
 from sim.partnership.arrays import active_mean, rowsum
 from sim.partnership.agents import PartnerOrganisation
 from sim.partnership.behaviour import model_particle, particle_scenario, particles_of, values_of
-from sim.partnership.inputs import (PartnershipInputs, count_run_inputs, resolve, shock_input_counts,
-                        shock_streams)
+from sim.partnership.inputs import (PartnershipInputs, count_run_inputs, resolve,
+                                    shock_input_counts, shock_streams)
 from sim.scenario.loading import as_scenario
 from sim.partnership.outcomes import STANDING_SERIES, Standing, standing
 from sim.scenario.schema import TRAITS, Scenario
@@ -33,7 +33,8 @@ class PartnershipModel(mesa.Model):
             (give one, not both).
         **kwargs: scenario field paths and their values, set on the scenario before the run
             (`**{"partners.*.ambition": 0.8, "charter.decision_rule": "majority"}`; see
-            sim.scenario.fields), so `mesa.batch_run` can sweep any field. A wrong path or value raises
+            sim.scenario.fields), so `mesa.batch_run` can sweep any field. A wrong path or value
+            raises
             sim.ScenarioError naming it, with a suggestion.
 
     `running` stays True after the last review until the model is stepped once more: that
@@ -51,7 +52,8 @@ class PartnershipModel(mesa.Model):
             raise ValueError("give seed or rng, not both")
         super().__init__(rng=rng if seed is None else seed)
         self.scenario = as_scenario(scenario).with_values(kwargs)
-        # With a posterior, the run's particle (from a stream of its own: sim.partnership.behaviour), and
+        # With a posterior, the run's particle (from a stream of its own:
+        # sim.partnership.behaviour), and
         # the scenario as that particle runs it.
         particles = particles_of(self.scenario)
         self.behaviour: dict | None = None

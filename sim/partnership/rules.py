@@ -4,7 +4,8 @@ Every rule broadcasts: a partner agent calls it with its own scalar values, and 
 engine calls it with whole arrays (leading axes = replications, last axis = partner). Arrays
 over partners put the partner on the last axis; pairwise arrays are [..., observer, observed].
 Nothing here draws random numbers: noise arrives as arguments, drawn by the caller from the
-run's own streams (sim.partnership.noise), so the rules are deterministic and testable in isolation.
+run's own streams (sim.partnership.noise), so the rules are deterministic and testable in
+isolation.
 
 Each function names the seed passage it implements; docs/ODD.md gives the equations in prose.
 """

@@ -1,1 +1,2 @@
-"""The results layer: results folders (atomic, locked, reproducible), user text, figures and reports."""
+"""The results layer: results folders (atomic, locked, reproducible), user text, figures and
+reports."""

@@ -38,7 +38,8 @@ def outcome_shares(s: dict) -> str:
 
 
 def headline_lines(s: dict) -> list[tuple[str, str]]:
-    """The headline of a run summary (sim.montecarlo.statistics.summarise) as (label, text) pairs."""
+    """The headline of a run summary (sim.montecarlo.statistics.summarise) as (label, text)
+    pairs."""
     lo, hi = s["p_deliver_ci"]
     be = s["median_break_even_cycle"]
     first_exit = s["median_first_exit_cycle"]
@@ -94,7 +95,8 @@ def summary_markdown(result: RunResult, command: str) -> str:
 
 
 def save_run(result: RunResult, folder: Path, scenario_path: str | None, command: str) -> Path:
-    """Write an in-memory run's folder, laid out as a stored run's (sim.results.stored_run): tables,
+    """Write an in-memory run's folder, laid out as a stored run's (sim.results.stored_run):
+    tables,
     figures, summary.md and manifest.json. The folder appears complete or not at all."""
     scenario_text = read_scenario_text(scenario_path) if scenario_path else \
         result.scenario.model_dump_json(indent=2)

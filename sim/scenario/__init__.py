@@ -1,1 +1,2 @@
-"""The scenario layer: the file format (schema), distributions, constants, safe loading, fields by path."""
+"""The scenario layer: the file format (schema), distributions, constants, safe loading, fields by
+path."""

@@ -27,7 +27,8 @@ from sim.scenario.parameters import ModelParameters
 from sim.scenario.schema import BENEFITS, PLAN, TRAITS, Charter, Scenario, suggest
 
 #: The charter's numbers that may be uncertain, in the order a replication samples them, each
-#: with the name the sampled value has in sim.partnership.inputs.PartnershipInputs. Adding a numeric clause
+#: with the name the sampled value has in sim.partnership.inputs.PartnershipInputs. Adding a
+#: numeric clause
 #: to the charter means adding it here (and to the schema).
 CHARTER_NUMBERS: tuple[tuple[str, str], ...] = (
     ("business_case.target_net_savings_m", "target_net_savings_m"),  # unless `plan`

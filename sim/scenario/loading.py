@@ -311,6 +311,12 @@ def as_scenario(scenario) -> Scenario:
     raise TypeError(f"scenario must be a Scenario, a mapping or a path, not {type(scenario)}")
 
 
+def scenario_text(scenario: Scenario) -> str:
+    """The scenario as YAML text that loads back to it (what a results folder records of a
+    scenario built in code, such as one with shocks added)."""
+    return yaml.safe_dump(scenario_data(scenario), sort_keys=False, allow_unicode=True)
+
+
 def scenario_data(scenario: Scenario) -> dict:
     """The scenario as a plain mapping that validates back to it, with unset optional fields
     left out (so code that edits it sees only what was given), but a prospective partner's

@@ -2,7 +2,8 @@
 
 This schema *is* the documentation of the YAML format (docs/SCENARIOS.md is generated from the
 same descriptions). Every number that a planner is unsure of may be a distribution
-(see sim.scenario.distributions); it is sampled afresh in each replication. Unknown keys are errors, so
+(see sim.scenario.distributions); it is sampled afresh in each replication. Unknown keys are
+errors, so
 a typo never silently falls back to a default.
 """
 
@@ -548,13 +549,15 @@ class Scenario(_Strict):
 
     def with_values(self, values: dict, source: Optional[str] = None) -> "Scenario":
         """A copy with fields set by path, e.g. `{"partners.*.ambition": 0.5,
-        "charter.decision_rule": "majority"}`, validated as a scenario file is (sim.scenario.fields)."""
+        "charter.decision_rule": "majority"}`, validated as a scenario file is
+        (sim.scenario.fields)."""
         from sim.scenario.fields import with_values
 
         return with_values(self, values, source)
 
     def value_of(self, path: str):
-        """The value of the field at `path` (sim.scenario.fields), e.g. `"charter.exit.penalty"`."""
+        """The value of the field at `path` (sim.scenario.fields), e.g.
+        `"charter.exit.penalty"`."""
         from sim.scenario.fields import value_of
 
         return value_of(self, path)

@@ -12,14 +12,15 @@ from pydantic import BaseModel
 from sim.scenario.loading import SHIPPED_SCENARIOS
 from sim.scenario.parameters import ModelParameters
 from sim.scenario.schema import (BENEFITS, DEFAULT_MAGNITUDE, Behaviour, BusinessCase, Charter,
-                          ExitTerms, Particles, Partner, Penalties, Population, ProgrammeTeam,
-                          Scenario, Service, Shock)
+                                 ExitTerms, Particles, Partner, Penalties, Population,
+                                 ProgrammeTeam, Scenario, Service, Shock)
 
 INTRO = """# Scenario files
 
 A scenario is a YAML file describing a proposed partnership: the partners, the relationship
 charter they mean to sign, how long to simulate, and the shocks that may hit it. This page is
-generated from the schema in `sim/scenario/schema.py` (`python -m sim.scenario.schema_docs > docs/SCENARIOS.md`);
+generated from the schema in `sim/scenario/schema.py` (`python -m sim.scenario.schema_docs >
+docs/SCENARIOS.md`);
 a test fails if the two differ.
 
 * **Money** is in £m. A partner's `size` is its annual in-scope cost base.

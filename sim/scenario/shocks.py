@@ -6,7 +6,7 @@ at_cycle=3", and scenarios with shocks added. Light to import (no pandas), so th
 
 from __future__ import annotations
 
-from sim.scenario.loading import scenario_data, scenario_from_dict
+from sim.scenario.loading import as_scenario, scenario_data, scenario_from_dict
 from sim.scenario.schema import SHOCK_KINDS, Scenario
 
 #: When a shock given without a timing strikes: review 2, a year in (the first annual budget
@@ -53,9 +53,16 @@ def _number(text: str, key: str, value: str) -> float | int:
         raise StressError(f"--shock {text}: {key}={value} is not a number") from None
 
 
-def with_shocks(scenario: Scenario, shocks: list[dict], source: str = "--shock") -> Scenario:
-    """The scenario with `shocks` added after its own (checked like a scenario file; errors
-    name `source`)."""
-    data = scenario_data(scenario)
-    data["shocks"] = data.get("shocks", []) + [dict(s) for s in shocks]
+def with_shocks(scenario, shocks: list, source: str = "--shock") -> Scenario:
+    """The scenario (a Scenario, mapping or path) with `shocks` added after its own, each a
+    scenario shock mapping or a "KIND:key=value,..." text as `collabsim run --shock` takes it
+    (a text without a timing strikes at review DEFAULT_AT_CYCLE). Checked like a scenario
+    file: a bad text raises StressError, a bad shock ScenarioError naming `source`.
+
+        sim.with_shocks("scenarios/three_councils.yaml", ["budget_cut:partner=Northshire"])
+    """
+    added = [parse_shock(s, at_cycle=DEFAULT_AT_CYCLE) if isinstance(s, str) else dict(s)
+             for s in shocks]
+    data = scenario_data(as_scenario(scenario))
+    data["shocks"] = data.get("shocks", []) + added
     return scenario_from_dict(data, source=source)

@@ -1,1 +1,2 @@
-"""The teaching layer: the interactive app and its pictures of one partnership, review by review."""
+"""The teaching layer: the interactive app and its pictures of one partnership, review by
+review."""

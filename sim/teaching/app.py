@@ -1,4 +1,5 @@
-"""The interactive teaching app: a Solara page for one partnership (a Mesa model), review by review.
+"""The interactive teaching app: a Solara page for one partnership (a Mesa model), review by
+review.
 
 Sliders, grouped by what they describe (the charter, the shock, each partner) and each showing
 its value, set the partnership; Reset builds it (before the first review a change shows at
@@ -41,7 +42,8 @@ from sim.partnership import rules
 from sim.teaching import plots as tp
 from sim.scenario.distributions import DISTRIBUTION_KINDS
 from sim.scenario.fields import fields
-from sim.scenario.loading import SHIPPED_SCENARIOS, ScenarioError, as_scenario, scenario_data, scenario_from_dict
+from sim.scenario.loading import (SHIPPED_SCENARIOS, ScenarioError, as_scenario, scenario_data,
+                                  scenario_from_dict)
 from sim.partnership.model import PartnershipModel
 from sim.partnership.outcomes import STATUS_MEANINGS, verdict_lines
 from sim.scenario.schema import SHOCK_KINDS, Scenario
@@ -128,23 +130,28 @@ it delivered the business case, and its outcome:
 
 * Let partners learn: raise skills a little every review a programme is active.
 * Let the outside option change with the economy, or differ between partners.
-* Add a shock of your own in `sim/partnership/rules.py` and `PartnershipModel.strike` (the vectorised
-  engine in `sim/partnership/engine.py` calls the same rules; tests/test_engine.py keeps the two in step).
+* Add a shock of your own in `sim/partnership/rules.py` and `PartnershipModel.strike` (the
+vectorised
+  engine in `sim/partnership/engine.py` calls the same rules; tests/test_engine.py keeps the two in
+  step).
 * Compare the odds behind what you see here: `collabsim stress` and `collabsim compare` run the
   same model thousands of times.
 """
 
-#: The Info tab (NetLogo's model-library sections), with the outcome classes as sim.partnership.outcomes
+#: The Info tab (NetLogo's model-library sections), with the outcome classes as
+#: sim.partnership.outcomes
 #: defines them.
 INFO = _INFO.replace("{statuses}", "\n".join(
     f"* **{status}**: {meaning}" for status, meaning in STATUS_MEANINGS.items()))
 
 
-# --- the partnership the sliders describe ---------------------------------------------------------
+# --- the partnership the sliders describe
+# ---------------------------------------------------------
 
 
 def _central(value):
-    """A distribution's point estimate (as sim.partnership.inputs.central_uniforms picks it); a number as is."""
+    """A distribution's point estimate (as sim.partnership.inputs.central_uniforms picks it); a
+    number as is."""
     if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in DISTRIBUTION_KINDS:
         dist = DISTRIBUTION_KINDS[next(iter(value))].model_validate(value)
         return float(dist.ppf(dist.central_u()))

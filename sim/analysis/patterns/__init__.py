@@ -18,12 +18,14 @@ from sim.lazy_exports import lazy_exports
 #: Public names and the module each lives in, imported on first use: checking a register
 #: needs neither pandas nor the executors.
 _EXPORTS = {
-    "NOT_SUPPORTED": "sim.analysis.patterns.catalogue", "STATISTICS": "sim.analysis.patterns.catalogue",
+    "NOT_SUPPORTED": "sim.analysis.patterns.catalogue",
+    "STATISTICS": "sim.analysis.patterns.catalogue",
     "Statistic": "sim.analysis.patterns.catalogue", "COLUMNS": "sim.analysis.patterns.evaluate",
-    "evaluate_register": "sim.analysis.patterns.evaluate", "with_parameters": "sim.analysis.patterns.evaluate",
+    "evaluate_register": "sim.analysis.patterns.evaluate",
+    "with_parameters": "sim.analysis.patterns.evaluate",
     "Pattern": "sim.analysis.patterns.register", "Register": "sim.analysis.patterns.register",
-    "load_register": "sim.analysis.patterns.register", "RegisterFile": "sim.analysis.patterns.schema",
-    "Target": "sim.analysis.patterns.schema",
+    "load_register": "sim.analysis.patterns.register",
+    "RegisterFile": "sim.analysis.patterns.schema", "Target": "sim.analysis.patterns.schema",
 }
 
 

@@ -87,7 +87,8 @@ class _Plan:
         return k
 
     def tasks(self, seed: int, replications: int):
-        """(tasks, sizes) for sim.montecarlo.executors.gather; the baseline of a paired run that is also
+        """(tasks, sizes) for sim.montecarlo.executors.gather; the baseline of a paired run that is
+        also
         run in full is taken from the full run (the same replications: a paired run's
         baseline is exactly `run`'s)."""
         tasks, sizes = {}, {}

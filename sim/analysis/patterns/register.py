@@ -14,8 +14,8 @@ from typing import Optional
 from pydantic import ValidationError
 
 from sim.partnership.inputs import uncertain_paths
-from sim.scenario.loading import (SHIPPED_SCENARIOS, ScenarioError, format_validation_errors, load_scenario, parse_yaml,
-                         read_scenario_text)
+from sim.scenario.loading import (SHIPPED_SCENARIOS, ScenarioError, format_validation_errors,
+                                  load_scenario, parse_yaml, read_scenario_text)
 from sim.analysis.patterns.catalogue import OUTCOME_COLUMNS, Settings, Statistic
 from sim.analysis.patterns.schema import PatternSpec, RegisterFile, StatisticChoice, Target
 from sim.scenario.schema import Scenario, suggest
@@ -119,7 +119,8 @@ class _Files:
     the shipped scenarios/ folder; each scenario loaded once."""
 
     def __init__(self, folder: Path):
-        self.roots = [folder] + ([SHIPPED_SCENARIOS] if SHIPPED_SCENARIOS.resolve() != folder else [])
+        shipped = [SHIPPED_SCENARIOS] if SHIPPED_SCENARIOS.resolve() != folder else []
+        self.roots = [folder] + shipped
         self.scenarios: dict[Path, Scenario] = {}
 
     def find(self, name: str, field_path: str) -> Path:

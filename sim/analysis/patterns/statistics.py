@@ -4,7 +4,8 @@ tables, each with a 95% interval from the replications.
 Each statistic is a small function of a run's outcomes table (one row per replication, see
 sim.partnership.outcomes), its time-series table (one row per replication and review), or of paired
 tables (variants run on common random numbers and judged on the baseline's business-case
-target, see sim.montecarlo.paired). Each returns an `Estimate`: the value and its 95% interval. Shares
+target, see sim.montecarlo.paired). Each returns an `Estimate`: the value and its 95% interval.
+Shares
 use the Wilson interval, means and paired differences the normal interval of a mean
 (sim.partnership.outcomes); the others say how theirs is computed.
 
@@ -251,7 +252,8 @@ def paired_difference(baseline: pd.DataFrame, variant: pd.DataFrame, outcome: st
 def _harms(absent: pd.DataFrame, struck: Mapping[int, pd.DataFrame], reviews):
     """The P(deliver) lost to the shock struck at each of `reviews`, per replication (a row
     per review), and its mean harm over them: the mean of each review's mean harm (the order
-    sim.analysis.validation sums in, so a figure on a rounding boundary is written the same way)."""
+    sim.analysis.validation sums in, so a figure on a rounding boundary is written the same
+    way)."""
     base = _per_run(absent, "delivered")
     per_review = np.array([base - _per_run(struck[c], "delivered") for c in reviews])
     return per_review, float(np.mean([h.mean() for h in per_review]))
