@@ -63,35 +63,35 @@ _EXPORTS = {
 
 if TYPE_CHECKING:   # what IDEs and type checkers see: the same names, imported at once
     # (tests/test_docs.py holds this block and _EXPORTS to each other)
-    from sim.partnership.agents import PartnerOrganisation
-    from sim.montecarlo.runs import RunResult, run, run_model
-    from sim.montecarlo.executors import Executor
-    from sim.partnership.seeds import replication_rng
-    from sim.scenario.loading import (ScenarioError, load_scenario, scenario_from_dict,
-                                      scenario_text)
-    from sim.scenario.shocks import with_shocks
-    from sim.partnership.model import PartnershipModel
-    from sim.scenario.parameters import ModelParameters
-    from sim.results.run_folder import save_run
-    from sim.scenario.schema import Scenario
-    from sim.analysis.sensitivity import sweep
-    from sim.analysis.maps import grid, outcome_function
-    from sim.analysis.stress import breaking_point, shock_timing
     from sim.analysis.comparison import compare, load_charter
     from sim.analysis.discovery import discover
-    from sim.results.html import write_report
-    from sim.analysis.evaluation import evaluate, Evaluator
+    from sim.analysis.evaluation import Evaluator, evaluate
     from sim.analysis.experiment_file import load_experiment, run_experiment
-    from sim.analysis.robust_charters import design_charter, CharterDesign
     from sim.analysis.levers import load_design_file
-    from sim.results.design import (save_design, tradeoff_figure, parallel_figure,
-                                    convergence_figure)
-    from sim.teaching.app import partnership_page
-    from sim.teaching.plots import (savings_against_business_case, trust_over_time, trust_network,
-                                    satisfaction_over_time, shock_side_by_side)
-    from sim.results.workflows import breaking_point_figure, timing_figure, comparison_figure
+    from sim.analysis.maps import grid, outcome_function
+    from sim.analysis.robust_charters import CharterDesign, design_charter
+    from sim.analysis.sensitivity import sweep
+    from sim.analysis.stress import breaking_point, shock_timing
+    from sim.montecarlo.executors import Executor
+    from sim.montecarlo.runs import RunResult, run, run_model
+    from sim.partnership.agents import PartnerOrganisation
+    from sim.partnership.model import PartnershipModel
+    from sim.partnership.outcomes import STATUS_MEANINGS, STATUSES
+    from sim.partnership.seeds import replication_rng
+    from sim.results.design import (convergence_figure, parallel_figure, save_design,
+                                    tradeoff_figure)
+    from sim.results.html import write_report
+    from sim.results.run_folder import save_run
     from sim.results.sensitivity import indices_figure
-    from sim.partnership.outcomes import STATUSES, STATUS_MEANINGS
+    from sim.results.workflows import breaking_point_figure, comparison_figure, timing_figure
+    from sim.scenario.loading import (ScenarioError, load_scenario, scenario_from_dict,
+                                      scenario_text)
+    from sim.scenario.parameters import ModelParameters
+    from sim.scenario.schema import Scenario
+    from sim.scenario.shocks import with_shocks
+    from sim.teaching.app import partnership_page
+    from sim.teaching.plots import (satisfaction_over_time, savings_against_business_case,
+                                    shock_side_by_side, trust_network, trust_over_time)
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 

@@ -39,9 +39,12 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.montecarlo import files
 from sim.analysis.abc import SE, AbcResult, Prior, Target, parse_prior, run_abc
+from sim.montecarlo import files
 from sim.montecarlo.executors import Executor, as_executor
+from sim.scenario.fields import field_of
+from sim.scenario.loading import ScenarioError
+from sim.scenario.parameters import ModelParameters
 
 #: Conflicts: phi coefficients below this, between patterns both passing in CONTESTED of draws.
 CONFLICT_PHI = -0.2
@@ -90,7 +93,6 @@ IDENTIFIED = 0.5
 def default_range(path: str, scenario) -> tuple[float, float]:
     """A bare constant's prior: half to one and a half times its value, within its allowed
     range (the whole allowed range for a constant at 0)."""
-    from sim.scenario.parameters import ModelParameters
 
     name = path.split(".", 1)[1] if path.startswith("parameters.") else None
     value = float(scenario.value_of(path))
@@ -110,8 +112,6 @@ def default_range(path: str, scenario) -> tuple[float, float]:
 def priors_for(register, texts: Sequence[str]) -> list[Prior]:
     """Parse `NAME` / `PATH=LOW:HIGH` against the register's scenarios: every path must be a
     number field of every scenario a calibrate pattern runs on (ScenarioError naming it)."""
-    from sim.scenario.fields import field_of
-    from sim.scenario.loading import ScenarioError
 
     scenarios = [p.scenario for p in register.patterns if p.role == "calibrate"]
     if not scenarios:

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import sys
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -236,7 +237,6 @@ def _platypus_random(seed: int):
     """platypus draws from the `random` module, which anything else in the process may draw
     from too (a Dask client's threads do, between generations): for the search, each platypus
     module's `random` is a generator of the search's own, so nothing else moves it."""
-    import sys
 
     import platypus  # noqa: F401  (its modules are loaded)
 
@@ -528,8 +528,8 @@ def _variator(types):
     """Crossover and mutation for each kind of variable present (as the EMA Workbench combines
     them for mixed levers): SBX and polynomial mutation for numbers, HUX and bit flips for
     whole numbers and "changed" genes, subset crossover and replacement for choices."""
-    from platypus import HUX, PM, SBX, SSX, Binary, BitFlip, CompoundOperator, Real, Replace, \
-        Subset
+    from platypus import (HUX, PM, SBX, SSX, Binary, BitFlip, CompoundOperator, Real, Replace,
+                          Subset)
 
     operators = []
     if any(isinstance(t, Real) for t in types):

@@ -32,8 +32,9 @@ from typing import Callable, Optional
 import numpy as np
 
 from sim.montecarlo import files
-from sim.scenario.schema import Scenario
 from sim.montecarlo.executors import Executor
+from sim.partnership.engine import run_batch
+from sim.scenario.schema import Scenario
 
 #: What a candidate's futures hold: name -> (dtype, per partner?).
 ARRAYS = {"delivered": (bool, False), "net": (float, False), "money": (float, True)}
@@ -45,7 +46,6 @@ def charter_futures(scenario: Scenario, seed: int, start: int, stop: int, layout
     target per replication), net savings and each partner's net money; with `conditions`, the
     conditions each future faced (sim.analysis.discovery) too. A top-level function for
     executors."""
-    from sim.partnership.engine import run_batch
 
     run = run_batch(scenario, seed, np.arange(start, stop), layout=layout)
     H = scenario.horizon
@@ -61,7 +61,6 @@ def charter_futures(scenario: Scenario, seed: int, start: int, stop: int, layout
 
 def draft_targets(draft: Scenario, seed: int, start: int, stop: int, layout) -> np.ndarray:
     """The draft's business-case target in each of replications start..stop-1 (£m)."""
-    from sim.partnership.engine import run_batch
 
     run = run_batch(draft, seed, np.arange(start, stop), layout=layout)
     return np.broadcast_to(np.asarray(run.inputs.target_net_savings_m, dtype=float),

@@ -29,13 +29,13 @@ import numpy as np
 import pandas as pd
 
 from sim.montecarlo import files
+from sim.montecarlo.executors import Executor
+from sim.montecarlo.paired import fully_paired, on_common_target, paired_outcomes
+from sim.montecarlo.statistics import mean_interval, wilson_interval
 from sim.scenario.distributions import DISTRIBUTION_KINDS
 from sim.scenario.loading import (ScenarioError, as_scenario, read_yaml, scenario_data,
                                   scenario_from_dict)
-from sim.montecarlo.statistics import mean_interval, wilson_interval
-from sim.montecarlo.paired import fully_paired, on_common_target, paired_outcomes
 from sim.scenario.schema import Scenario
-from sim.montecarlo.executors import Executor
 
 ALPHA = 0.05
 

@@ -29,11 +29,15 @@ import numpy as np
 import pandas as pd
 
 from sim.montecarlo import files
-from sim.scenario.fields import CHARTER_NUMBERS, split_partner
+from sim.montecarlo.executors import Executor, as_executor
+from sim.montecarlo.memory import default_chunk_size, workers_for
+from sim.montecarlo.runs import chunks_of
+from sim.partnership.engine import run_batch
 from sim.partnership.inputs import BENEFITS, uncertain_paths
+from sim.partnership.outcomes import vector_outcomes
+from sim.scenario.fields import CHARTER_NUMBERS, split_partner
 from sim.scenario.loading import as_scenario
 from sim.scenario.schema import Scenario
-from sim.montecarlo.executors import Executor, as_executor
 
 FAILURES = {
     "not_delivered": "fall short of the business case",
@@ -127,8 +131,6 @@ def conditions_frame(scenario: Scenario, run) -> pd.DataFrame:
 
 def discovery_chunk(scenario: Scenario, seed: int, replications: range):
     """Conditions and outcomes of some replications (a top-level function for executors)."""
-    from sim.partnership.engine import run_batch
-    from sim.partnership.outcomes import vector_outcomes
 
     reps = np.arange(replications.start, replications.stop)
     run = run_batch(scenario, seed, reps)
@@ -267,8 +269,6 @@ def discover(scenario, *, replications: int = 5000, failure: str = "not_delivere
     """Run `replications` of the scenario (where `executor` says; progress in replications)
     and find up to `boxes` boxes of conditions where `failure` concentrates (see the module
     docstring)."""
-    from sim.montecarlo.runs import chunks_of
-    from sim.montecarlo.memory import default_chunk_size, workers_for
 
     executor = as_executor(executor)
     sc = as_scenario(scenario)

@@ -39,11 +39,15 @@ import numpy as np
 import pandas as pd
 
 from sim.montecarlo import files
+from sim.montecarlo.executors import Executor, as_executor
+from sim.montecarlo.memory import default_chunk_size, workers_for
+from sim.montecarlo.statistics import mean_bounds, median_bounds, wilson_bounds
+from sim.partnership.engine import run_batch
+from sim.partnership.outcomes import vector_outcomes
 from sim.scenario.fields import field_of
 from sim.scenario.loading import ScenarioError, as_scenario
 from sim.scenario.output_names import OUTPUTS, TIMESERIES_COLUMNS
 from sim.scenario.schema import Scenario, suggest
-from sim.montecarlo.executors import Executor, as_executor
 
 SERIES = "timeseries."
 
@@ -153,8 +157,6 @@ def evaluate_rows(scenario: Scenario, seed: int, quantiles: np.ndarray, columns:
     by its 95% interval). Point p's replications draw from sample `samples[p]`; `exact`: the
     quantiles set values (a design), not the run's own uniforms (a sweep; see engine.draw). A
     top-level function for executors."""
-    from sim.partnership.engine import run_batch
-    from sim.partnership.outcomes import vector_outcomes
 
     P = len(quantiles)
     point = np.repeat(np.arange(P), replications)
@@ -172,7 +174,6 @@ def evaluate_rows(scenario: Scenario, seed: int, quantiles: np.ndarray, columns:
             mean = values.mean(axis=1)
             found = [mean]
             if intervals:
-                from sim.montecarlo.statistics import mean_bounds
 
                 sd = values.std(axis=1, ddof=1) if replications > 1 else np.nan
                 found += list(mean_bounds(mean, sd, replications))
@@ -204,7 +205,6 @@ def point_summaries(table: pd.DataFrame, P: int, outputs: Sequence[str],
     it ([P, 3 * len(outputs)]: value, low, high): Wilson for shares, normal for means, the
     order-statistic interval for medians (sim.partnership.outcomes). sim.analysis.sensitivity's
     points use it too."""
-    from sim.montecarlo.statistics import mean_bounds, median_bounds, wilson_bounds
 
     R = len(table) // P
     columns = []
@@ -258,7 +258,6 @@ def evaluate(scenario, design, replications: int = 64, outputs=("p_deliver",),
     (progress in points). With `checkpoint` (a folder) each chunk's outputs are saved as it
     finishes and chunks already saved are not run again: an interrupted evaluation resumes, and
     ends identical."""
-    from sim.montecarlo.memory import default_chunk_size, workers_for
 
     executor = as_executor(executor)
     base = as_scenario(scenario)

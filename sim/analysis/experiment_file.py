@@ -47,14 +47,15 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
+from sim.montecarlo.executors import Executor
 from sim.scenario.distributions import Number
-from sim.scenario.fields import Field as ScenarioField, field_of
+from sim.scenario.fields import Field as ScenarioField
+from sim.scenario.fields import field_of
 from sim.scenario.loading import (MAX_FILE_BYTES, MAX_ITEMS, ScenarioError, UnreadableFile,
                                   decode_text, format_validation_errors, load_scenario_text,
                                   parse_yaml, read_regular_file, read_scenario_text, scenario_data)
 from sim.scenario.output_names import OUTPUTS, TIMESERIES_COLUMNS
 from sim.scenario.schema import TRAITS, Count, Name, Scenario, Text, suggest
-from sim.montecarlo.executors import Executor
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -13,10 +13,10 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from sim.partnership.inputs import uncertain_paths
 from sim.analysis.sensitivity import (OUTPUTS, FactorError, FactorSpec, evaluate_design,
                                       interval_names, with_factors)
 from sim.montecarlo.executors import Executor
+from sim.partnership.inputs import uncertain_paths
 
 
 @dataclass

@@ -24,14 +24,17 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.charter_design import (AGREE, DEFAULTS, FRESH, OBJECTIVES, REGRET_QUANTILE,
-                                         SENSE, STRIDE, CharterSpace, SeedSearch, CharterSearch,
+                                         SENSE, STRIDE, CharterSearch, CharterSpace, SeedSearch,
                                          as_solutions, epsilon_thin, nondominated)
 from sim.analysis.charter_futures import Ledger, charter_futures, charter_key
 from sim.analysis.levers import Lever, check_budget, check_sign_share, levers_for, parse_lever_text
-from sim.scenario.loading import ScenarioError, as_scenario
-from sim.montecarlo.statistics import Z95, wilson_bounds
-from sim.scenario.schema import Scenario
+from sim.montecarlo import files
 from sim.montecarlo.executors import Executor, as_executor
+from sim.montecarlo.paired import layout_of
+from sim.montecarlo.statistics import Z95, wilson_bounds
+from sim.scenario.fields import fields
+from sim.scenario.loading import ScenarioError, as_scenario
+from sim.scenario.schema import Scenario
 
 #: Settings a design may be given, with what each must be (checked before anything runs).
 LIMITS = {"seeds": (1, 20), "population": (4, 1000), "evaluations": (8, 20_000),
@@ -80,7 +83,6 @@ class CharterDesign:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    from sim.montecarlo import files
 
     return files.json_records(frame)
 
@@ -212,7 +214,6 @@ def design_charter(scenario, levers, *, budget: Optional[int] = None,
     s["budget"] = budget
     s["epsilon_p"], s["epsilon_m"] = EPSILON_P, EPSILON_M
     others = against_charters(draft, against)
-    from sim.montecarlo.paired import layout_of
 
     layout = layout_of([draft, *others.values()])
     space = CharterSpace(draft, levers, budget)
@@ -373,7 +374,6 @@ def _cell(value):
 def _changes(space: CharterSpace, values: dict, whole: Optional[Scenario] = None) -> str:
     """The clauses a charter changes from the draft, as text; for a whole scenario's charter
     (an `against` one), also whether it differs outside the levers."""
-    from sim.scenario.fields import fields
 
     text = "; ".join(f"{p.removeprefix('charter.')}: {_shown(values[p])}"
                      for p in space.changed(values))

@@ -16,8 +16,12 @@ drawn from each replication's own stream, exactly as in `collabsim run`.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import math
 import re
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +31,14 @@ import numpy as np
 import pandas as pd
 
 from sim.montecarlo import files
+from sim.montecarlo.executors import Executor, as_executor
+from sim.montecarlo.memory import default_chunk_size, workers_for
+from sim.partnership.inputs import resolve_batch, uncertain_leaves, uncertain_paths
+from sim.scenario.distributions import is_uncertain
 from sim.scenario.fields import sampled_paths, with_values
-from sim.partnership.inputs import uncertain_paths
 from sim.scenario.loading import ScenarioError, as_scenario
 from sim.scenario.output_names import OUTPUTS  # noqa: F401 - what a point's runs are summarised to
 from sim.scenario.schema import Scenario, suggest
-from sim.montecarlo.executors import Executor, as_executor
 
 METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn")
 #: The index each method ranks factors by, and its confidence column (None: no CI).
@@ -142,8 +148,6 @@ def sweep_factors(scenario, specs: list[FactorSpec] = ()) -> Factors:
 
 def _bounds(scenario: Scenario, grouping: list[str]) -> dict:
     """Value range of each factor (for tables): the distribution's support."""
-    from sim.partnership.inputs import uncertain_leaves
-    from sim.scenario.distributions import is_uncertain
 
     leaves = [x for x in uncertain_leaves(scenario) if is_uncertain(x)]
     out = {}
@@ -211,7 +215,6 @@ def evaluate_design(scenario: Scenario, seed: int, design: np.ndarray, columns, 
     points; `exact`: see evaluate_points). With a `checkpoint`
     folder each chunk's outputs are saved there as they finish and chunks already saved are not
     run again, so an interrupted sweep resumes where it stopped (and ends identical)."""
-    from sim.montecarlo.memory import default_chunk_size, workers_for
 
     executor = as_executor(executor)
     columns = np.asarray(columns)
@@ -252,7 +255,6 @@ def _claim_checkpoint(folder: Path, scenario, seed, design, columns, replication
                       per_chunk) -> None:
     """Make sure saved points belong to this very design (same scenario, seed, points, runs
     and chunks); a checkpoint folder from another sweep is refused, never mixed in."""
-    import hashlib
 
     digest = hashlib.sha256()
     for part in (scenario.model_dump_json(), seed, replications, outputs, per_chunk,
@@ -453,7 +455,6 @@ def input_values(scenario: Scenario, quantiles: np.ndarray, rows: int = 10_000) 
     uncertain input, in uncertain_paths order), exactly as a sweep's run resolves them: its
     distribution's value at the quantile; for a trait correlated across partners
     (partner_similarity), the value after mixing in the partnership-wide quantile."""
-    from sim.partnership.inputs import resolve_batch
 
     quantiles = np.asarray(quantiles, dtype=float)
     parts = [resolve_batch(scenario, quantiles[a:a + rows]).sampled
@@ -519,9 +520,6 @@ def _second_order_table(problem, outputs) -> pd.DataFrame:
 
 def _quietly(analysis) -> list[str]:
     """Run a SALib analysis, keeping what it prints or warns as notes (stdout is for results)."""
-    import contextlib
-    import io
-    import warnings
 
     printed = io.StringIO()
     with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):

@@ -22,15 +22,15 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from sim.scenario.loading import ScenarioError, as_scenario
-from sim.montecarlo.statistics import mean_interval, wilson_interval
+from sim.montecarlo.executors import Executor, as_executor
 from sim.montecarlo.paired import paired_outcomes
+from sim.montecarlo.statistics import mean_interval, wilson_interval
+from sim.scenario.loading import ScenarioError, as_scenario
 from sim.scenario.schema import Scenario
 # shock texts (KIND:key=value,...) live in sim.scenario.shocks, light to import for the command
 # line
 from sim.scenario.shocks import (DEFAULT_AT_CYCLE, StressError, parse_shock,  # noqa: F401
                                  with_shocks)
-from sim.montecarlo.executors import Executor, as_executor
 
 VARY = ("magnitude", "rate")
 #: Evaluations of the first, even scan of the range (ends included) before bisection.

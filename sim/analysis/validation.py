@@ -24,10 +24,10 @@ import numpy as np
 import yaml
 
 from sim.montecarlo.executors import Executor
-from sim.montecarlo.runs import run
-from sim.scenario.loading import SHIPPED_SCENARIOS, scenario_from_dict
-from sim.montecarlo.statistics import mean_interval, wilson_interval
 from sim.montecarlo.paired import on_common_target, paired_outcomes
+from sim.montecarlo.runs import run
+from sim.montecarlo.statistics import mean_interval, wilson_interval
+from sim.scenario.loading import SHIPPED_SCENARIOS, scenario_from_dict
 
 #: The money estimates of a scenario (what its planners cannot know), for the Sobol pattern.
 MONEY_ESTIMATES = ("charter.business_case.savings_potential",

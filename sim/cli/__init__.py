@@ -10,8 +10,9 @@ from __future__ import annotations
 import sys
 
 # each module registers its commands on the app; `collabsim --help` lists them in this order
-from sim.cli import run, sweep  # noqa: F401,I001
-from sim.cli import teaching, calibrate, design, experiment, patterns, workflows  # noqa: F401
+from sim.cli import run, sweep  # noqa: F401  # isort: skip
+from sim.cli import teaching, calibrate, design  # noqa: F401  # isort: skip
+from sim.cli import experiment, patterns, workflows  # noqa: F401  # isort: skip
 from sim.cli.common import app, err, raise_terminated
 
 

@@ -50,8 +50,9 @@ def calibrate(
 
     Finished candidates are saved as they complete; an interrupted calibration is finished with
     `collabsim calibrate --resume FOLDER`, with exactly the result it would have had."""
+    from sim.analysis.calibration import calibrate as run_calibration
+    from sim.analysis.calibration import priors_for
     from sim.results import folders
-    from sim.analysis.calibration import calibrate as run_calibration, priors_for
     from sim.scenario.loading import ScenarioError
 
     if resume is not None:
@@ -106,7 +107,7 @@ def calibrate(
                 on_stage=report), scheduler=scheduler)
 
     def save(result):
-        from sim.results.calibration import save_calibration   # matplotlib, now
+        from sim.results.calibration import save_calibration  # matplotlib, now
 
         shutil.copyfile(folder / "work" / "abc" / "abc.db", folder / "abc.db")
         save_calibration(result, folder, str(register), reg.text, command)

@@ -122,7 +122,7 @@ def design(
                 folder=folder / "work", on_stage=report, **terms), scheduler=scheduler)
 
     def save(result):
-        from sim.results.design import save_design   # matplotlib, now
+        from sim.results.design import save_design  # matplotlib, now
 
         save_design(result, folder, scenario_path, command, design_text, job_folder=True)
 
@@ -180,8 +180,8 @@ def _check_or_exit(draft, specs: dict, terms: dict, others: dict, where: dict) -
     each error naming the option or design-file field it came from; returns the `against`
     scenarios, read."""
     from sim.analysis.levers import check_budget, check_sign_share, levers_for
-    from sim.scenario.loading import ScenarioError, load_scenario_text
     from sim.analysis.robust_charters import against_charters, check_settings
+    from sim.scenario.loading import ScenarioError, load_scenario_text
 
     try:
         found = levers_for(draft, specs, where["levers"])

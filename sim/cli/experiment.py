@@ -38,8 +38,8 @@ def experiment(
 
     Finished design points are saved as they complete; an interrupted experiment is finished
     with `collabsim experiment --resume FOLDER`, with exactly the table it would have had."""
-    from sim.results import folders
     from sim.analysis.experiment_file import experiment_from_text, load_experiment
+    from sim.results import folders
     from sim.scenario.loading import ScenarioError
 
     if resume is not None:
@@ -83,7 +83,7 @@ def experiment(
                 exp, executor=executor, checkpoint=folder / "points"), scheduler=scheduler)
 
     def save(result):
-        from sim.results.experiments import save_experiment   # matplotlib, now
+        from sim.results.experiments import save_experiment  # matplotlib, now
 
         save_experiment(result, folder, command, job_folder=True)
 

@@ -10,16 +10,16 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli.common import (AsJson, Scheduler, Seed, Workers, abnormal_ends, analysis_errors,
-                            app, check_fits, check_new_folder, executor_for, fail, out, plain,
+from sim.cli.common import (AsJson, Scheduler, Seed, Workers, abnormal_ends, analysis_errors, app,
+                            check_fits, check_new_folder, executor_for, fail, out, plain,
                             progress_bar, show)
 
 
 def load_register_or_exit(path: Path):
     """The register at `path`, or exit 2 naming the file and field; exit 2 too if one of the
     scenarios it runs cannot fit in memory (calibrate uses it as well)."""
-    from sim.scenario.loading import ScenarioError
     from sim.analysis.patterns.register import load_register
+    from sim.scenario.loading import ScenarioError
 
     try:
         register = load_register(path)
@@ -53,10 +53,10 @@ def patterns(
     reg = load_register_or_exit(register)   # first: a bad register is refused before any work
     if out_dir is not None:
         check_new_folder(out_dir, "patterns")
+    from sim.analysis.patterns.evaluate import evaluate_register
     from sim.montecarlo import files
     from sim.results import folders
     from sim.results import patterns as report
-    from sim.analysis.patterns.evaluate import evaluate_register
 
     seed = reg.seed if seed is None else seed
     with abnormal_ends(scheduler=scheduler), progress_bar("patterns") as progress:

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli.common import (AsJson, BAD_INPUT, CANNOT_WRITE, abnormal_ends, analysis_errors, app,
+from sim.cli.common import (BAD_INPUT, CANNOT_WRITE, AsJson, abnormal_ends, analysis_errors, app,
                             check_new_folder, err, executor_for, fail, load_or_exit,
                             load_with_text, out, plain, progress_bar, remove_created,
                             resume_command, show)
@@ -44,7 +44,8 @@ def fields(
 ) -> None:
     """List every field path of a scenario (what sweeps, grids, experiments, sim.evaluate and
     Mesa's batch_run can set), with its kind, choices and value in the scenario."""
-    from sim.scenario.fields import fields as field_table, value_of
+    from sim.scenario.fields import fields as field_table
+    from sim.scenario.fields import value_of
 
     sc = load_or_exit(scenario)
     rows = []
@@ -135,8 +136,8 @@ def run(
                 "--seed", str(seed)] + (["--engine", engine] if engine != "vector" else [])
         argv += sum((["--shock", s] for s in shock), [])
         check_new_folder(folder, "run")
-        from sim.scenario.loading import load_scenario_text
         from sim.montecarlo.memory import check_memory, default_chunk_size
+        from sim.scenario.loading import load_scenario_text
 
         planned = load_scenario_text(text, str(scenario)) if shock else sc
         chunk = chunk_size or default_chunk_size(planned, engine)
@@ -193,9 +194,9 @@ def _with_cli_shocks(sc, shocks: list[str]) -> str:
 def _execute(folder: Path, plan, executor: Executor, new: bool) -> None:
     """Run what is left of the plan and assemble the folder; every abnormal end says what is
     saved and how to finish (`collabsim run --resume FOLDER`)."""
-    from sim.results import stored_run
     from sim.montecarlo.executors import SchedulerUnreachable, memory_budget
     from sim.montecarlo.memory import chunk_bytes, workers_for
+    from sim.results import stored_run
 
     scenario = plan.scenario()
     chunk = min(plan.chunk_size, plan.replications)

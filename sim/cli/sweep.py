@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli.common import (AsJson, NOTHING_ANALYSED, OutDir, Scheduler, Seed, Workers,
+from sim.cli.common import (NOTHING_ANALYSED, AsJson, OutDir, Scheduler, Seed, Workers,
                             abnormal_ends, analysis_errors, app, check_fits, err, executor_for,
                             fail, job_plan, load_or_exit, load_with_text, new_results_folder, out,
                             plain, progress_bar, resumable_job, show)
@@ -100,7 +100,8 @@ def sweep(
                 "method": method, "samples": samples, "replications": replications,
                 "outputs": list(output), "factors": list(factor), "seed": seed,
                 "second_order": second_order, "command": command}
-    from sim.analysis.sensitivity import RANK_BY, sweep as run_sweep
+    from sim.analysis.sensitivity import RANK_BY
+    from sim.analysis.sensitivity import sweep as run_sweep
 
     design_file = folder / "design.parquet"
 
@@ -117,7 +118,7 @@ def sweep(
                 scenario_context="a --factor range is not valid for the scenario: ")
 
     def save(result):
-        from sim.results.sensitivity import save_sweep   # matplotlib, only now
+        from sim.results.sensitivity import save_sweep  # matplotlib, only now
 
         save_sweep(result, folder, str(scenario), command, plan["scenario_text"],
                    job_folder=True)
@@ -211,7 +212,7 @@ def grid(
                 sc, x, y, steps, replications, tuple(output), seed, executor=executor),
                 scheduler=scheduler, scenario_context="an --x or --y range is not valid for "
                 "the scenario: ")
-        from sim.results.sensitivity import save_grid   # matplotlib: once there is a result
+        from sim.results.sensitivity import save_grid  # matplotlib: once there is a result
 
         analysis_errors(lambda: save_grid(result, folder, str(scenario),
                                           folders.reproduce_command(argv), sc))

@@ -14,8 +14,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from sim.cli.common import (BAD_INPUT, CANNOT_WRITE, WRITE_ERRORS, AsJson, OutDir, Scheduler,
-                            Seed, Workers, abnormal_ends, analysis_errors, app, check_fits, err,
+from sim.cli.common import (BAD_INPUT, CANNOT_WRITE, WRITE_ERRORS, AsJson, OutDir, Scheduler, Seed,
+                            Workers, abnormal_ends, analysis_errors, app, check_fits, err,
                             executor_for, fail, load_or_exit, new_results_folder, out, plain,
                             progress_bar, show)
 from sim.montecarlo.executors import Executor
@@ -162,7 +162,6 @@ def compare(
     """Which charter delivers more often, by how much, and is the difference real? Every variant
     runs on the same sampled conditions (common random numbers)."""
     from sim.results import folders
-
     from sim.scenario.loading import read_scenario_text
 
     if len(scenarios) + len(charter) < 2:
@@ -172,7 +171,8 @@ def compare(
         analysis_errors(lambda: read_scenario_text(path))
     for variant in variants:
         check_fits(variant)
-    from sim.analysis.comparison import compare as run_compare, load_charter
+    from sim.analysis.comparison import compare as run_compare
+    from sim.analysis.comparison import load_charter
     from sim.results.workflows import save_comparison
 
     variants += analysis_errors(lambda: [load_charter(c, variants[0]) for c in charter])
@@ -245,11 +245,12 @@ def discover(
 
     sc = load_or_exit(scenario)   # first: bad input is refused before anything heavy loads
     check_fits(sc)
-    from sim.analysis.discovery import FAILURES, condition_text, discover as run_discover
+    from sim.analysis.discovery import FAILURES, condition_text
+    from sim.analysis.discovery import discover as run_discover
 
     if failure not in FAILURES:
         fail(f"--failure {failure}: must be one of {', '.join(FAILURES)}")
-    from sim.results.workflows import save_discovery   # matplotlib: once the input is good
+    from sim.results.workflows import save_discovery  # matplotlib: once the input is good
     seed = sc.seed if seed is None else seed
     folder = new_results_folder(out_dir, "discover", scenario, seed)
     result = _run_with_progress("discovering", lambda ex: run_discover(

@@ -19,6 +19,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from sim.montecarlo.executors import keep_from_workers, release_from_workers
+from sim.scenario.loading import UnreadableFile, read_regular_file
 
 LOCK = ".lock"
 
@@ -48,7 +50,6 @@ def folder_lock(folder: Path):
     workers never hold it (executors.keep_from_workers)."""
     import fcntl
 
-    from sim.montecarlo.executors import keep_from_workers, release_from_workers
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -127,7 +128,6 @@ def _entries(folder: Path):
 def read_file(path: Path, limit: int = MAX_RECORD_BYTES) -> bytes:
     """A results file's bytes: a regular file (not through a symbolic link) of at most `limit`
     bytes, or UnsafeFolder saying why not (FileNotFoundError if it is missing)."""
-    from sim.scenario.loading import UnreadableFile, read_regular_file
 
     try:
         return read_regular_file(path, limit, follow_symlinks=False)

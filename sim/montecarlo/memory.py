@@ -12,6 +12,9 @@ fewer workers. Light to import: the command line checks this before loading pand
 
 from __future__ import annotations
 
+from sim.montecarlo.executors import memory_budget, workers_that_fit
+from sim.partnership.inputs import count_uncertain
+from sim.partnership.noise import shock_width, width
 from sim.scenario.schema import Scenario
 
 #: Largest chunks: enough replications to amortise the vector engine's per-review array work,
@@ -33,8 +36,6 @@ def replication_bytes(scenario: Scenario) -> int:
     """Working memory of one replication: its noise block (every review's uniforms, drawn up
     front), the pairwise and per-partner state, and its rows of the result tables. It errs
     high: benchmarks/memory.py compares it with measured peak memory (docs/RELIABILITY.md)."""
-    from sim.partnership.inputs import count_uncertain
-    from sim.partnership.noise import shock_width, width
 
     n = len(scenario.partner_names())
     noise = width(n) + len(scenario.shocks) * shock_width(n)   # the run's and each shock's
@@ -60,7 +61,6 @@ def default_chunk_size(scenario: Scenario, engine: str) -> int:
     chunks, not a refusal; the results do not depend on the chunk size)."""
     if engine != "vector":
         return DEFAULT_CHUNK.get(engine, 1)
-    from sim.montecarlo.executors import memory_budget
 
     per = replication_bytes(scenario)
     return int(max(1, min(DEFAULT_CHUNK["vector"], CHUNK_BYTES // per,
@@ -71,7 +71,6 @@ def check_memory(scenario: Scenario, engine: str, chunk_size: int, *,
                  setting: str = "--chunk-size") -> None:
     """Refuse (MemoryLimitError), before any work starts, chunks that cannot fit in the memory
     available, saying how many replications per chunk would."""
-    from sim.montecarlo.executors import memory_budget
 
     per = replication_bytes(scenario)
     budget, need = memory_budget(), chunk_bytes(scenario, engine, chunk_size, per)
@@ -107,7 +106,6 @@ def workers_for(scenario: Scenario, engine: str, chunk_size: int, workers: int, 
                 setting: str = "--chunk-size") -> int:
     """Check that a chunk fits in memory (check_memory), and how many of `workers` to use so
     that their chunks fit together: fewer for big scenarios rather than run out of memory."""
-    from sim.montecarlo.executors import workers_that_fit
 
     check_memory(scenario, engine, chunk_size, setting=setting)
     if workers <= 1:

@@ -21,8 +21,12 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from sim.montecarlo.executors import Executor, as_executor
+from sim.montecarlo.memory import default_chunk_size, workers_for
+from sim.montecarlo.runs import chunks_of
+from sim.partnership import noise as noise_mod
+from sim.partnership.engine import StreamLayout, run_batch
 from sim.partnership.inputs import count_run_inputs, uncertain_paths
-from sim.partnership.outcomes import classify
+from sim.partnership.outcomes import classify, vector_outcomes
 from sim.scenario.schema import Scenario
 
 if TYPE_CHECKING:   # pandas is loaded when tables are made, so that importing KEPT is light
@@ -38,8 +42,6 @@ def layout_of(variants: list[Scenario]):
     (as long as the longest variant's), then any inputs the other variants add. So the first
     variant's stream is exactly what `collabsim run` draws for it. (Shocks' inputs are drawn
     from the shocks' own streams, not from this one.)"""
-    from sim.partnership import noise as noise_mod
-    from sim.partnership.engine import StreamLayout
 
     first = run_input_paths(variants[0])
     positions = {name: i for i, name in enumerate(first)}
@@ -67,8 +69,6 @@ def fully_paired(variants: list[Scenario]) -> bool:
 def outcomes_chunk(scenario: Scenario, seed: int, replications: range, layout) -> pd.DataFrame:
     """The kept outcomes of some replications of one variant (a top-level function, so that
     executors can send it to workers)."""
-    from sim.partnership.engine import run_batch
-    from sim.partnership.outcomes import vector_outcomes
 
     reps = np.arange(replications.start, replications.stop)
     run = run_batch(scenario, seed, reps, layout=layout)
@@ -82,8 +82,6 @@ def paired_outcomes(variants: list[Scenario], seed: int, replications: int,
     together)."""
     import pandas as pd
 
-    from sim.montecarlo.runs import chunks_of
-    from sim.montecarlo.memory import default_chunk_size, workers_for
 
     if replications < 1:
         raise ValueError("replications must be at least 1")

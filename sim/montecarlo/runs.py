@@ -15,18 +15,19 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from sim.partnership.engine import ENGINES  # noqa: F401 - the engines a run can use
-from sim.scenario.loading import as_scenario
 # chunk sizes and the memory they need: sim.montecarlo.memory (still importable from here)
 from sim.montecarlo.executors import Executor, as_executor
 from sim.montecarlo.memory import (CHUNK_BYTES, DEFAULT_CHUNK, default_chunk_size,  # noqa: F401
                                    workers_for)
-from sim.partnership.outcomes import run_outcome
 from sim.montecarlo.statistics import summarise
+from sim.partnership.engine import ENGINES  # noqa: F401 - the engines a run can use
+from sim.partnership.engine import simulate
+from sim.partnership.outcomes import run_outcome, vector_outcomes
+from sim.partnership.seeds import replication_seed
+from sim.scenario.loading import as_scenario
 # noqa: F401 - a run's time-series columns
 from sim.scenario.output_names import TIMESERIES_COLUMNS
 from sim.scenario.schema import Scenario
-from sim.partnership.seeds import replication_seed
 
 
 def run_model(scenario: Scenario, seed: int, replication: int, sample: int = 0):
@@ -72,8 +73,6 @@ def run_chunk(scenario: Scenario, seed: int, replications: range, sample: int = 
 
 
 def _vector_chunk(scenario, seed, replications, sample):
-    from sim.partnership.engine import simulate
-    from sim.partnership.outcomes import vector_outcomes
 
     result = simulate(scenario, seed, replications, sample)
     R, T = result.series["maturity"].shape

@@ -13,7 +13,6 @@ from sim.partnership.behaviour import particles_of
 from sim.partnership.behaviour import summary as behaviour_summary
 from sim.partnership.outcomes import STATUSES
 
-
 #: The standard normal quantile of a two-sided 95% interval.
 Z95 = 1.959963984540054
 

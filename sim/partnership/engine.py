@@ -18,13 +18,13 @@ import numpy as np
 
 from sim.partnership import noise as noise_mod
 from sim.partnership import rules
+from sim.partnership.arrays import active_mean, count, rowany, rowsum
 from sim.partnership.behaviour import (particle_scenario, particles_of, replication_particles,
                                        values_of)
-from sim.partnership.arrays import active_mean, count, rowany, rowsum
 from sim.partnership.inputs import (SCALARS, PartnershipInputs, count_run_inputs, resolve_batch,
                                     shock_input_counts, shock_streams, uncertain_paths)
-from sim.scenario.schema import Scenario
 from sim.partnership.seeds import replication_uniforms
+from sim.scenario.schema import Scenario
 
 #: The engines a Monte Carlo run can use: this one, and the Mesa model (the reference).
 ENGINES = ("vector", "mesa")

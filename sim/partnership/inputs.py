@@ -20,11 +20,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from sim.partnership import noise
+from sim.partnership.rules import TARGET_ALL, TARGET_ANY, planned_money
 from sim.scenario.distributions import Uniform, is_uncertain
 from sim.scenario.fields import CHARTER_NUMBERS
 from sim.scenario.parameters import ModelParameters
-from sim.partnership.rules import TARGET_ALL, TARGET_ANY, planned_money
 from sim.scenario.schema import BENEFITS, DEFAULT_MAGNITUDE, PLAN, TRAITS, Scenario
+
 #: joins_at of a prospective partner (`joins_at: null`): no review is ever that late.
 NEVER = 2**31 - 1
 

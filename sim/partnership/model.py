@@ -12,15 +12,15 @@ import numpy as np
 
 from sim.partnership import noise as noise_mod
 from sim.partnership import rules
-from sim.partnership.arrays import active_mean, rowsum
 from sim.partnership.agents import PartnerOrganisation
+from sim.partnership.arrays import active_mean, rowsum
 from sim.partnership.behaviour import model_particle, particle_scenario, particles_of, values_of
 from sim.partnership.inputs import (PartnershipInputs, count_run_inputs, resolve,
                                     shock_input_counts, shock_streams)
-from sim.scenario.loading import as_scenario
 from sim.partnership.outcomes import STANDING_SERIES, Standing, standing
-from sim.scenario.schema import TRAITS, Scenario
 from sim.partnership.seeds import child_rng
+from sim.scenario.loading import as_scenario
+from sim.scenario.schema import TRAITS, Scenario
 
 
 class PartnershipModel(mesa.Model):

@@ -18,7 +18,6 @@ from sim.partnership.arrays import count, others_active, rowany, rowmin, rowsum
 from sim.scenario.parameters import ModelParameters
 from sim.scenario.schema import CHANCE_SHOCKS
 
-
 # --- who takes part ------------------------------------------------------------------------
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.results import folders
 from sim.analysis.calibration import IDENTIFIED, PASS_GOAL, Calibration
+from sim.results import folders
 
 
 def headline(result: Calibration) -> list[str]:

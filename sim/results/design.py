@@ -20,9 +20,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sim.results import folders
 from sim.analysis.charter_design import AGREE, OBJECTIVES
 from sim.analysis.robust_charters import CharterDesign
+from sim.results import folders
 from sim.results.text import literal_text
 
 COLOURS = ("#264653", "#e76f51", "#2a9d8f", "#e9c46a", "#8ab17d", "#6d597a", "#f4a261",

@@ -23,11 +23,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sim.results import folders
 from sim.analysis.experiment_file import ExperimentResult, Factor
 from sim.montecarlo.statistics import Z95
-from sim.scenario.output_names import OUTPUTS
+from sim.results import folders
 from sim.results.text import literal_text
+from sim.scenario.output_names import OUTPUTS
 
 #: At most this many lines (levels or design points) in one panel.
 MAX_LINES = 8

@@ -28,6 +28,8 @@ from importlib import metadata
 from pathlib import Path
 
 from sim.montecarlo.files import replacing, write_csv, write_json, write_parquet, write_text
+from sim.partnership.behaviour import particles_of, posterior_table, summary
+from sim.scenario.loading import read_scenario_text
 
 DEPENDENCIES = ("mesa", "numpy", "pandas", "pyarrow", "matplotlib", "pydantic", "PyYAML",
                 "SALib", "scipy", "typer", "rich", "ema_workbench")
@@ -129,7 +131,6 @@ def behaviour_record(scenario) -> tuple[dict, dict]:
     (`behaviour`: PATH, the folder read, the posterior's sha256 and size; `behaviour_patterns`:
     the calibration's pass rates) and the table to save as `posterior` (each particle's values
     and weight, as the run used them). Both empty without a posterior."""
-    from sim.partnership.behaviour import particles_of, posterior_table, summary
 
     particles = particles_of(scenario)
     if particles is None:
@@ -159,7 +160,6 @@ def save_results(folder: Path, kind: str, *, scenario_path: str | None, seed: in
     tables = {**(tables or {}), **extra_tables}
     record = {**extra_record, **(record or {})}
     if scenario_text is None and scenario_path:
-        from sim.scenario.loading import read_scenario_text
 
         scenario_text = read_scenario_text(scenario_path)
     folder.parent.mkdir(parents=True, exist_ok=True)

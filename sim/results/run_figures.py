@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 
 from sim.partnership.outcomes import STATUSES
+from sim.results.folders import save_figure
 from sim.results.text import literal_text
 
 STATUS_COLOURS = {"thriving": "#2a9d8f", "stumbling": "#e9c46a", "crumbling": "#f4a261",
@@ -78,13 +81,11 @@ def outcome_shares(summary: dict, title: str):
 
 
 def _wrap(text: str, width: int = 38) -> str:
-    import textwrap
 
     return "\n".join(textwrap.wrap(text, width))
 
 
 def save(fig, path) -> None:
     """Save a figure as PNG (written to a temporary file and renamed into place) and close it."""
-    from sim.results.folders import save_figure
 
     save_figure(fig, path)

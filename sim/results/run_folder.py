@@ -6,16 +6,15 @@ import math
 import re
 from pathlib import Path
 
-from sim.results import run_figures as plots
-
 from sim.montecarlo import files
-from sim.results import folders
-from sim.partnership.behaviour import sentence as behaviour_sentence
 from sim.montecarlo.runs import RunResult
-from sim.scenario.loading import read_scenario_text
-from sim.partnership.outcomes import STATUS_MEANINGS, STATUSES
 from sim.montecarlo.statistics import exits_by_cycle
+from sim.partnership.behaviour import sentence as behaviour_sentence
+from sim.partnership.outcomes import STATUS_MEANINGS, STATUSES
+from sim.results import folders
+from sim.results import run_figures as plots
 from sim.results.text import markdown_literal, printable
+from sim.scenario.loading import read_scenario_text
 
 
 def _pct(x) -> str:

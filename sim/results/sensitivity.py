@@ -7,8 +7,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sim.results import folders
 from sim.analysis.sensitivity import OUTPUTS, RANK_BY, SweepResult
+from sim.results import folders
 from sim.results.text import literal_text
 
 

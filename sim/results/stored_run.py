@@ -29,10 +29,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from sim.montecarlo import files
-from sim.results import folders
 from sim.montecarlo.executors import Executor, as_executor
-from sim.montecarlo.runs import check_settings, chunks_of, run_chunk
 from sim.montecarlo.memory import check_memory, default_chunk_size, workers_for
+from sim.montecarlo.runs import RunResult, check_settings, chunks_of, run_chunk
+from sim.montecarlo.statistics import summarise
+from sim.partnership.behaviour import particles_of
+from sim.results import folders
+from sim.scenario.loading import load_scenario_text, read_scenario_text
 
 PLAN = "plan.json"
 #: Outcome columns the headline summary needs (the rest stay on disk).
@@ -65,8 +68,6 @@ class Plan:
     def scenario(self):
         """The run's scenario; with a posterior, read again and checked unchanged (a resumed
         run must use the particles its first chunks used)."""
-        from sim.partnership.behaviour import particles_of
-        from sim.scenario.loading import load_scenario_text
 
         scenario = load_scenario_text(self.scenario_text, self.scenario_path or "<plan.json>")
         particles = particles_of(scenario)
@@ -82,7 +83,6 @@ def plan(folder: Path, scenario_path: str, seed: int, replications: int, engine:
          scenario_text: Optional[str] = None) -> Plan:
     """Create `folder` (which must not exist or be empty) for a new run and record its plan.
     `scenario_text` replaces the file's text when the run changes the scenario (--shock)."""
-    from sim.scenario.loading import load_scenario_text, read_scenario_text
 
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or not files.is_empty_folder(folder)):
@@ -196,9 +196,7 @@ def assemble(folder: Path):
     """Turn a folder whose chunks are all done into finished results; returns the RunResult
     of the run, with the outcomes table's summary columns and the figure sample's time
     series (the full tables stay on disk)."""
-    from sim.results import run_figures as plots
-    from sim.montecarlo.runs import RunResult
-    from sim.montecarlo.statistics import summarise
+    from sim.results import run_figures as plots   # matplotlib: only once the run is done
     from sim.results.run_folder import summary_markdown
 
     folder = Path(folder)

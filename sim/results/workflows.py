@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sim.results import folders
 from sim.analysis.comparison import Comparison
 from sim.analysis.discovery import FAILURES, Discovery
-from sim.scenario.loading import read_scenario_text
 from sim.analysis.stress import BreakingPoint, Timing
+from sim.results import folders
 from sim.results.text import literal_text
+from sim.scenario.loading import read_scenario_text
 
 INK, BAND, MARK, ALERT = "#264653", "#8ab17d", "#e9c46a", "#e76f51"
 
@@ -197,6 +198,5 @@ def save_discovery(result: Discovery, folder: Path, scenario_path: str, command:
 
 
 def _wrap(text: str, width: int = 110) -> str:
-    import textwrap
 
     return "\n".join(textwrap.wrap(str(text), width)) or str(text)

@@ -20,7 +20,8 @@ import math
 from typing import Annotated, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict,
+                      field_validator, model_validator)
 
 #: A number as a scenario gives it: an int or a float, never text ("0.3") or true/false.
 Number = Annotated[float, Strict()]
@@ -190,7 +191,6 @@ def check_within(value, low: float, high: float) -> None:
 
 def uncertain(low: float = 0.0, high: float = 1.0):
     """A pydantic type: a number in [low, high], or a distribution whose support lies in it."""
-    from pydantic import AfterValidator, BeforeValidator
 
     def _check(v):
         if not is_uncertain(v):

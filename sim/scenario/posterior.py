@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 #: The largest posterior.parquet, patterns.parquet or manifest.json read from a folder.
 MAX_POSTERIOR_BYTES = 16_000_000
 

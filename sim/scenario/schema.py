@@ -9,12 +9,13 @@ a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from typing import Annotated, Literal, Optional, Union
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      field_validator, model_validator)
+                      ValidationError, field_validator, model_validator)
 
 from sim.scenario.distributions import is_uncertain, uncertain
 from sim.scenario.parameters import ModelParameters
@@ -618,7 +619,6 @@ def _check_particle_values(scenario: Scenario) -> None:
     """Every particle's values must be values the scenario takes: the model's constants are
     checked particle by particle (their own rules relate some of them), any other number at
     each column's least and greatest value (its range is all that limits it)."""
-    from pydantic import ValidationError
 
     from sim.scenario.loading import ScenarioError
 
@@ -657,7 +657,6 @@ class FieldError(ValueError):
 
 
 def suggest(word: str, options) -> str:
-    import difflib
 
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""

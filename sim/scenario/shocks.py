@@ -6,6 +6,8 @@ at_cycle=3", and scenarios with shocks added. Light to import (no pandas), so th
 
 from __future__ import annotations
 
+import difflib
+
 from sim.scenario.loading import as_scenario, scenario_data, scenario_from_dict
 from sim.scenario.schema import SHOCK_KINDS, Scenario
 
@@ -24,7 +26,6 @@ def parse_shock(text: str, **defaults) -> dict:
     at_cycle, rate, magnitude) fill what the text leaves out. Validated with the scenario."""
     kind, _, rest = text.strip().partition(":")
     if kind not in SHOCK_KINDS:
-        import difflib
 
         close = difflib.get_close_matches(kind, SHOCK_KINDS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

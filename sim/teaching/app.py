@@ -39,15 +39,15 @@ import time
 import solara
 
 from sim.partnership import rules
-from sim.teaching import plots as tp
+from sim.partnership.model import PartnershipModel
+from sim.partnership.outcomes import STATUS_MEANINGS, verdict_lines
+from sim.results.text import printable
 from sim.scenario.distributions import DISTRIBUTION_KINDS
 from sim.scenario.fields import fields
 from sim.scenario.loading import (SHIPPED_SCENARIOS, ScenarioError, as_scenario, scenario_data,
                                   scenario_from_dict)
-from sim.partnership.model import PartnershipModel
-from sim.partnership.outcomes import STATUS_MEANINGS, verdict_lines
 from sim.scenario.schema import SHOCK_KINDS, Scenario
-from sim.results.text import printable
+from sim.teaching import plots as tp
 
 #: Traits with a slider for each partner.
 SLIDER_TRAITS = ("ambition", "resourcing", "skills", "trustworthiness", "commitment",

@@ -13,7 +13,6 @@ TEXT_PT points (12.5 px at 100 dpi).
 from __future__ import annotations
 
 import io
-import math
 
 import numpy as np
 from matplotlib import colormaps

@@ -18,9 +18,9 @@ from typing import Annotated, Callable, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from sim.partnership.outcomes import STATUSES
-from sim.montecarlo.paired import KEPT
 from sim.analysis.patterns import statistics as st
+from sim.montecarlo.paired import KEPT
+from sim.partnership.outcomes import STATUSES
 from sim.partnership.rules import SATISFACTION_PARTS
 from sim.scenario.schema import suggest, whole_number
 

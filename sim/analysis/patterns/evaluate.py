@@ -16,13 +16,13 @@ from typing import Mapping, Optional
 
 import pandas as pd
 
-from sim.montecarlo.runs import chunks_of, run_chunk
-from sim.montecarlo.memory import default_chunk_size, workers_for
-from sim.montecarlo.paired import KEPT, layout_of, on_common_target, outcomes_chunk
 from sim.analysis.patterns.register import Pattern, Register
-from sim.scenario.schema import Scenario
 from sim.analysis.stress import shock_absent, shock_variant
 from sim.montecarlo.executors import Executor, as_executor
+from sim.montecarlo.memory import default_chunk_size, workers_for
+from sim.montecarlo.paired import KEPT, layout_of, on_common_target, outcomes_chunk
+from sim.montecarlo.runs import chunks_of, run_chunk
+from sim.scenario.schema import Scenario
 
 #: Columns of the table evaluate_register returns.
 COLUMNS = ("name", "role", "statistic", "unit", "value", "ci_low", "ci_high", "target",

@@ -13,11 +13,11 @@ from typing import Optional
 
 from pydantic import ValidationError
 
+from sim.analysis.patterns.catalogue import OUTCOME_COLUMNS, Settings, Statistic
+from sim.analysis.patterns.schema import PatternSpec, RegisterFile, StatisticChoice, Target
 from sim.partnership.inputs import uncertain_paths
 from sim.scenario.loading import (SHIPPED_SCENARIOS, ScenarioError, format_validation_errors,
                                   load_scenario, parse_yaml, read_scenario_text)
-from sim.analysis.patterns.catalogue import OUTCOME_COLUMNS, Settings, Statistic
-from sim.analysis.patterns.schema import PatternSpec, RegisterFile, StatisticChoice, Target
 from sim.scenario.schema import Scenario, suggest
 from sim.scenario.shocks import DEFAULT_AT_CYCLE, StressError, parse_shock, with_shocks
 
