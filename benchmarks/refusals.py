@@ -1,5 +1,6 @@
 """How long `collabsim` takes to refuse the inputs of issue 15 (measured, not tested: the test
-suite checks each refusal's status, message and the 2-second limit; this prints the times).
+suite checks each refusal's status and message, and that it imports none of the libraries that
+would take its 2 seconds; this prints the times).
 
     python benchmarks/refusals.py          # each case 3 times; prints the slowest, in seconds
 

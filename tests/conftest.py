@@ -3,10 +3,12 @@ data to edit. Helpers that tests import by name live beside this file: commandli
 `collabsim` as a user does), refusals.py (how a refused file is checked), strategies.py
 (hypothesis strategies for valid scenarios), behaviour_folders.py (calibration folders).
 
-The quick loop is `python -m pytest -m "not slow"` (under a minute on two cores); CI runs every
-test (`.ci/run`). A test is marked slow when it reruns a long documented command, runs a whole
-corpus through the command line, kills long jobs, executes notebooks or drives a browser or a
-cluster, each of which something quick also checks in the loop."""
+The quick loop is `python -m pytest -m "not slow"` (under a minute in one process;
+benchmarks/quick_loop.py measures it); CI runs every test (`.ci/run`). Mark a test
+`@pytest.mark.slow` when it takes half a second or more: most such tests start a `collabsim`
+process (Python and the command's imports), rerun a documented command, kill long jobs,
+execute notebooks or drive a browser or a cluster; a module whose every test is slow says so
+once with `pytestmark`."""
 
 from __future__ import annotations
 

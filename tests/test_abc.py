@@ -25,6 +25,7 @@ def toy_result():
     return run_abc(toy, TARGETS, PRIORS, population=60, generations=4, seed=3)
 
 
+@pytest.mark.slow
 def test_a_known_answer_is_recovered_and_the_evidence_narrows_it(toy_result):
     table = toy_result.contraction().set_index("parameter")
     assert table.loc["parameters.a", "posterior_mean"] == pytest.approx(0.6, abs=0.05)
@@ -35,12 +36,14 @@ def test_a_known_answer_is_recovered_and_the_evidence_narrows_it(toy_result):
     assert toy_result.posterior["weight"].sum() == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_identical_whatever_the_workers(toy_result):
     two = run_abc(toy, TARGETS, PRIORS, population=60, generations=4, seed=3,
                   executor=sim.Executor(workers=2))
     assert two.posterior.equals(toy_result.posterior)
 
 
+@pytest.mark.slow
 def test_stopped_after_two_generations_and_resumed_it_ends_identical(tmp_path, toy_result):
     run_abc(toy, TARGETS, PRIORS, population=60, generations=2, seed=3, folder=tmp_path)
     resumed = run_abc(toy, TARGETS, PRIORS, population=60, generations=4, seed=3,
@@ -49,6 +52,7 @@ def test_stopped_after_two_generations_and_resumed_it_ends_identical(tmp_path, t
     assert list(resumed.generations["generation"]) == [1, 2, 3, 4]
 
 
+@pytest.mark.slow
 def test_killed_inside_a_generation_the_saved_batches_are_used_again(tmp_path, toy_result):
     """A calibration killed before its first generation was recorded keeps its finished
     batches; starting again reuses them (never re-simulated) and ends identical."""

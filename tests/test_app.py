@@ -67,6 +67,7 @@ def test_the_model_is_the_partnership_the_sliders_describe():
         teaching.TeachingModel(**{**defaults(), "Westshire: ambition": 0.5})
 
 
+@pytest.mark.slow
 def test_the_pictures_draw_at_the_start_and_after_a_dissolution(tmp_path):
     model = teaching.TeachingModel(**{**defaults(), "shock": "partner_exit",
                                       "shock_partner": "all", "shock_cycle": 3})
@@ -86,6 +87,7 @@ def test_the_info_panel_has_netlogos_sections():
                         "EXTENDING THE MODEL"]
 
 
+@pytest.mark.slow
 def test_the_page_renders_as_a_component_for_notebooks():
     import solara
 
@@ -205,6 +207,7 @@ def served_app():
             os.killpg(server.pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_killing_collabsim_app_stops_its_server(sig):
     """`kill PID` (or `kill -9 PID`) of `collabsim app` leaves no Solara child serving the port."""
@@ -224,6 +227,7 @@ def test_killing_collabsim_app_stops_its_server(sig):
             os.killpg(server.pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_a_busy_port_is_refused_before_anything_is_announced():
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -252,6 +256,7 @@ def _boxes(page, selector):
                 natural: e.naturalWidth || 0, text: e.innerText || ''}; })""", selector)
 
 
+@pytest.mark.slow
 def test_a_student_uses_the_app_in_a_browser_at_classroom_size(served_app, tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip("no Chromium on this machine (Debian: apt-get install chromium; .ci/run "

@@ -89,6 +89,7 @@ def test_every_distribution_form_is_accepted_and_sampled_within_its_range(form):
 # --- through the real command line -----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_cli_run_refuses_every_corpus_file_quickly_with_status_2_and_writes_nothing(
         tmp_path, name):
@@ -159,6 +160,7 @@ BAD_COMMAND_LINES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, fragment", BAD_COMMAND_LINES,
                          ids=[" ".join(a[:3]).replace(str(ROOT) + "/", "") for a, _ in
                               BAD_COMMAND_LINES])
@@ -171,6 +173,7 @@ def test_bad_command_lines_exit_2_quickly_without_traceback_or_files(tmp_path, a
     assert refused_light(proc), heavy_imports(proc)
 
 
+@pytest.mark.slow
 def test_out_folder_that_already_holds_files_is_refused(tmp_path):
     (tmp_path / "keep.txt").write_text("precious")
     proc = collabsim("run", ROOT / "scenarios" / "three_councils.yaml", "-n", 3, "--out",
@@ -179,6 +182,7 @@ def test_out_folder_that_already_holds_files_is_refused(tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "precious"
 
 
+@pytest.mark.slow
 def test_validate_reports_a_good_scenario_as_json():
     proc = collabsim("validate", "scenarios/three_councils.yaml", "--json", cwd=ROOT)
     assert proc.returncode == 0
@@ -195,6 +199,7 @@ def _refused_quickly(proc, fragment, folder):
     assert refused_light(proc), heavy_imports(proc)
 
 
+@pytest.mark.slow
 def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
     fifo = tmp_path / "scenario.yaml"
     os.mkfifo(fifo)
@@ -223,6 +228,7 @@ HUGE = {   # 199,000 unknown keys; a list of 199,000 values; 10,000 lists of 20 
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(HUGE))
 def test_huge_structures_are_refused_quickly_and_for_what_they_are(tmp_path, name):
     edit, fragment = HUGE[name]
@@ -259,6 +265,7 @@ def test_a_chunk_that_cannot_fit_in_memory_is_refused_before_work_starts(tmp_pat
     assert list(tmp_path.iterdir()) == [], "nothing written"
 
 
+@pytest.mark.slow
 def test_a_scenario_too_big_for_one_replication_is_refused_before_work_starts(tmp_path):
     d = copy.deepcopy(yaml.safe_load(open(T)))
     d["population"]["count"], d["horizon"] = 1000, 400
@@ -272,6 +279,7 @@ def test_a_scenario_too_big_for_one_replication_is_refused_before_work_starts(tm
         assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml"], args
 
 
+@pytest.mark.slow
 def test_big_scenarios_use_fewer_workers_rather_than_run_out_of_memory(tmp_path):
     d = copy.deepcopy(yaml.safe_load(open(T)))
     d["population"]["count"], d["horizon"] = 60, 20
@@ -303,6 +311,7 @@ def markup_scenario(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [
     ["validate"], ["run", "-n", 30], ["sweep", "-N", 8, "-n", 4],
     ["grid", "--x", "charter.consensus=0:1", "--y", "charter.programme_team.training=0:1",
@@ -325,6 +334,7 @@ def test_names_that_look_like_markup_are_shown_as_written_by_every_command(
         assert str(markup_scenario) in proc.stdout
 
 
+@pytest.mark.slow
 def test_control_characters_never_reach_the_terminal(tmp_path):
     """A path (which no schema checks) and a refused name are shown with their control
     characters written out."""

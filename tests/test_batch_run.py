@@ -34,6 +34,7 @@ def last_rows(table):
 # --- mesa.batch_run ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_last_row_of_each_run_is_its_final_review_and_its_row_of_the_outcomes_table(
         three_councils):
     runs, ambitions = 12, [0.2, 0.8]

@@ -32,6 +32,7 @@ def strong(tmp_path):
     return calibration_folder(tmp_path / "cal", STRONG)
 
 
+@pytest.mark.slow
 def test_the_particle_is_chosen_by_weight_from_the_replications_own_stream(tmp_path):
     folder = calibration_folder(tmp_path / "cal", {"parameters.planned_capacity": [0.06, 0.12],
                                                    "weight": [0.2, 0.8]})
@@ -88,6 +89,7 @@ def test_each_particle_runs_with_its_own_constants_and_plan(strong):
     assert abs(first - second) > 20, "the constants matter"
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_workers_or_chunk_size(strong):
     scenario = with_posterior(THREE, strong)
     one = sim.run(scenario, replications=120, seed=11, chunk_size=120).outcomes
@@ -135,6 +137,7 @@ def test_every_job_honours_the_posterior(strong):
     assert len(outcomes) == 50
 
 
+@pytest.mark.slow
 def test_the_shipped_posterior_reproduces_6_of_6_calibrate_and_19_of_20_validate_patterns():
     """The figures docs/PATTERNS.md quotes for scenarios/typical_calibrated.yaml."""
     scenario = sim.load_scenario(CALIBRATED)
@@ -149,6 +152,7 @@ def test_the_shipped_posterior_reproduces_6_of_6_calibrate_and_19_of_20_validate
 _cli = functools.partial(collabsim, env={"COLUMNS": "400"})
 
 
+@pytest.mark.slow
 def test_run_says_where_the_behaviour_came_from_and_records_the_posterior(tmp_path):
     out = tmp_path / "run"
     proc = _cli("run", CALIBRATED, "--replications", 300, "--seed", 2, "--out", out,
@@ -225,6 +229,7 @@ def test_a_posterior_that_cannot_be_used_is_refused_naming_file_and_field(
     assert str(path) in message and "behaviour" in message and fragment in message, message
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_a_bad_posterior_with_status_2_and_writes_nothing(tmp_path):
     path = _bad(tmp_path, {"parameters.planned_capacity": [0.1], "weight": [-1.0]})
     before = sorted(os.listdir(tmp_path))
@@ -234,6 +239,7 @@ def test_the_cli_refuses_a_bad_posterior_with_status_2_and_writes_nothing(tmp_pa
     assert sorted(os.listdir(tmp_path)) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("job", [
     ["grid", "--x", "partners.*.ambition=0.2:0.8", "--y", "partners.*.skills=0.2:0.8",
      "--steps", 2, "--replications", 10],

@@ -53,6 +53,7 @@ def twin(tmp_path_factory):
     return _register(folder / "twin.yaml", {k: (v - 0.02, v + 0.02) for k, v in values.items()})
 
 
+@pytest.mark.slow
 def test_an_identical_twin_is_recovered_from_its_own_patterns(twin):
     """Calibrating two constants to patterns the model generated at known values recovers
     them: each truth lies in its posterior's 90% interval, and the evidence narrows both."""
@@ -99,6 +100,7 @@ SMALL = ["--parameters", "planned_capacity=0.05:0.13", "--population", "8", "--g
          "--workers", "1"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, words", [
     (["--parameters", "planned_capacty"], ["--parameters", "did you mean"]),
     (["--parameters", "run_ceiling=2:1"], ["LOW < HIGH"]),
@@ -113,6 +115,7 @@ def test_bad_parameters_exit_2_naming_them_and_write_nothing(tmp_path, args, wor
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_bad_register_exits_2_naming_the_file(tmp_path):
     bad = ROOT / "tests" / "bad_inputs" / "patterns" / "low_above_high.yaml"
     done = collabsim("calibrate", str(bad), *SMALL, "--out", str(tmp_path / "out"))
@@ -129,6 +132,7 @@ def finished(twin, tmp_path_factory):
     return out, done
 
 
+@pytest.mark.slow
 def test_the_command_writes_a_folder_a_report_and_json(finished):
     out, done = finished
     summary = json.loads(done.stdout)
@@ -145,6 +149,7 @@ def test_the_command_writes_a_folder_a_report_and_json(finished):
     assert "Calibration" in (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_killed_and_resumed_it_ends_identical(tmp_path, twin, finished):
     whole = finished[0]
     cut = tmp_path / "cut"

@@ -22,6 +22,7 @@ def first_run(tmp_path_factory):
     return out, proc
 
 
+@pytest.mark.slow
 def test_json_summary_has_the_headline_figures(first_run):
     out, proc = first_run
     lines = proc.stdout.strip().splitlines()
@@ -59,6 +60,7 @@ def test_results_folder_holds_tables_figures_summary_and_manifest(first_run):
     assert "Delivers the business case" in (out / "summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_the_manifest_command_reproduces_the_results_exactly(first_run, tmp_path):
     out, _ = first_run
     command = json.loads((out / "manifest.json").read_text())["command"].split()[1:]
@@ -70,6 +72,7 @@ def test_the_manifest_command_reproduces_the_results_exactly(first_run, tmp_path
     assert (out / "outcomes.csv").read_text() == (again / "outcomes.csv").read_text()
 
 
+@pytest.mark.slow
 def test_human_readable_output_shows_the_headline_and_where_results_went(tmp_path):
     proc = collabsim("run", SCENARIO, "-n", 10, "--seed", 1, "--out", tmp_path / "r",
                      "--workers", 1)
@@ -78,6 +81,7 @@ def test_human_readable_output_shows_the_headline_and_where_results_went(tmp_pat
     assert f"results: {tmp_path / 'r'}" in proc.stdout
 
 
+@pytest.mark.slow
 def test_default_folder_is_a_new_folder_under_results(tmp_path):
     scenario = tmp_path / "mine.yaml"
     scenario.write_text(SCENARIO.read_text())
@@ -91,6 +95,7 @@ def test_default_folder_is_a_new_folder_under_results(tmp_path):
     assert len(folders) == 2 and all(f.name.startswith("mine-") for f in folders)
 
 
+@pytest.mark.slow
 def test_the_summary_shows_names_and_descriptions_as_text_not_markdown(tmp_path):
     import markdown
     import yaml

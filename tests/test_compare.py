@@ -96,6 +96,7 @@ def test_mcnemar_and_holm():
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
 
 
+@pytest.mark.slow
 def test_compare_command_with_a_charter_file(tmp_path):
     charter = tmp_path / "strong.yaml"
     charter.write_text(yaml.safe_dump(yaml.safe_load(STRONG.read_text())["charter"]))
@@ -111,6 +112,7 @@ def test_compare_command_with_a_charter_file(tmp_path):
     assert text.returncode == 0 and "What differs" in text.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, fragment", [
     ([THREE], "give two or more scenarios"),
     ([THREE, "--charter", "missing.yaml"], "missing.yaml"),
@@ -144,6 +146,7 @@ def test_the_first_variant_keeps_its_runs_when_another_adds_an_uncertain_input()
     assert first["delivered"].tolist() == run.outcomes["delivered"].tolist()
 
 
+@pytest.mark.slow
 def test_two_inputs_with_the_same_file_name_are_both_kept(tmp_path):
     done = collabsim("compare", THREE, THREE, "-n", "20", "--out", tmp_path / "c")
     assert done.returncode == 0, done.stderr

@@ -23,6 +23,8 @@ import pytest
 from commandline import collabsim, command
 from test_resume import ROOT, TYPICAL, tables
 
+pytestmark = pytest.mark.slow   # every test here takes half a second or more
+
 THREE = ROOT / "scenarios" / "three_councils.yaml"
 RUN = ["run", TYPICAL, "-n", 30000, "--seed", 5, "--chunk-size", 1500, "--workers", 2]
 SWEEP = ["sweep", THREE, "--method", "sobol", "-N", 512, "-n", 64, "--seed", 3,

@@ -8,6 +8,8 @@ import pytest
 from commandline import collabsim
 import sim
 
+pytestmark = pytest.mark.slow   # every test here takes half a second or more
+
 distributed = pytest.importorskip("distributed")
 
 ROOT = Path(__file__).resolve().parent.parent

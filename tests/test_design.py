@@ -58,6 +58,7 @@ def test_equal_cost_sharing_would_not_be_signed_by_the_small_councils(lopsided):
     assert (money[:, 1:] > 0).mean(axis=0).max() < 0.75 and (money[:, 0] > 0).mean() > 0.9
 
 
+@pytest.mark.slow
 def test_the_charter_that_is_best_by_construction_is_found(lopsided):
     result = sim.design_charter(
         lopsided, "charter.cost_sharing,charter.benefit_sharing=by_size|by_contribution,"
@@ -114,6 +115,7 @@ def test_every_charter_is_judged_on_the_drafts_own_futures():
     np.testing.assert_allclose(targets, run["target_net_savings_m"].to_numpy(float))
 
 
+@pytest.mark.slow
 def test_a_budget_keeps_every_charter_within_k_changes_of_the_draft():
     result = sim.design_charter(THREE, LEVERS + ",charter.benefit_sharing", budget=1, **SMALL)
     found = result.table[result.table["kind"] == "found"]
@@ -135,6 +137,7 @@ def small_design():
     return sim.design_charter(THREE, LEVERS, against=[STRONG], **SMALL)
 
 
+@pytest.mark.slow
 def test_the_answer_is_the_same_whatever_the_workers(small_design, tmp_path):
     again = sim.design_charter(THREE, LEVERS, against=[STRONG],
                                executor=sim.Executor(workers=2),
@@ -149,6 +152,7 @@ def test_the_answer_is_the_same_whatever_the_workers(small_design, tmp_path):
     pd.testing.assert_frame_equal(small_design.convergence, third.convergence)
 
 
+@pytest.mark.slow
 def test_the_table_compares_like_with_like(small_design):
     t = small_design.table
     assert list(t["kind"][:2]) == ["draft", "against"] and t["charter"][1] == "strong_charter"
@@ -178,6 +182,7 @@ def whole(tmp_path_factory):
     return out, done
 
 
+@pytest.mark.slow
 def test_the_command_writes_a_folder_json_and_a_report(whole):
     out, done = whole
     summary = json.loads(done.stdout)
@@ -198,6 +203,7 @@ def test_the_command_writes_a_folder_json_and_a_report(whole):
     assert "Charter design" in (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_killed_and_resumed_in_other_processes_it_ends_identical(whole, tmp_path):
     """Killed at a random moment in a process with hash seed 2 and resumed in one with hash
     seed 3, it ends as the whole run ended: neither the interruption nor the processes' text
@@ -264,6 +270,7 @@ def test_design_search_md_reads_the_shipped_folder():
     assert fails.loc["draft", "conditions"] == "charter.business_case.savings_potential <= 0.105"
 
 
+@pytest.mark.slow
 def test_the_search_neither_moves_nor_is_moved_by_the_callers_random_numbers():
     import random
 
@@ -292,6 +299,7 @@ def test_performance_md_counts_the_shipped_designs_runs():
             f"and {runs - first:,} the extra futures") in text
 
 
+@pytest.mark.slow
 def test_saved_futures_of_another_design_are_refused_never_mixed(tmp_path):
     settings = dict(SMALL, seeds=1, evaluations=16)
     sim.design_charter(THREE, LEVERS, folder=tmp_path, **settings)
@@ -304,12 +312,14 @@ def test_saved_futures_of_another_design_are_refused_never_mixed(tmp_path):
 TINY = dict(SMALL, seeds=1, evaluations=16)
 
 
+@pytest.mark.slow
 def test_when_no_charter_is_signed_it_says_so():
     result = sim.design_charter(THREE, LEVERS, sign_share=1.0, **TINY)
     assert result.recommended.empty and "No charter on the table is one every partner" in \
         result.message
 
 
+@pytest.mark.slow
 def test_a_draft_outside_a_levers_range_is_simply_not_in_the_space():
     """(Once a hang: platypus gray-codes a whole number below its range forever.)"""
     days = sim.design_charter(THREE, "charter.exit.notice_cycles=2:4", **TINY)
@@ -325,6 +335,7 @@ def test_a_change_no_bigger_than_the_resolution_keeps_the_draft():
     assert not (result.table["kind"].eq("found") & result.table["changed"].eq("(as drafted)")).any()
 
 
+@pytest.mark.slow
 def test_a_charter_to_compare_with_must_live_in_the_same_world():
     three = sim.load_scenario(THREE)
     rich = three.with_values({"charter.business_case.savings_potential": 0.3})
@@ -336,6 +347,7 @@ def test_a_charter_to_compare_with_must_live_in_the_same_world():
     assert "consensus: uniform=(0.2, 0.9)" in table.loc["unsure", "changed"]   # not a crash
 
 
+@pytest.mark.slow
 def test_saved_fresh_futures_of_other_charters_to_compare_with_are_refused(tmp_path):
     three = sim.load_scenario(THREE)
     sim.design_charter(THREE, "charter.decision_rule", against={"rival": STRONG},
@@ -345,6 +357,7 @@ def test_saved_fresh_futures_of_other_charters_to_compare_with_are_refused(tmp_p
                            against={"rival": three.with_values({"charter.consensus": 0.3})})
 
 
+@pytest.mark.slow
 def test_a_charter_kept_off_the_front_that_beats_the_answer_is_named():
     result = sim.design_charter(THREE, LEVERS, budget=1, against=[STRONG], **TINY)
     t = result.table.set_index("charter")

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from commandline import collabsim, heavy_imports, refused_light
 
+pytestmark = pytest.mark.slow   # every test here takes half a second or more
+
 ROOT = Path(__file__).resolve().parent.parent
 S = str(ROOT / "scenarios" / "three_councils.yaml")
 T = str(ROOT / "scenarios" / "typical.yaml")       # five partners: not three_councils' three

@@ -61,6 +61,7 @@ def test_discovery_finds_a_planted_failure_region_in_the_model():
     assert "charter.penalties.rate" in result.conditions   # considered, and left out
 
 
+@pytest.mark.slow
 def test_a_population_scenario_is_described_by_its_lowest_mean_and_highest_traits():
     result = discover(ROOT / "scenarios" / "typical.yaml", replications=600, boxes=1)
     columns = set(result.conditions.columns)
@@ -79,6 +80,7 @@ def test_nothing_to_find_is_said_plainly():
     assert "all of 200 runs" in result.message
 
 
+@pytest.mark.slow
 def test_discover_command_prints_rules_and_saves_the_plots(tmp_path):
     folder = tmp_path / "d"
     done = collabsim("discover", ROOT / "scenarios" / "three_councils.yaml", "-n", "1500",
@@ -93,6 +95,7 @@ def test_discover_command_prints_rules_and_saves_the_plots(tmp_path):
     assert data["failure"] == "not_delivered" and "boxes" in data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, fragment", [
     (["--failure", "bankrupt"], "--failure bankrupt"),
     (["--replications", "10"], "--replications"),
@@ -105,6 +108,7 @@ def test_bad_discover_commands_exit_2(tmp_path, args, fragment):
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_a_density_below_the_overall_failure_rate_does_not_make_a_box():
     result = discover(ROOT / "scenarios" / "typical.yaml", replications=600, density=0.3)
     assert result.density_floor > result.base_rate

@@ -102,6 +102,7 @@ def test_the_ema_workbench_example_in_interoperability_md_runs(monkeypatch):
     assert namespace["outcomes"]["timeseries.mean_trust"].shape == (20, 11)
 
 
+@pytest.mark.slow
 def test_the_field_path_evaluate_and_salib_examples_in_interoperability_md_run(monkeypatch,
                                                                                capsys):
     import sim
@@ -128,6 +129,7 @@ def test_the_field_path_evaluate_and_salib_examples_in_interoperability_md_run(m
         raise AssertionError("a misspelt category was accepted")
 
 
+@pytest.mark.slow
 def test_the_mesa_batch_run_example_in_interoperability_md_prints_what_it_says(monkeypatch):
     import pytest
 
@@ -179,6 +181,7 @@ def test_the_python_api_example_in_sensitivity_md_runs(monkeypatch):
     assert len(namespace["result"].indices) > 0
 
 
+@pytest.mark.slow
 def test_the_python_api_example_in_stress_md_runs(monkeypatch, capsys):
     monkeypatch.chdir(DOCS.parent)
     code = _python_block((DOCS / "STRESS.md").read_text(), "## Python API")
@@ -353,6 +356,7 @@ def _markdown_rows(text: str) -> list[list[str]]:
             for line in text.splitlines() if line.startswith("| ")]
 
 
+@pytest.mark.slow
 def test_the_example_table_in_experiments_md_is_what_the_command_prints(tmp_path):
     import os
     import subprocess
@@ -415,6 +419,7 @@ def _collabsim(command: str, out):
                           capture_output=True, text=True, cwd=DOCS.parent, timeout=600)
 
 
+@pytest.mark.slow
 def test_the_skipped_output_note_in_sensitivity_md_is_what_the_command_prints(tmp_path):
     command, note = _indented_blocks((DOCS / "SENSITIVITY.md").read_text(),
                                      "## Outputs that cannot be analysed")
@@ -424,6 +429,7 @@ def test_the_skipped_output_note_in_sensitivity_md_is_what_the_command_prints(tm
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_the_grid_columns_and_widest_ci_in_sensitivity_md_are_what_the_command_prints(tmp_path):
     command, header, widest = _indented_blocks((DOCS / "SENSITIVITY.md").read_text(),
                                                "## Two-factor maps")

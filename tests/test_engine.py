@@ -48,11 +48,13 @@ def assert_same_outcome(mesa, vector, r):
             assert got == expected, f"{name}, replication {r}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.rsplit("/", 1)[-1])
 def test_engines_agree_on_every_shipped_scenario(path):
     assert_same(sim.load_scenario(path), 5, range(12))
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(max_partners=12), st.integers(0, 2**32 - 1))
 def test_engines_agree_on_generated_scenarios(data, seed):

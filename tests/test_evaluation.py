@@ -69,18 +69,18 @@ def test_identical_whatever_the_workers_and_chunks(monkeypatch):
     design = {"partners.*.ambition": np.linspace(0, 1, 7),
               "charter.benefit_sharing": ["equal", "by_size", "by_contribution"] * 2 + ["equal"]}
     one = sim.evaluate(THREE, design, replications=40, seed=9, outputs=("p_deliver", "mean_exits"))
-    from sim.montecarlo import memory
+    from sim.analysis import evaluation   # where sim.evaluate looks the chunk size up
 
-    monkeypatch.setattr(memory, "default_chunk_size", lambda *a, **k: 80)
+    monkeypatch.setattr(evaluation, "default_chunk_size", lambda *a, **k: 80)
     two = sim.evaluate(THREE, design, replications=40, seed=9, outputs=("p_deliver", "mean_exits"),
                        executor=sim.Executor(workers=2))
     assert one.equals(two)
 
 
 def test_an_interrupted_evaluation_resumes_identical(tmp_path, monkeypatch):
-    from sim.montecarlo import memory
+    from sim.analysis import evaluation   # where sim.evaluate looks the chunk size up
 
-    monkeypatch.setattr(memory, "default_chunk_size", lambda *a, **k: 60)
+    monkeypatch.setattr(evaluation, "default_chunk_size", lambda *a, **k: 60)
     design = {"partners.*.ambition": np.linspace(0, 1, 6)}
     whole = sim.evaluate(THREE, design, replications=30, seed=1, checkpoint=tmp_path / "c")
     parts = sorted((tmp_path / "c").glob("points-*.npy"))

@@ -34,6 +34,7 @@ def vector(scenario):
     return sim.run(scenario, replications=N, seed=11, engine="vector")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["mesa", "vector"])
 def test_the_result_does_not_depend_on_the_number_of_workers(scenario, engine, request):
     alone = request.getfixturevalue("result" if engine == "mesa" else "vector")
@@ -56,6 +57,7 @@ def test_the_vector_engine_is_the_default(scenario, vector):
                                   vector.outcomes)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunk_size", [1, 7, 29, 1000])
 def test_vector_results_do_not_depend_on_the_chunk_size(scenario, vector, chunk_size):
     other = sim.run(scenario, replications=N, seed=11, chunk_size=chunk_size)
@@ -64,6 +66,7 @@ def test_vector_results_do_not_depend_on_the_chunk_size(scenario, vector, chunk_
     assert vector.summary == other.summary
 
 
+@pytest.mark.slow
 def test_the_result_does_not_depend_on_the_chunk_size(scenario, result):
     small = sim.run(scenario, replications=N, seed=11, chunk_size=7, engine="mesa")
     large = sim.run(scenario, replications=N, seed=11, chunk_size=50, engine="mesa")

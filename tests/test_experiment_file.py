@@ -54,6 +54,7 @@ SAMPLED = {"partners.*.ambition": {"from": 0.2, "to": 0.8},
            "charter.decision_rule": ["unanimity", "majority", "lead_partner"]}
 
 
+@pytest.mark.slow
 def test_a_latin_hypercube_has_its_samples_within_bounds_whole_and_among_the_choices():
     design = experiment(design="latin_hypercube", samples=24, factors=SAMPLED).design()
     assert len(design) == 24
@@ -186,6 +187,7 @@ def test_a_bad_experiment_file_is_refused_naming_the_file_and_the_field(name):
     assert_refused(sim.load_experiment, CORPUS / name, EXPECTED[name], max_lines=6, first=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_the_cli_refuses_a_bad_experiment_file_quickly_with_status_2_writing_nothing(
         tmp_path, name):
@@ -199,6 +201,7 @@ def test_the_cli_refuses_a_bad_experiment_file_quickly_with_status_2_writing_not
     assert refused_light(proc), heavy_imports(proc)
 
 
+@pytest.mark.slow
 def test_values_that_together_make_no_valid_scenario_are_refused_naming_the_file(tmp_path):
     """Each horizon and each joining review is valid alone; a partner joining after the
     horizon is not (found when the design is planned, before anything runs or is written)."""
@@ -220,6 +223,7 @@ def test_values_that_together_make_no_valid_scenario_are_refused_naming_the_file
 
 # --- the command line --------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_cli_writes_the_folder_prints_json_and_the_report_renders(tmp_path):
     path = tmp_path / "ambition.yaml"
     path.write_text(yaml.safe_dump({
@@ -253,12 +257,14 @@ def test_the_cli_writes_the_folder_prints_json_and_the_report_renders(tmp_path):
     assert json.loads(again.stdout) == summary
 
 
+@pytest.mark.slow
 def test_the_cli_prints_a_small_table_whole(tmp_path):
     proc = collabsim("experiment", EXAMPLE, "--out", tmp_path / "out", env={"COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
     assert "p_deliver [95% CI]" in proc.stdout and proc.stdout.count("unanimity") == 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (("experiment",), "give an experiment file, or --resume"),
     (("experiment", "--resume", "/no/such/folder"), "not an experiment folder"),
@@ -304,6 +310,7 @@ def _stop_part_way(path, folder, sig, parts=3):
     return proc.returncode, err
 
 
+@pytest.mark.slow
 def test_an_experiment_killed_mid_run_resumes_to_the_identical_table(tmp_path, long_experiment):
     folder = tmp_path / "killed"
     code, _ = _stop_part_way(long_experiment, folder, signal.SIGKILL)
@@ -322,6 +329,7 @@ def test_an_experiment_killed_mid_run_resumes_to_the_identical_table(tmp_path, l
     assert not [p for p in folder.rglob("*") if ".tmp" in p.name or ".partial" in p.name]
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_finished_points_and_says_how_to_resume(tmp_path, long_experiment):
     folder = tmp_path / "interrupted"
     code, err = _stop_part_way(long_experiment, folder, signal.SIGINT, parts=1)
@@ -332,6 +340,7 @@ def test_ctrl_c_keeps_the_finished_points_and_says_how_to_resume(tmp_path, long_
     assert other.returncode == 2 and "holds a different experiment" in other.stderr
 
 
+@pytest.mark.slow
 def test_a_run_or_sweep_resume_points_an_experiment_folder_at_the_right_command(tmp_path):
     folder = tmp_path / "exp"
     folder.mkdir()

@@ -114,6 +114,7 @@ def test_all_problems_are_reported_at_once():
     assert len(info.value.problems) == 2
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(st.data())
 def test_any_sampled_number_set_by_path_reads_back(data):
@@ -154,6 +155,7 @@ def test_every_path_of_every_shipped_scenario_has_a_value(name):
             assert isinstance(value, int) or isinstance(value, list)
 
 
+@pytest.mark.slow
 def test_the_fields_command_lists_paths_kinds_and_values(tmp_path):
     import json
     import subprocess

@@ -12,6 +12,10 @@ import pytest
 from commandline import collabsim
 from sim.results.html import REPORT, ReportError, build_report
 
+#: Every test here reads the results folders every command writes (a module fixture that runs
+#: them all, about 20 s), so all are slow.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 THREE = ROOT / "scenarios" / "three_councils.yaml"
 STRONG = ROOT / "scenarios" / "strong_charter.yaml"

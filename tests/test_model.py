@@ -214,6 +214,7 @@ def check_outcome(model):
         list(model.inputs.sampled))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_invariants_hold_for_the_shipped_scenarios(path, seed):
@@ -227,12 +228,14 @@ def test_invariants_hold_when_the_partnership_dissolves():
     assert model.dissolved and model.dissolved_at == 3
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.integers(0, 2**32 - 1))
 def test_invariants_hold_for_any_small_partnership(data, seed):
     check_invariants(sim.scenario_from_dict(data), seed)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(max_partners=12), st.integers(0, 2**32 - 1))
 def test_invariants_hold_for_partnerships_of_up_to_twelve_partners(data, seed):

@@ -39,6 +39,7 @@ def test_a_notebook_is_a_lesson_stored_without_outputs(path):
     assert used <= set(sim.__all__), f"not in the public API: {sorted(used - set(sim.__all__))}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_a_notebook_runs_from_top_to_bottom(path):
     nb = nbformat.read(path, as_version=4)

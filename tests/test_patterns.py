@@ -240,6 +240,7 @@ def test_a_paired_baseline_taken_from_the_full_run_is_the_paired_run():
     pd.testing.assert_frame_equal(full.loc[:, list(KEPT)], baseline)
 
 
+@pytest.mark.slow
 def test_the_same_register_and_seed_give_the_same_table_whatever_the_workers():
     register = load_register(REGISTER)
     one = evaluate_register(register, replications=40, seed=11)
@@ -287,6 +288,7 @@ VALIDATION_NAMES = {"late budget cut": "late budget cut matters",
                     "late leadership change": "late leadership change matters"}
 
 
+@pytest.mark.slow
 def test_the_register_gives_the_figures_of_sim_validation():
     """Where they measure the same thing, on the same seed and replications, the register's
     figures are sim.analysis.validation's (docs/PATTERNS.md against docs/VALIDATION.md)."""

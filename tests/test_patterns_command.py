@@ -13,6 +13,8 @@ import yaml
 from commandline import collabsim, heavy_imports, refused_light
 from sim.analysis.patterns import load_register
 
+pytestmark = pytest.mark.slow   # every test here takes half a second or more
+
 ROOT = Path(__file__).resolve().parent.parent
 REGISTER = ROOT / "patterns" / "public_sector.yaml"
 CORPUS = ROOT / "tests" / "bad_inputs" / "patterns"

@@ -19,6 +19,8 @@ import sim
 from sim.partnership.engine import SERIES, simulate
 from sim.partnership.outcomes import STUMBLING_PCT, THRIVING_TRUST, vector_outcomes
 
+pytestmark = pytest.mark.slow   # every test here takes half a second or more
+
 #: Examples per property (recorded in docs/RELIABILITY.md).
 VECTOR_EXAMPLES = 200
 MESA_EXAMPLES = 100

@@ -51,6 +51,7 @@ def kill_part_way(out, workers, sig):
     return proc.returncode, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(tmp_path, uninterrupted,
                                                                   workers):
@@ -71,6 +72,7 @@ def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(tmp_path, unin
     assert not list(out.rglob(".*tmp*")), "no temporary files are left behind"
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_saved_chunks_and_says_how_to_resume(tmp_path, uninterrupted):
     out = tmp_path / "run"
     code, err = kill_part_way(out, 1, signal.SIGINT)
@@ -82,6 +84,7 @@ def test_ctrl_c_keeps_the_saved_chunks_and_says_how_to_resume(tmp_path, uninterr
     pd.testing.assert_frame_equal(tables(out)[0], tables(uninterrupted)[0])
 
 
+@pytest.mark.slow
 def test_resuming_a_finished_run_changes_nothing(uninterrupted):
     before = (uninterrupted / "manifest.json").stat().st_mtime_ns
     proc = collabsim("run", "--resume", uninterrupted, "--json")
@@ -90,18 +93,21 @@ def test_resuming_a_finished_run_changes_nothing(uninterrupted):
     assert (uninterrupted / "manifest.json").stat().st_mtime_ns == before
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_folder_that_is_not_a_run(tmp_path):
     proc = collabsim("run", "--resume", tmp_path)
     assert proc.returncode == 2
     assert "not a run folder" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_different_scenario(tmp_path, uninterrupted):
     proc = collabsim("run", ROOT / "scenarios" / "three_councils.yaml", "--resume", uninterrupted)
     assert proc.returncode == 2
     assert "different scenario" in proc.stderr
 
 
+@pytest.mark.slow
 def test_the_stored_run_equals_the_in_memory_run(tmp_path):
     import sim
 
@@ -117,6 +123,7 @@ def test_the_stored_run_equals_the_in_memory_run(tmp_path):
     pd.testing.assert_frame_equal(stored, memory.timeseries)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (("run", TYPICAL, "--engine", "netlogo"), "--engine netlogo"),
     (("run",), "give a scenario file, or --resume"),

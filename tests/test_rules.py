@@ -1300,6 +1300,7 @@ def test_other_shocks_always_go_ahead_for_the_partners_struck(kind):
     assert rules.goes_ahead(kind, hit, arr(0.9, 0.9, 0.9), 0.1).tolist() == hit.tolist()
 
 
+@pytest.mark.slow
 @given(st.sampled_from(SHOCK_KINDS), st.lists(st.tuples(st.booleans(), unit), min_size=1,
                                               max_size=8), unit)
 def test_a_shock_never_goes_ahead_for_more_partners_than_it_struck(kind, rows, magnitude):

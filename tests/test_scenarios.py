@@ -26,6 +26,7 @@ def test_scenario_opens_with_a_comment_block_saying_what_it_stands_for(path):
     assert len(comment) >= 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_scenario_runs_and_gives_finite_figures(path):
     result = sim.run(path, replications=12, seed=5)
@@ -35,6 +36,7 @@ def test_scenario_runs_and_gives_finite_figures(path):
     assert 0.0 <= result.summary["p_deliver"] <= 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_business_case_target_is_each_runs_own_plan(path):
     """Shipped targets are what each run's plan projects from what its planners know, so

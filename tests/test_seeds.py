@@ -50,6 +50,7 @@ def test_out_of_range_indices_are_refused(bad):
         replication_uniforms(count=3, **bad)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(scenarios(max_partners=8), st.integers(0, 2**32 - 1))
 def test_batch_resolution_equals_one_by_one(data, seed):

@@ -28,6 +28,7 @@ def sobol():
                  factors=["charter.penalties.rate=0:1"])
 
 
+@pytest.mark.slow
 def test_a_factor_the_outcome_ignores_has_total_index_near_zero(sobol):
     frame = sobol.indices.set_index("factor")
     assert sim.load_scenario(COUNCILS).charter.penalties.call_out == 0
@@ -37,6 +38,7 @@ def test_a_factor_the_outcome_ignores_has_total_index_near_zero(sobol):
     assert frame.index[0] == "charter.business_case.savings_potential"
 
 
+@pytest.mark.slow
 def test_the_sweep_does_not_depend_on_the_number_of_workers(sobol):
     again = sweep(COUNCILS, "sobol", samples=256, replications=32, seed=3,
                   factors=["charter.penalties.rate=0:1"], executor=sim.Executor(workers=2))
@@ -52,6 +54,7 @@ def test_the_design_holds_every_point_and_its_outputs(sobol):
     assert sobol.problem.samples.shape == (len(d), D)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_ranks_the_factors(method):
     n = 65 if method == "fast" else 32
@@ -109,6 +112,7 @@ def test_bad_factors_are_refused_with_the_reason(text, message):
         sweep(COUNCILS, samples=8, replications=2, factors=[text])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (("--factor", "partners.Northshire.ambtion=0:1"), "did you mean"),
     (("--factor", "partners.Northshire.ambition=0:2"), "ambition"),
@@ -122,6 +126,7 @@ def test_bad_sweeps_exit_2_without_a_traceback(tmp_path, args, message):
     assert not (tmp_path / "s").exists()
 
 
+@pytest.mark.slow
 def test_the_sweep_command_prints_json_and_saves_everything(tmp_path):
     out = tmp_path / "s"
     proc = collabsim("sweep", COUNCILS, "--method", "morris", "-N", 8, "-n", 4,
@@ -145,6 +150,7 @@ def test_a_grid_maps_an_outcome_over_two_inputs():
     assert m.loc[1.0, 1.0] > m.loc[0.0, 0.0]  # a dedicated, trained team helps (VALIDATION)
 
 
+@pytest.mark.slow
 def test_the_grid_command_draws_the_heat_map(tmp_path):
     proc = collabsim("grid", COUNCILS, "--x", "partners.*.resourcing=0.1:0.6",
                      "--y", "partners.*.ambition=0.2:0.8", "--steps", 3, "-n", 20,
@@ -166,6 +172,7 @@ def test_the_model_is_a_function_of_named_inputs():
     assert low["p_deliver"] < base["p_deliver"]
 
 
+@pytest.mark.slow
 def test_ema_workbench_can_drive_the_model():
     ema = pytest.importorskip("ema_workbench")
     model = ema.Model("collabsim", function=outcome_function(COUNCILS, replications=16,
@@ -178,6 +185,7 @@ def test_ema_workbench_can_drive_the_model():
     assert np.all((outcomes["p_deliver"] >= 0) & (outcomes["p_deliver"] <= 1))
 
 
+@pytest.mark.slow
 def test_second_order_sobol_gives_every_pair_and_saves_it(tmp_path):
     out = tmp_path / "s2"
     proc = collabsim("sweep", COUNCILS, "-N", 16, "-n", 2, "--second-order", "--out", out)
@@ -222,6 +230,7 @@ def test_seed_zero_sweeps_are_reproducible_bootstrap_included():
     pd.testing.assert_frame_equal(a.indices, b.indices)
 
 
+@pytest.mark.slow
 def test_a_constant_output_is_reported_not_analysed():
     # an exit penalty of ten years' cost base: nobody ever leaves, so P(dissolved) is always 0
     data = yaml.safe_load(COUNCILS.read_text())
@@ -275,6 +284,7 @@ def _triangular_ppf(u, low, mode, high):
                     high - np.sqrt((1 - u) * (high - low) * (high - mode)))
 
 
+@pytest.mark.slow
 def test_the_design_table_holds_each_inputs_value_beside_its_quantile():
     data = yaml.safe_load(COUNCILS.read_text())
     result = sweep(COUNCILS, "rbd_fast", samples=16, replications=2, seed=1,
@@ -407,6 +417,7 @@ def _nearly_always_delivers(tmp_path=None):
     return path
 
 
+@pytest.mark.slow
 def test_a_delta_sweep_skips_a_nearly_constant_output_with_a_note_and_analyses_the_rest():
     from SALib import ProblemSpec
 
@@ -429,6 +440,7 @@ def test_a_delta_sweep_skips_a_nearly_constant_output_with_a_note_and_analyses_t
     assert result.settings["analysed_outputs"] == ["mean_final_trust"]
 
 
+@pytest.mark.slow
 def test_the_sweep_command_saves_the_design_and_shows_the_note_when_an_analysis_fails(tmp_path):
     scenario = _nearly_always_delivers(tmp_path)
     out = tmp_path / "s"
@@ -453,6 +465,7 @@ def test_the_sweep_command_saves_the_design_and_shows_the_note_when_an_analysis_
     assert "<th>p_deliver: not analysed</th>" in page and "Singular matrix" in page
 
 
+@pytest.mark.slow
 def test_a_sweep_with_no_analysable_output_saves_everything_and_exits_7(tmp_path):
     scenario = _nearly_always_delivers(tmp_path)
     out = tmp_path / "s"
@@ -469,6 +482,7 @@ def test_a_sweep_with_no_analysable_output_saves_everything_and_exits_7(tmp_path
     assert again.returncode == 7 and "already complete" in again.stderr
 
 
+@pytest.mark.slow
 def test_the_design_is_saved_before_the_analysis_and_resume_ends_identical(tmp_path,
                                                                            monkeypatch):
     from typer.testing import CliRunner

@@ -133,6 +133,7 @@ def test_variants_that_differ_only_in_shocks_are_fully_paired():
     np.testing.assert_array_equal(a[2], b[2][:, :, :len(base.shocks)])
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(max_partners=6), st.integers(0, 2**32 - 1), st.integers(1, 15),
        st.sampled_from([k for k in SHOCK_KINDS if k != "partner_join"]))
@@ -147,6 +148,7 @@ def test_on_any_scenario_a_new_shock_changes_nothing_before_it_strikes(data, see
         np.testing.assert_array_equal(values, series_before(b, at)[name], err_msg=name)
 
 
+@pytest.mark.slow
 def test_run_with_a_shock_from_the_command_line_keeps_every_review_before_it(tmp_path):
     def collabsim(*args):
         done = subprocess.run([sys.executable, "-m", "sim.cli", *args], cwd=ROOT,

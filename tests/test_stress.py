@@ -31,6 +31,7 @@ def steady_pair():
     })
 
 
+@pytest.mark.slow
 def test_the_search_finds_a_known_crossing_with_few_evaluations():
     # delivered iff the exit's uniform u >= m, so P(deliver)(m) = p0 (1 - m): crossing at
     # 1 - threshold / p0
@@ -67,6 +68,7 @@ def test_a_partnership_already_below_the_threshold_has_nothing_to_break():
     assert "already below 90%" in result.message
 
 
+@pytest.mark.slow
 def test_the_curve_is_paired_and_reproducible_whatever_the_workers():
     shocks = ["budget_cut:partner=Northshire,at_cycle=2"]
     one = breaking_point(THREE, shocks, replications=600)
@@ -100,6 +102,7 @@ def test_first_crossing_interpolates_and_reports_none_honestly():
     assert np.isnan(x[1]) and np.isnan(x[2])
 
 
+@pytest.mark.slow
 def test_timing_compares_each_review_with_the_shock_absent():
     result = shock_timing(THREE, ["budget_cut:partner=Northshire,magnitude=0.8"], replications=2000)
     t = result.table
@@ -109,6 +112,7 @@ def test_timing_compares_each_review_with_the_shock_absent():
     assert result.message.startswith("early shocks hurt more")
 
 
+@pytest.mark.slow
 def test_shocks_written_as_on_the_command_line_are_added_as_run_shock_adds_them(tmp_path):
     """sim.with_shocks takes the texts `collabsim run --shock` takes, so a notebook adds the
     same shocks; sim.scenario_text is the YAML a results folder records, and loads back."""
@@ -148,6 +152,7 @@ def test_shock_texts_are_parsed_and_checked():
         breaking_point(THREE, ["budget_cut:partner=Westshire"], replications=100)
 
 
+@pytest.mark.slow
 def test_stress_command_saves_the_curve_and_prints_json(tmp_path):
     folder = tmp_path / "bp"
     done = collabsim("stress", THREE, "--shock", "supplier_failure", "--partner", "all",
@@ -164,6 +169,7 @@ def test_stress_command_saves_the_curve_and_prints_json(tmp_path):
     assert json.loads(again.stdout)["crossing"] == data["crossing"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, fragment", [
     (["--shock", "earthquake"], "unknown shock kind 'earthquake'"),
     (["--shock", "budget_cut", "--partner", "Northshir"], "did you mean 'Northshire'"),
@@ -180,6 +186,7 @@ def test_bad_stress_commands_exit_2_without_a_traceback(tmp_path, args, fragment
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_run_takes_shocks_on_the_command_line(tmp_path):
     folder = tmp_path / "run"
     done = collabsim("run", THREE, "-n", "300", "--shock",
@@ -216,6 +223,7 @@ def test_timing_sorts_the_reviews_and_leaves_the_middle_one_out_of_early_and_lat
     assert result.early_late["early_cycles"] == [1] and result.early_late["late_cycles"] == [5]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, fragment", [
     (["--shock", "supplier_failure:partner=[/]"], "unknown partner '[/]'"),
     (["--shock", "budget_cut", "--magnitude", "0.5"], "its magnitude is what"),
@@ -232,6 +240,7 @@ def test_resuming_a_run_does_not_take_shocks_again(tmp_path):
     assert done.returncode == 2 and "already records its shocks" in done.stderr
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     done = collabsim("stress", THREE, "--shock", "budget_cut", "-n", "20", "--scheduler",
                      "tcp://127.0.0.1:9", "--out", tmp_path / "x")

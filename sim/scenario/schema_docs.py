@@ -19,9 +19,8 @@ INTRO = """# Scenario files
 
 A scenario is a YAML file describing a proposed partnership: the partners, the relationship
 charter they mean to sign, how long to simulate, and the shocks that may hit it. This page is
-generated from the schema in `sim/scenario/schema.py` (`python -m sim.scenario.schema_docs >
-docs/SCENARIOS.md`);
-a test fails if the two differ.
+generated from the schema in `sim/scenario/schema.py`
+(`python -m sim.scenario.schema_docs > docs/SCENARIOS.md`); a test fails if the two differ.
 
 * **Money** is in £m. A partner's `size` is its annual in-scope cost base.
 * **Time** is in review cycles of six months; `horizon: 10` is five years.
