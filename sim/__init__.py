@@ -20,6 +20,7 @@ The Python API that the CLI and the notebooks use:
     model = sim.PartnershipModel(scenario=scenario, rng=1)   # one run, review by review
     model.step()
     sim.trust_network(model)        # the teaching pictures of one run (sim.teaching.plots)
+    sim.save(sim.compare([scenario, "scenarios/strong_charter.yaml"]), "results/cmp")  # a folder
     sim.partnership_page(scenario)  # the app's page, in a notebook
     sim.STATUS_MEANINGS             # what thriving, stumbling, crumbling and dissolved mean
 """
@@ -37,7 +38,8 @@ _EXPORTS = {
     "ScenarioError": "sim.scenario.loading", "load_scenario": "sim.scenario.loading",
     "scenario_from_dict": "sim.scenario.loading", "scenario_text": "sim.scenario.loading",
     "with_shocks": "sim.scenario.shocks", "PartnershipModel": "sim.partnership.model",
-    "ModelParameters": "sim.scenario.parameters", "save_run": "sim.results.run_folder",
+    "ModelParameters": "sim.scenario.parameters", "save": "sim.results.save",
+    "figures": "sim.results.save",
     "Scenario": "sim.scenario.schema", "sweep": "sim.analysis.sensitivity",
     "grid": "sim.analysis.maps", "outcome_function": "sim.analysis.maps",
     "breaking_point": "sim.analysis.stress", "shock_timing": "sim.analysis.stress",
@@ -49,7 +51,7 @@ _EXPORTS = {
     # which charter to sign (docs/DESIGN-SEARCH.md)
     "design_charter": "sim.analysis.robust_charters",
     "CharterDesign": "sim.analysis.robust_charters", "load_design_file": "sim.analysis.levers",
-    "save_design": "sim.results.design", "tradeoff_figure": "sim.results.design",
+    "tradeoff_figure": "sim.results.design",
     "parallel_figure": "sim.results.design", "convergence_figure": "sim.results.design",
     # what one run looks like, review by review (the teaching app and the lessons)
     "partnership_page": "sim.teaching.app", "savings_against_business_case": "sim.teaching.plots",
@@ -78,10 +80,9 @@ if TYPE_CHECKING:   # what IDEs and type checkers see: the same names, imported 
     from sim.partnership.model import PartnershipModel
     from sim.partnership.outcomes import STATUS_MEANINGS, STATUSES
     from sim.partnership.seeds import replication_rng
-    from sim.results.design import (convergence_figure, parallel_figure, save_design,
-                                    tradeoff_figure)
+    from sim.results.design import convergence_figure, parallel_figure, tradeoff_figure
     from sim.results.html import write_report
-    from sim.results.run_folder import save_run
+    from sim.results.save import figures, save
     from sim.results.sensitivity import indices_figure
     from sim.results.workflows import breaking_point_figure, comparison_figure, timing_figure
     from sim.scenario.loading import (ScenarioError, load_scenario, scenario_from_dict,
@@ -101,10 +102,10 @@ __version__ = "0.1.0"
 __all__ = [
     "Executor", "ModelParameters", "PartnerOrganisation", "PartnershipModel", "RunResult",
     "Scenario", "ScenarioError", "load_scenario", "replication_rng", "run", "run_model",
-    "save_run", "scenario_from_dict", "scenario_text", "with_shocks", "sweep", "grid",
+    "save", "figures", "scenario_from_dict", "scenario_text", "with_shocks", "sweep", "grid",
     "outcome_function", "breaking_point", "shock_timing", "compare", "load_charter", "discover",
     "write_report", "evaluate", "Evaluator", "load_experiment", "run_experiment", "design_charter",
-    "CharterDesign", "load_design_file", "save_design", "tradeoff_figure", "parallel_figure",
+    "CharterDesign", "load_design_file", "tradeoff_figure", "parallel_figure",
     "convergence_figure", "partnership_page", "savings_against_business_case", "trust_over_time",
     "trust_network", "satisfaction_over_time", "shock_side_by_side", "breaking_point_figure",
     "timing_figure", "comparison_figure", "indices_figure", "STATUSES", "STATUS_MEANINGS",

@@ -17,6 +17,7 @@ from sim.analysis.sensitivity import (OUTPUTS, FactorError, FactorSpec, evaluate
                                       interval_names, with_factors)
 from sim.montecarlo.executors import Executor
 from sim.partnership.inputs import uncertain_paths
+from sim.scenario.schema import Scenario
 
 
 @dataclass
@@ -28,6 +29,7 @@ class GridResult:
     #                              their paths), every output and its 95% CI (OUTPUT_ci_low,
     #                              OUTPUT_ci_high) over the cell's runs
     settings: dict
+    scenario: Optional[Scenario] = None   # what the grid ran on (its posterior, if any)
 
     def matrix(self, output: Optional[str] = None) -> pd.DataFrame:
         """The output (or one of its CI bounds, "p_deliver_ci_low") as a matrix: rows y
@@ -87,7 +89,7 @@ def grid(scenario, x, y, steps: int = 9, replications: int = 200,
     settings = {"x": f"{x.path}={x.low:g}:{x.high:g}", "y": f"{y.path}={y.low:g}:{y.high:g}",
                 "steps": steps, "replications": replications, "outputs": list(outputs),
                 "seed": seed}
-    return GridResult(x, y, outputs[0], table, settings)
+    return GridResult(x, y, outputs[0], table, settings, sc)
 
 
 def outcome_function(scenario, replications: int = 64, seed: Optional[int] = None,

@@ -107,10 +107,11 @@ def calibrate(
                 on_stage=report), scheduler=scheduler)
 
     def save(result):
-        from sim.results.calibration import save_calibration  # matplotlib, now
+        from sim.results.save import save as save_folder
 
         shutil.copyfile(folder / "work" / "abc" / "abc.db", folder / "abc.db")
-        save_calibration(result, folder, str(register), reg.text, command)
+        save_folder(result, folder, command=command, source=str(register), source_text=reg.text,
+                    job_folder=True)
 
     resumable_job(folder, plan, new=resume is None, kind="calibrate", work=work, save=save,
                   scheduler=scheduler, scratch="work",

@@ -122,9 +122,10 @@ def design(
                 folder=folder / "work", on_stage=report, **terms), scheduler=scheduler)
 
     def save(result):
-        from sim.results.design import save_design  # matplotlib, now
+        from sim.results.save import save as save_folder
 
-        save_design(result, folder, scenario_path, command, design_text, job_folder=True)
+        save_folder(result, folder, command=command, source=scenario_path, job_folder=True,
+                    files={"design.yaml": design_text} if design_text else None)
 
     resumable_job(folder, plan, new=resume is None, kind="design", work=work, save=save,
                   scheduler=scheduler, scratch="work",

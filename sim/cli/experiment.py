@@ -83,9 +83,9 @@ def experiment(
                 exp, executor=executor, checkpoint=folder / "points"), scheduler=scheduler)
 
     def save(result):
-        from sim.results.experiments import save_experiment  # matplotlib, now
+        from sim.results.save import save as save_folder
 
-        save_experiment(result, folder, command, job_folder=True)
+        save_folder(result, folder, command=command, job_folder=True)
 
     resumable_job(folder, plan, new=resume is None, kind="experiment", work=work, save=save,
                   scheduler=scheduler,

@@ -118,10 +118,10 @@ def sweep(
                 scenario_context="a --factor range is not valid for the scenario: ")
 
     def save(result):
-        from sim.results.sensitivity import save_sweep  # matplotlib, only now
+        from sim.results.save import save as save_folder
 
-        save_sweep(result, folder, str(scenario), command, plan["scenario_text"],
-                   job_folder=True)
+        save_folder(result, folder, command=command, source=str(scenario),
+                    source_text=plan["scenario_text"], job_folder=True)
 
     result = resumable_job(
         folder, plan, new=resume is None, kind="sweep", work=work, save=save,
@@ -212,10 +212,10 @@ def grid(
                 sc, x, y, steps, replications, tuple(output), seed, executor=executor),
                 scheduler=scheduler, scenario_context="an --x or --y range is not valid for "
                 "the scenario: ")
-        from sim.results.sensitivity import save_grid  # matplotlib: once there is a result
+        from sim.results.save import save as save_folder
 
-        analysis_errors(lambda: save_grid(result, folder, str(scenario),
-                                          folders.reproduce_command(argv), sc))
+        analysis_errors(lambda: save_folder(result, folder, source=str(scenario),
+                                            command=folders.reproduce_command(argv)))
     if as_json:
         print(json.dumps({"results": str(folder), "settings": result.settings,
                           "grid": json.loads(result.table.to_json(orient="records"))}))

@@ -19,6 +19,7 @@ from sim.cli.common import (BAD_INPUT, CANNOT_WRITE, WRITE_ERRORS, AsJson, OutDi
                             executor_for, fail, load_or_exit, new_results_folder, out, plain,
                             progress_bar, show)
 from sim.montecarlo.executors import Executor
+from sim.results.save import save as save_folder
 
 
 def _run_with_progress(label: str, fn, executor: Executor):
@@ -120,10 +121,8 @@ def stress(
         result = _run_with_progress("timing", lambda ex: stress_mod.shock_timing(
             sc, shocks, magnitude=magnitude, replications=replications, seed=seed,
             executor=ex), executor)
-        from sim.results.workflows import save_timing
-
-        _save(lambda: save_timing(result, folder, str(scenario),
-                                  folders.reproduce_command(argv + ["--timing"])))
+        _save(lambda: save_folder(result, folder, source=str(scenario),
+                                  command=folders.reproduce_command(argv + ["--timing"])))
         title = f"{sc.name}: when does the shock hurt most? ({replications} runs per review)"
     else:
         result = _run_with_progress("stress", lambda ex: stress_mod.breaking_point(
@@ -132,10 +131,8 @@ def stress(
             magnitude=magnitude, seed=seed, executor=ex), executor)
         argv += ["--vary", vary, "--range", value_range, "--threshold", str(threshold),
                  "--tolerance", str(tolerance)]
-        from sim.results.workflows import save_breaking_point
-
-        _save(lambda: save_breaking_point(result, folder, str(scenario),
-                                          folders.reproduce_command(argv)))
+        _save(lambda: save_folder(result, folder, source=str(scenario),
+                                  command=folders.reproduce_command(argv)))
         title = f"{sc.name}: breaking point ({replications} runs per point)"
     summary = result.summary()
     if as_json:
@@ -173,7 +170,6 @@ def compare(
         check_fits(variant)
     from sim.analysis.comparison import compare as run_compare
     from sim.analysis.comparison import load_charter
-    from sim.results.workflows import save_comparison
 
     variants += analysis_errors(lambda: [load_charter(c, variants[0]) for c in charter])
     names = None
@@ -189,8 +185,8 @@ def compare(
     argv = ["collabsim", "compare", *map(str, scenarios), *sum((["--charter", str(c)]
                                                                 for c in charter), []),
             "--replications", str(replications), "--seed", str(seed)]
-    _save(lambda: save_comparison(result, folder, [str(s) for s in [*scenarios, *charter]],
-                                  folders.reproduce_command(argv)))
+    _save(lambda: save_folder(result, folder, source=[str(s) for s in [*scenarios, *charter]],
+                              command=folders.reproduce_command(argv)))
     if as_json:
         print(json.dumps({"results": str(folder), **result.summary(),
                           "clauses": json.loads(result.clauses.to_json(orient="records"))}))
@@ -250,7 +246,6 @@ def discover(
 
     if failure not in FAILURES:
         fail(f"--failure {failure}: must be one of {', '.join(FAILURES)}")
-    from sim.results.workflows import save_discovery  # matplotlib: once the input is good
     seed = sc.seed if seed is None else seed
     folder = new_results_folder(out_dir, "discover", scenario, seed)
     result = _run_with_progress("discovering", lambda ex: run_discover(
@@ -259,8 +254,8 @@ def discover(
     argv = ["collabsim", "discover", str(scenario), "--replications", str(replications),
             "--failure", failure, "--boxes", str(boxes), "--seed", str(seed)]
     argv += ["--density", str(density)] if density is not None else []
-    _save(lambda: save_discovery(result, folder, str(scenario),
-                                 folders.reproduce_command(argv)))
+    _save(lambda: save_folder(result, folder, source=str(scenario),
+                              command=folders.reproduce_command(argv)))
     summary = result.summary()
     if as_json:
         _emit(summary, folder, True, "")

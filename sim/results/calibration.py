@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.analysis.calibration import IDENTIFIED, PASS_GOAL, Calibration
-from sim.results import folders
+from sim.results.save import Contents
 
 
 def headline(result: Calibration) -> list[str]:
@@ -78,17 +78,14 @@ def figures(result: Calibration) -> dict:
     return out
 
 
-def save_calibration(result: Calibration, folder: Path, register_path: str, register_text: str,
-                     command: str) -> Path:
-    """Write the folder's tables, figures and manifest (the folder's lock is the caller's)."""
+def calibration_contents(result: Calibration, sources=()) -> Contents:
+    """The posterior, what the evidence narrowed, the patterns, predictive draws, conflicts and
+    generations, and the figures (sim.save records the register as the source)."""
     summary = {**result.summary(), "headline": headline(result)}
     tables = {"posterior": result.posterior, "contraction": result.contraction,
               "patterns": result.patterns, "predictive": result.predictive,
               "conflicts": result.conflicts, "generations": result.abc.generations}
-    return folders.save_results(folder, "calibrate", scenario_path=register_path,
-                              scenario_text=register_text, seed=result.settings["seed"],
-                              settings=result.settings, command=command, summary=summary,
-                              tables=tables, figures=figures(result), job_folder=True)
+    return Contents("calibrate", result.settings, summary, tables, figures(result))
 
 
 def markdown(folder: Path) -> str:

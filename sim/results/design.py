@@ -22,7 +22,7 @@ import pandas as pd
 
 from sim.analysis.charter_design import AGREE, OBJECTIVES
 from sim.analysis.robust_charters import CharterDesign
-from sim.results import folders
+from sim.results.save import Contents
 from sim.results.text import literal_text
 
 COLOURS = ("#264653", "#e76f51", "#2a9d8f", "#e9c46a", "#8ab17d", "#6d597a", "#f4a261",
@@ -172,20 +172,12 @@ def tables(result: CharterDesign) -> dict:
             "rounds": pd.concat([s.rounds for s in result.searches], ignore_index=True)}
 
 
-def save_design(result: CharterDesign, folder: Path, scenario_path: str, command: str,
-                design_text: str | None = None, job_folder: bool = False) -> Path:
-    """Write the folder's tables, figures and manifest (and the design file, if one was used)."""
-    figs = figures(result)
-    try:
-        return folders.save_results(
-            folder, "design", scenario_path=scenario_path, seed=result.settings["seed"],
-            settings=_plain_settings(result), command=command,
-            summary={**result.summary(), "headline": result.headline},
-            tables=tables(result), figures=figs, job_folder=job_folder, scenario=result.scenario,
-            extra_files={"design.yaml": design_text} if design_text else None)
-    finally:
-        for fig in figs.values():
-            plt.close(fig)
+def design_contents(result: CharterDesign, sources=()) -> Contents:
+    """The design's tables and figures (sim.save keeps the design file, when one was used,
+    given as files={"design.yaml": TEXT})."""
+    return Contents("design", _plain_settings(result),
+                    {**result.summary(), "headline": result.headline}, tables(result),
+                    figures(result), result.scenario)
 
 
 def _plain_settings(result: CharterDesign) -> dict:
@@ -206,5 +198,5 @@ def markdown(folder: Path) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["convergence_figure", "figures", "markdown", "parallel_figure", "save_design",
+__all__ = ["convergence_figure", "design_contents", "figures", "markdown", "parallel_figure",
            "tables", "tradeoff_figure"]

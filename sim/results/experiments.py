@@ -17,7 +17,6 @@ interval, 1.96 x standard deviation / sqrt(n), which holds the other factors' ef
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,7 +24,7 @@ import pandas as pd
 
 from sim.analysis.experiment_file import ExperimentResult, Factor
 from sim.montecarlo.statistics import Z95
-from sim.results import folders
+from sim.results.save import Contents
 from sim.results.text import literal_text
 from sim.scenario.output_names import OUTPUTS
 
@@ -209,22 +208,19 @@ def figures(result: ExperimentResult) -> dict:
     return {o: draw(result, o) for o in exp.outputs}
 
 
-def save_experiment(result: ExperimentResult, folder: Path, command: str,
-                    job_folder: bool = False) -> Path:
-    """The table (Parquet and CSV), one figure per output, copies of the experiment file and
-    its scenario, and manifest.json (which also records the experiment file)."""
+def experiment_contents(result: ExperimentResult, sources=()) -> Contents:
+    """The table, one figure per output, copies of the experiment file and its scenario, and
+    the experiment file in the manifest too."""
     exp = result.experiment
-    return folders.save_results(
-        folder, "experiment", scenario_path=exp.scenario_path, seed=result.settings["seed"],
-        settings=result.settings, command=command, summary=result.summary(),
-        tables={"table": result.table}, figures=figures(result),
-        extra_files={"experiment.yaml": exp.text, "scenario.yaml": exp.scenario_text},
-        scenario_text=exp.scenario_text, job_folder=job_folder, scenario=exp.scenario,
+    return Contents(
+        "experiment", result.settings, result.summary(), {"table": result.table},
+        figures(result), exp.scenario, source=exp.scenario_path, source_text=exp.scenario_text,
+        files={"experiment.yaml": exp.text, "scenario.yaml": exp.scenario_text},
         record={"experiment_name": exp.name, "experiment_path": exp.source,
                 "experiment_sha256": hashlib.sha256(exp.text.encode()).hexdigest(),
                 "experiment": exp.text})
 
 
-__all__ = ["figures", "main_effects_figure", "points_figure", "reviews_figure",
-           "save_experiment"]
+__all__ = ["experiment_contents", "figures", "main_effects_figure", "points_figure",
+           "reviews_figure"]
 

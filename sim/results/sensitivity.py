@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from sim.analysis.sensitivity import OUTPUTS, RANK_BY, SweepResult
-from sim.results import folders
+from sim.results.save import Contents
 from sim.results.text import literal_text
 
 
@@ -48,10 +47,9 @@ def indices_figure(result: SweepResult, output: str):
     return fig
 
 
-def save_sweep(result: SweepResult, folder: Path, scenario_path: str, command: str,
-               scenario_text: str | None = None, job_folder: bool = False) -> Path:
-    """indices and design tables (Parquet and CSV), one figure per analysed output, and
-    manifest.json, whose summary names each output not analysed and why."""
+def sweep_contents(result: SweepResult, sources=()) -> Contents:
+    """indices and design tables, one figure per analysed output, and a summary that names
+    each output not analysed and why (sim.save writes them)."""
     tables = {"indices": result.indices, "design": result.design}
     if result.second_order is not None:
         tables["indices_second_order"] = result.second_order
@@ -60,10 +58,8 @@ def save_sweep(result: SweepResult, folder: Path, scenario_path: str, command: s
         f"{r['factor']} ({RANK_BY[result.method][0]} {r[RANK_BY[result.method][0]]:.3f})"
         for _, r in frame.head(3).iterrows())] for o, frame in top.items()]
     headline += [[f"{o}: not analysed", why] for o, why in result.skipped.items()]
-    return folders.save_results(
-        folder, "sweep", scenario_path=scenario_path, seed=result.settings["seed"],
-        settings=result.settings, command=command, tables=tables, scenario_text=scenario_text,
-        job_folder=job_folder, scenario=result.factors.scenario,
+    return Contents(
+        "sweep", result.settings, tables=tables, scenario=result.factors.scenario,
         figures={f"indices-{o}": indices_figure(result, o) for o in result.outputs},
         summary={"adequacy": result.adequacy, "headline": headline, "skipped": result.skipped,
                  "notes": result.salib_notes,   # the skipped outputs are in the headline
@@ -89,13 +85,11 @@ def grid_figure(result, output: str):
     return fig
 
 
-def save_grid(result, folder: Path, scenario_path: str, command: str, scenario=None) -> Path:
-    """The grid table, one heat map per output, manifest.json (and, with the `scenario`, what it
-    drew its behaviour from: folders.behaviour_record)."""
-    return folders.save_results(
-        folder, "grid", scenario_path=scenario_path, seed=result.settings["seed"],
-        scenario=scenario,
-        settings=result.settings, command=command, tables={"grid": result.table},
+def grid_contents(result, sources=()) -> Contents:
+    """The grid table and one heat map per output (and what the scenario drew its behaviour
+    from, recorded by sim.save: folders.behaviour_record)."""
+    return Contents(
+        "grid", result.settings, tables={"grid": result.table}, scenario=result.scenario,
         figures={f"grid-{o}": grid_figure(result, o) for o in result.settings["outputs"]},
         summary={"headline": grid_headline(result)})
 

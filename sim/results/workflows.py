@@ -11,7 +11,7 @@ import numpy as np
 from sim.analysis.comparison import Comparison
 from sim.analysis.discovery import FAILURES, Discovery
 from sim.analysis.stress import BreakingPoint, Timing
-from sim.results import folders
+from sim.results.save import Contents
 from sim.results.text import literal_text
 from sim.scenario.loading import read_scenario_text
 
@@ -70,21 +70,14 @@ def timing_figure(result: Timing):
     return fig
 
 
-def save_breaking_point(result: BreakingPoint, folder: Path, scenario_path: str,
-                        command: str) -> Path:
-    return folders.save_results(
-        folder, "stress", scenario_path=scenario_path, seed=result.settings["seed"],
-        settings=result.settings, command=command, summary=result.summary(),
-        tables={"curve": result.curve}, scenario=result.scenario,
-        figures={"breaking_point": breaking_point_figure(result)})
+def breaking_point_contents(result: BreakingPoint, sources=()) -> Contents:
+    return Contents("stress", result.settings, result.summary(), {"curve": result.curve},
+                    {"breaking_point": breaking_point_figure(result)}, result.scenario)
 
 
-def save_timing(result: Timing, folder: Path, scenario_path: str, command: str) -> Path:
-    return folders.save_results(
-        folder, "stress", scenario_path=scenario_path, seed=result.settings["seed"],
-        settings=result.settings, command=command, summary=result.summary(),
-        tables={"timing": result.table}, figures={"timing": timing_figure(result)},
-        scenario=result.scenario)
+def timing_contents(result: Timing, sources=()) -> Contents:
+    return Contents("stress", result.settings, result.summary(), {"timing": result.table},
+                    {"timing": timing_figure(result)}, result.scenario)
 
 
 # --- compare ------------------------------------------------------------------------------------
@@ -115,16 +108,17 @@ def comparison_figure(result: Comparison):
     return fig
 
 
-def save_comparison(result: Comparison, folder: Path, sources: list[str], command: str) -> Path:
-    settings = {**result.settings, "sources": sources}
-    return folders.save_results(
-        folder, "compare", scenario_path=sources[0], seed=result.settings["seed"],
-        settings=settings, command=command, summary=result.summary(),
-        tables={"comparison": result.table, "differences": result.differences,
-                "clauses": result.clauses, "runs": result.runs.drop(columns=["shocks"])},
-        figures={"comparison": comparison_figure(result)}, scenario=result.variants[0],
-        extra_files={f"source-{i + 1}-{Path(s).name}": read_scenario_text(s)
-                     for i, s in enumerate(sources)})
+def comparison_contents(result: Comparison, sources=()) -> Contents:
+    """The comparison's tables and figure; with the `sources` compared (files), a copy of
+    each, and their list in the settings."""
+    return Contents(
+        "compare", {**result.settings, **({"sources": list(sources)} if sources else {})},
+        result.summary(),
+        {"comparison": result.table, "differences": result.differences,
+         "clauses": result.clauses, "runs": result.runs.drop(columns=["shocks"])},
+        {"comparison": comparison_figure(result)}, result.variants[0],
+        files={f"source-{i + 1}-{Path(s).name}": read_scenario_text(s)
+               for i, s in enumerate(sources)})
 
 
 # --- discover -----------------------------------------------------------------------------------
@@ -184,17 +178,15 @@ def box_limits_figure(result: Discovery, box):
     return fig
 
 
-def save_discovery(result: Discovery, folder: Path, scenario_path: str, command: str) -> Path:
+def discovery_contents(result: Discovery, sources=()) -> Contents:
     figures = {"prim_tradeoff": tradeoff_figure(result)}
     figures.update({f"box-{b.number}": box_limits_figure(result, b) for b in result.boxes})
     tables = {"conditions": result.conditions}
     for b in result.boxes:
         tables[f"box-{b.number}-limits"] = b.limits
         tables[f"box-{b.number}-trajectory"] = b.trajectory
-    return folders.save_results(
-        folder, "discover", scenario_path=scenario_path, seed=result.settings["seed"],
-        settings=result.settings, command=command, summary=result.summary(), tables=tables,
-        figures=figures, scenario=result.scenario)
+    return Contents("discover", result.settings, result.summary(), tables, figures,
+                    result.scenario)
 
 
 def _wrap(text: str, width: int = 110) -> str:
