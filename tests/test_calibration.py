@@ -67,6 +67,14 @@ def test_an_identical_twin_is_recovered_from_its_own_patterns(twin):
     assert set(result.patterns["name"]) == {"delivers", "partners leave"}
     assert len(result.predictive) == 2 * 10
     assert result.abc.generations["epsilon"].is_monotonic_decreasing
+    # a result like every other: its finding in a sentence, settings, summary and tables
+    s = result.summary
+    assert result.message == (
+        f"the posterior reproduces {s['calibrate_passing_80pct']} of 2 calibrate and "
+        f"{s['validate_passing_80pct']} of {s['validate_patterns']} validate patterns in at "
+        "least 80% of draws")
+    assert result.settings["seed"] == 2 and set(result.tables) == {
+        "posterior", "contraction", "patterns", "predictive", "conflicts", "generations"}
 
 
 def test_priors_name_fields_of_every_scenario_and_refuse_the_rest():

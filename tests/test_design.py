@@ -138,6 +138,20 @@ def small_design():
 
 
 @pytest.mark.slow
+def test_a_design_is_a_result_like_every_other_and_saves_as_collabsim_design_saves_it(
+        small_design, tmp_path):
+    assert isinstance(small_design.message, str) and small_design.message
+    assert small_design.settings["seed"] == sim.load_scenario(THREE).seed
+    assert set(small_design.tables) == {"charters", "failures", "convergence", "hypervolume",
+                                        "evaluated", "rounds"}
+    folder = sim.save(small_design, tmp_path / "design", source=str(THREE),
+                      files={"design.yaml": "levers: {}\n"})
+    assert {p.stem for p in folder.glob("*.parquet")} == set(small_design.tables)
+    assert (folder / "design.yaml").read_text() == "levers: {}\n"
+    assert json.loads((folder / "manifest.json").read_text())["kind"] == "design"
+
+
+@pytest.mark.slow
 def test_the_answer_is_the_same_whatever_the_workers(small_design, tmp_path):
     again = sim.design_charter(THREE, LEVERS, against=[STRONG],
                                executor=sim.Executor(workers=2),

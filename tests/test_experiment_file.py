@@ -167,7 +167,7 @@ def test_constants_hold_a_field_at_one_value_in_every_run():
 def test_the_extremes_name_the_point_and_its_values():
     result = sim.run_experiment(experiment(factors={"partners.*.ambition": [0.1, 0.9]},
                                            repetitions=300))
-    top = result.summary()["extremes"]["p_deliver"]["highest"]
+    top = result.summary["extremes"]["p_deliver"]["highest"]
     assert top["at"] == {"partners.*.ambition": 0.9} and top["low"] <= top["value"]
 
 

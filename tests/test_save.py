@@ -35,6 +35,10 @@ KIND = {"timing": "stress"}
 @pytest.mark.parametrize("name", sorted(RESULTS))
 def test_every_result_is_saved_the_same_way_with_the_figures_sim_figures_draws(tmp_path, name):
     result = RESULTS[name]()
+    # what every result offers: its finding in a sentence, its settings, summary and tables
+    assert isinstance(result.message, str) and result.message
+    assert isinstance(result.summary, dict) and result.settings["seed"] is not None
+    assert result.tables and all(isinstance(t, pd.DataFrame) for t in result.tables.values())
     drawn = sim.figures(result)
     names = sorted(drawn)
     for fig in drawn.values():
@@ -48,8 +52,10 @@ def test_every_result_is_saved_the_same_way_with_the_figures_sim_figures_draws(t
     assert manifest["scenario_path"] == (result.experiment.scenario_path
                                          if name == "experiment" else THREE)
     assert sorted(p.stem for p in folder.glob("*.png")) == names and names
-    tables = sorted(folder.glob("*.parquet"))
-    assert tables and all(len(pd.read_parquet(p).columns) for p in tables)
+    saved = {p.stem for p in folder.glob("*.parquet")}
+    assert saved == set(result.tables) | ({"posterior"} if "posterior" in saved else set())
+    for table in result.tables:
+        assert len(pd.read_parquet(folder / f"{table}.parquet")) == len(result.tables[table])
     if name == "compare":   # a comparison keeps a copy of each file it compared
         assert manifest["settings"]["sources"] == [THREE, STRONG]
         assert (folder / "source-2-strong_charter.yaml").read_text() == Path(STRONG).read_text()
@@ -62,6 +68,10 @@ def test_a_run_is_saved_as_a_resumable_run_lays_its_folder_out(tmp_path):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["kind"] == "run" and manifest["summary"] == json.loads(
         json.dumps(result.summary))
+    assert result.message.startswith(f"Three councils sharing HR, finance and IT delivers its "
+                                     f"business case in {result.summary['p_deliver']:.1%} of 30")
+    assert result.settings == {"replications": 30, "seed": 2} and set(result.tables) == {
+        "outcomes", "timeseries"}
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "outcomes"), result.outcomes)
     assert (folder / "summary.md").is_file() and (folder / "savings_fan.png").is_file()
 

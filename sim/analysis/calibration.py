@@ -68,6 +68,21 @@ class Calibration:
     def posterior(self) -> pd.DataFrame:
         return self.abc.posterior
 
+    @property
+    def tables(self) -> dict:
+        return {"posterior": self.posterior, "contraction": self.contraction,
+                "patterns": self.patterns, "predictive": self.predictive,
+                "conflicts": self.conflicts, "generations": self.abc.generations}
+
+    @property
+    def message(self) -> str:
+        """How many calibrate and validate patterns the posterior reproduces."""
+        s = self.summary
+        return (f"the posterior reproduces {s['calibrate_passing_80pct']} of "
+                f"{s['calibrate_patterns']} calibrate and {s['validate_passing_80pct']} of "
+                f"{s['validate_patterns']} validate patterns in at least {PASS_GOAL:.0%} of draws")
+
+    @property
     def summary(self) -> dict:
         cal = self.patterns[self.patterns["role"] == "calibrate"]
         val = self.patterns[self.patterns["role"] == "validate"]

@@ -66,6 +66,14 @@ class Comparison:
     message: str
     settings: dict
 
+    @property
+    def tables(self) -> dict:
+        """The comparison, the paired differences, the clauses that differ, and every run of
+        every variant (without its shock log)."""
+        return {"comparison": self.table, "differences": self.differences,
+                "clauses": self.clauses, "runs": self.runs.drop(columns=["shocks"])}
+
+    @property
     def summary(self) -> dict:
         best = self.table.iloc[0]
         return {"message": self.message, "best": best["variant"], "paired": self.paired,

@@ -249,6 +249,16 @@ class Discovery:
     settings: dict
     notes: list = field(default_factory=list)
 
+    @property
+    def tables(self) -> dict:
+        """Every run's conditions, and each box's limits and peeling trajectory."""
+        tables = {"conditions": self.conditions}
+        for b in self.boxes:
+            tables[f"box-{b.number}-limits"] = b.limits
+            tables[f"box-{b.number}-trajectory"] = b.trajectory
+        return tables
+
+    @property
     def summary(self) -> dict:
         return {
             "failure": self.failure, "base_rate": self.base_rate,

@@ -282,6 +282,23 @@ class ExperimentResult:
                         for which, pick in (("highest", np.nanargmax), ("lowest", np.nanargmin))}
         return found
 
+    @property
+    def tables(self) -> dict:
+        return {"table": self.table}
+
+    @property
+    def message(self) -> str:
+        """Where the first output is highest and lowest, in a sentence."""
+        o = self.experiment.outputs[0]
+        ends = self.extremes().get(o)
+        if not ends:
+            return f"{o}: no finite value at any design point"
+        at = {k: ", ".join(f"{p} = {_shown(v)}" for p, v in row["at"].items())
+              for k, row in ends.items()}
+        return (f"{o} is highest ({cell(o, ends['highest'])}) at {at['highest']} and lowest "
+                f"({cell(o, ends['lowest'])}) at {at['lowest']}")
+
+    @property
     def summary(self) -> dict:
         """The headline (as [label, text] pairs) and the extremes, for a manifest or --json."""
         extremes = self.extremes()

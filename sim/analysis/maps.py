@@ -31,6 +31,30 @@ class GridResult:
     settings: dict
     scenario: Optional[Scenario] = None   # what the grid ran on (its posterior, if any)
 
+    @property
+    def tables(self) -> dict:
+        return {"grid": self.table}
+
+    def _extremes(self, o: str) -> tuple[str, str]:
+        t, x, y = self.table, self.x.path, self.y.path
+
+        def cell(i):
+            return (f"{t[o][i]:.3g} [95% CI {t[o + '_ci_low'][i]:.3g}, "
+                    f"{t[o + '_ci_high'][i]:.3g}] at {x} {t[x][i]:.3g}, {y} {t[y][i]:.3g}")
+
+        return cell(t[o].idxmin()), cell(t[o].idxmax())
+
+    @property
+    def summary(self) -> dict:
+        """For each output, its lowest and highest cell, with 95% CIs and where they are."""
+        return {"headline": [[o, "from {} to {}".format(*self._extremes(o))]
+                             for o in self.settings["outputs"]]}
+
+    @property
+    def message(self) -> str:
+        low, high = self._extremes(self.output)
+        return f"{self.output} ranges from {low} to {high}"
+
     def matrix(self, output: Optional[str] = None) -> pd.DataFrame:
         """The output (or one of its CI bounds, "p_deliver_ci_low") as a matrix: rows y
         values (ascending), columns x values."""

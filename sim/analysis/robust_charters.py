@@ -74,6 +74,18 @@ class CharterDesign:
         epsilon-box, and the draft when it is on that front too (then it comes first)."""
         return self.table[self.table["recommended"]]
 
+    @property
+    def tables(self) -> dict:
+        """By file name: `charters` (the robustness table), `failures`, `convergence`,
+        `hypervolume` (per seed and generation), `evaluated` (every candidate with its
+        objectives on its search's futures) and `rounds` (resolving the front)."""
+        return {"charters": self.table.drop(columns=["key"]),
+                "failures": self.failures, "convergence": self.convergence,
+                "hypervolume": self.trace,
+                "evaluated": pd.concat([s.evaluated for s in self.searches], ignore_index=True),
+                "rounds": pd.concat([s.rounds for s in self.searches], ignore_index=True)}
+
+    @property
     def summary(self) -> dict:
         return {"message": self.message, "headline": self.headline, "notes": self.notes,
                 "levers": [{"path": l.path, "values": l.describe(), "draft": l.draft}

@@ -293,6 +293,42 @@ class SweepResult:
         """What SALib printed or warned (the notes that follow those of skipped outputs)."""
         return self.notes[len(self.skipped):]
 
+    @property
+    def tables(self) -> dict:
+        """The indices, the design (every point, its inputs and outputs) and, if asked, Sobol's
+        second-order indices."""
+        tables = {"indices": self.indices, "design": self.design}
+        if self.second_order is not None:
+            tables["indices_second_order"] = self.second_order
+        return tables
+
+    def _top(self) -> dict:
+        return {o: self.indices[self.indices["output"] == o].head(5) for o in self.outputs}
+
+    @property
+    def summary(self) -> dict:
+        """Each output's sample-size verdict (adequacy), top factors and, for those not
+        analysed, why; what SALib noted."""
+        rank = RANK_BY[self.method][0]
+        top = self._top()
+        headline = [[f"{o}: top factors", ", ".join(
+            f"{r['factor']} ({rank} {r[rank]:.3f})" for _, r in frame.head(3).iterrows())]
+            for o, frame in top.items()]
+        headline += [[f"{o}: not analysed", why] for o, why in self.skipped.items()]
+        return {"adequacy": self.adequacy, "headline": headline, "skipped": self.skipped,
+                "notes": self.salib_notes,   # the skipped outputs are in the headline
+                "top": {o: frame.to_dict(orient="records") for o, frame in top.items()}}
+
+    @property
+    def message(self) -> str:
+        """The leading factor of the first analysed output, and the sample-size verdict."""
+        if not self.outputs:
+            return "no output could be analysed: " + "; ".join(
+                f"{o}: {why}" for o, why in self.skipped.items())
+        o, rank = self.outputs[0], RANK_BY[self.method][0]
+        lead = self.indices[self.indices["output"] == o].iloc[0]
+        return f"{o} depends most on {lead['factor']} ({rank} {lead[rank]:.3f}); {self.verdict(o)}"
+
     def large_enough(self, output: str = "p_deliver") -> Optional[bool]:
         """Whether the sample was large enough to rank every factor for `output` (None if the
         method gives no intervals to judge by, or the output was not analysed)."""

@@ -78,6 +78,11 @@ class BreakingPoint:
     settings: dict
     notes: list = field(default_factory=list)
 
+    @property
+    def tables(self) -> dict:
+        return {"curve": self.curve}
+
+    @property
     def summary(self) -> dict:
         return {"status": self.status, "crossing": self.crossing,
                 "crossing_ci": list(self.crossing_ci) if self.crossing_ci else None,
@@ -321,6 +326,11 @@ class Timing:
     message: str
     settings: dict
 
+    @property
+    def tables(self) -> dict:
+        return {"timing": self.table}
+
+    @property
     def summary(self) -> dict:
         return {"message": self.message, "baseline": self.baseline,
                 "early_late": self.early_late,

@@ -134,7 +134,7 @@ def stress(
         _save(lambda: save_folder(result, folder, source=str(scenario),
                                   command=folders.reproduce_command(argv)))
         title = f"{sc.name}: breaking point ({replications} runs per point)"
-    summary = result.summary()
+    summary = result.summary
     if as_json:
         table = result.table if timing else result.curve
         summary = {**summary, "settings": result.settings,
@@ -188,7 +188,7 @@ def compare(
     _save(lambda: save_folder(result, folder, source=[str(s) for s in [*scenarios, *charter]],
                               command=folders.reproduce_command(argv)))
     if as_json:
-        print(json.dumps({"results": str(folder), **result.summary(),
+        print(json.dumps({"results": str(folder), **result.summary,
                           "clauses": json.loads(result.clauses.to_json(orient="records"))}))
         return
     table = Table(title=f"Charter comparison: {replications} paired runs each, seed {seed}")
@@ -256,7 +256,7 @@ def discover(
     argv += ["--density", str(density)] if density is not None else []
     _save(lambda: save_folder(result, folder, source=str(scenario),
                               command=folders.reproduce_command(argv)))
-    summary = result.summary()
+    summary = result.summary
     if as_json:
         _emit(summary, folder, True, "")
         return

@@ -52,6 +52,22 @@ class RunResult:
     timeseries: pd.DataFrame
     summary: dict = field(default_factory=dict)
 
+    @property
+    def settings(self) -> dict:
+        return {"replications": len(self.outcomes), "seed": self.seed}
+
+    @property
+    def message(self) -> str:
+        """The headline in a sentence: how often the partnership delivers its business case."""
+        s = self.summary
+        lo, hi = s["p_deliver_ci"]
+        return (f"{self.scenario.name} delivers its business case in {s['p_deliver']:.1%} of "
+                f"{s['replications']:,} runs (95% CI {lo:.1%} to {hi:.1%})")
+
+    @property
+    def tables(self) -> dict:
+        return {"outcomes": self.outcomes, "timeseries": self.timeseries}
+
 
 def run_chunk(scenario: Scenario, seed: int, replications: range, sample: int = 0,
               engine: str = "vector") -> tuple[pd.DataFrame, pd.DataFrame]:

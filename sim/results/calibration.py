@@ -13,7 +13,7 @@ from sim.results.save import Contents
 
 def headline(result: Calibration) -> list[str]:
     """The lines a person reads first (the summary and the HTML report show them)."""
-    s = result.summary()
+    s = result.summary
     lines = [f"{s['calibrate_passing_80pct']} of {s['calibrate_patterns']} calibrate patterns "
              f"pass in at least {PASS_GOAL:.0%} of posterior-predictive draws; "
              f"{s['validate_passing_80pct']} of {s['validate_patterns']} validate patterns "
@@ -81,11 +81,8 @@ def figures(result: Calibration) -> dict:
 def calibration_contents(result: Calibration, sources=()) -> Contents:
     """The posterior, what the evidence narrowed, the patterns, predictive draws, conflicts and
     generations, and the figures (sim.save records the register as the source)."""
-    summary = {**result.summary(), "headline": headline(result)}
-    tables = {"posterior": result.posterior, "contraction": result.contraction,
-              "patterns": result.patterns, "predictive": result.predictive,
-              "conflicts": result.conflicts, "generations": result.abc.generations}
-    return Contents("calibrate", result.settings, summary, tables, figures(result))
+    return Contents("calibrate", result.settings, {**result.summary, "headline": headline(result)},
+                    result.tables, figures(result))
 
 
 def markdown(folder: Path) -> str:

@@ -161,22 +161,11 @@ def figures(result: CharterDesign) -> dict:
             "convergence": convergence_figure(result)}
 
 
-def tables(result: CharterDesign) -> dict:
-    """The folder's tables by file name: `charters` (the robustness table), `failures`,
-    `convergence`, `hypervolume` (per seed and generation), `evaluated` (every candidate with
-    its objectives on its search's futures) and `rounds` (resolving the front)."""
-    return {"charters": result.table.drop(columns=["key"]),
-            "failures": result.failures, "convergence": result.convergence,
-            "hypervolume": result.trace,
-            "evaluated": pd.concat([s.evaluated for s in result.searches], ignore_index=True),
-            "rounds": pd.concat([s.rounds for s in result.searches], ignore_index=True)}
-
-
 def design_contents(result: CharterDesign, sources=()) -> Contents:
     """The design's tables and figures (sim.save keeps the design file, when one was used,
     given as files={"design.yaml": TEXT})."""
     return Contents("design", _plain_settings(result),
-                    {**result.summary(), "headline": result.headline}, tables(result),
+                    {**result.summary, "headline": result.headline}, result.tables,
                     figures(result), result.scenario)
 
 
@@ -199,4 +188,4 @@ def markdown(folder: Path) -> str:
 
 
 __all__ = ["convergence_figure", "design_contents", "figures", "markdown", "parallel_figure",
-           "tables", "tradeoff_figure"]
+           "tradeoff_figure"]

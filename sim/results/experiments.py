@@ -213,7 +213,7 @@ def experiment_contents(result: ExperimentResult, sources=()) -> Contents:
     the experiment file in the manifest too."""
     exp = result.experiment
     return Contents(
-        "experiment", result.settings, result.summary(), {"table": result.table},
+        "experiment", result.settings, result.summary, result.tables,
         figures(result), exp.scenario, source=exp.scenario_path, source_text=exp.scenario_text,
         files={"experiment.yaml": exp.text, "scenario.yaml": exp.scenario_text},
         record={"experiment_name": exp.name, "experiment_path": exp.source,

@@ -48,22 +48,10 @@ def indices_figure(result: SweepResult, output: str):
 
 
 def sweep_contents(result: SweepResult, sources=()) -> Contents:
-    """indices and design tables, one figure per analysed output, and a summary that names
-    each output not analysed and why (sim.save writes them)."""
-    tables = {"indices": result.indices, "design": result.design}
-    if result.second_order is not None:
-        tables["indices_second_order"] = result.second_order
-    top = {o: result.indices[result.indices["output"] == o].head(5) for o in result.outputs}
-    headline = [[f"{o}: top factors", ", ".join(
-        f"{r['factor']} ({RANK_BY[result.method][0]} {r[RANK_BY[result.method][0]]:.3f})"
-        for _, r in frame.head(3).iterrows())] for o, frame in top.items()]
-    headline += [[f"{o}: not analysed", why] for o, why in result.skipped.items()]
+    """The sweep's tables and summary, and one figure per analysed output."""
     return Contents(
-        "sweep", result.settings, tables=tables, scenario=result.factors.scenario,
-        figures={f"indices-{o}": indices_figure(result, o) for o in result.outputs},
-        summary={"adequacy": result.adequacy, "headline": headline, "skipped": result.skipped,
-                 "notes": result.salib_notes,   # the skipped outputs are in the headline
-                 "top": {o: frame.to_dict(orient="records") for o, frame in top.items()}})
+        "sweep", result.settings, result.summary, result.tables, scenario=result.factors.scenario,
+        figures={f"indices-{o}": indices_figure(result, o) for o in result.outputs})
 
 
 @literal_text
@@ -89,18 +77,5 @@ def grid_contents(result, sources=()) -> Contents:
     """The grid table and one heat map per output (and what the scenario drew its behaviour
     from, recorded by sim.save: folders.behaviour_record)."""
     return Contents(
-        "grid", result.settings, tables={"grid": result.table}, scenario=result.scenario,
-        figures={f"grid-{o}": grid_figure(result, o) for o in result.settings["outputs"]},
-        summary={"headline": grid_headline(result)})
-
-
-def grid_headline(result) -> list[list[str]]:
-    """For each output, its lowest and highest cell, with 95% CIs and where they are."""
-    t, x, y = result.table, result.x.path, result.y.path
-
-    def cell(o, i):
-        return (f"{t[o][i]:.3g} [95% CI {t[o + '_ci_low'][i]:.3g}, {t[o + '_ci_high'][i]:.3g}] "
-                f"at {x} {t[x][i]:.3g}, {y} {t[y][i]:.3g}")
-
-    return [[o, f"from {cell(o, t[o].idxmin())} to {cell(o, t[o].idxmax())}"]
-            for o in result.settings["outputs"]]
+        "grid", result.settings, result.summary, result.tables, scenario=result.scenario,
+        figures={f"grid-{o}": grid_figure(result, o) for o in result.settings["outputs"]})

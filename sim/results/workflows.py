@@ -71,12 +71,12 @@ def timing_figure(result: Timing):
 
 
 def breaking_point_contents(result: BreakingPoint, sources=()) -> Contents:
-    return Contents("stress", result.settings, result.summary(), {"curve": result.curve},
+    return Contents("stress", result.settings, result.summary, result.tables,
                     {"breaking_point": breaking_point_figure(result)}, result.scenario)
 
 
 def timing_contents(result: Timing, sources=()) -> Contents:
-    return Contents("stress", result.settings, result.summary(), {"timing": result.table},
+    return Contents("stress", result.settings, result.summary, result.tables,
                     {"timing": timing_figure(result)}, result.scenario)
 
 
@@ -113,10 +113,8 @@ def comparison_contents(result: Comparison, sources=()) -> Contents:
     each, and their list in the settings."""
     return Contents(
         "compare", {**result.settings, **({"sources": list(sources)} if sources else {})},
-        result.summary(),
-        {"comparison": result.table, "differences": result.differences,
-         "clauses": result.clauses, "runs": result.runs.drop(columns=["shocks"])},
-        {"comparison": comparison_figure(result)}, result.variants[0],
+        result.summary, result.tables, {"comparison": comparison_figure(result)},
+        result.variants[0],
         files={f"source-{i + 1}-{Path(s).name}": read_scenario_text(s)
                for i, s in enumerate(sources)})
 
@@ -181,11 +179,7 @@ def box_limits_figure(result: Discovery, box):
 def discovery_contents(result: Discovery, sources=()) -> Contents:
     figures = {"prim_tradeoff": tradeoff_figure(result)}
     figures.update({f"box-{b.number}": box_limits_figure(result, b) for b in result.boxes})
-    tables = {"conditions": result.conditions}
-    for b in result.boxes:
-        tables[f"box-{b.number}-limits"] = b.limits
-        tables[f"box-{b.number}-trajectory"] = b.trajectory
-    return Contents("discover", result.settings, result.summary(), tables, figures,
+    return Contents("discover", result.settings, result.summary, result.tables, figures,
                     result.scenario)
 
 
