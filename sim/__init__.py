@@ -21,6 +21,7 @@ The Python API that the CLI and the notebooks use:
     model.step()
     sim.trust_network(model)        # the teaching pictures of one run (sim.teaching.plots)
     sim.save(sim.compare([scenario, "scenarios/strong_charter.yaml"]), "results/cmp")  # a folder
+    sim.resume("results/my-sweep")  # finish a job `collabsim sweep` (run, ...) left unfinished
     sim.partnership_page(scenario)  # the app's page, in a notebook
     sim.STATUS_MEANINGS             # what thriving, stumbling, crumbling and dissolved mean
 """
@@ -39,7 +40,7 @@ _EXPORTS = {
     "scenario_from_dict": "sim.scenario.loading", "scenario_text": "sim.scenario.loading",
     "with_shocks": "sim.scenario.shocks", "PartnershipModel": "sim.partnership.model",
     "ModelParameters": "sim.scenario.parameters", "save": "sim.results.save",
-    "figures": "sim.results.save",
+    "figures": "sim.results.save", "resume": "sim.results.jobs",
     "Scenario": "sim.scenario.schema", "sweep": "sim.analysis.sensitivity",
     "grid": "sim.analysis.maps", "outcome_function": "sim.analysis.maps",
     "breaking_point": "sim.analysis.stress", "shock_timing": "sim.analysis.stress",
@@ -82,6 +83,7 @@ if TYPE_CHECKING:   # what IDEs and type checkers see: the same names, imported 
     from sim.partnership.seeds import replication_rng
     from sim.results.design import convergence_figure, parallel_figure, tradeoff_figure
     from sim.results.html import write_report
+    from sim.results.jobs import resume
     from sim.results.save import figures, save
     from sim.results.sensitivity import indices_figure
     from sim.results.workflows import breaking_point_figure, comparison_figure, timing_figure
@@ -101,8 +103,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Executor", "ModelParameters", "PartnerOrganisation", "PartnershipModel", "RunResult",
-    "Scenario", "ScenarioError", "load_scenario", "replication_rng", "run", "run_model",
-    "save", "figures", "scenario_from_dict", "scenario_text", "with_shocks", "sweep", "grid",
+    "Scenario", "ScenarioError", "load_scenario", "replication_rng", "run", "run_model", "save",
+    "figures", "resume", "scenario_from_dict", "scenario_text", "with_shocks", "sweep", "grid",
     "outcome_function", "breaking_point", "shock_timing", "compare", "load_charter", "discover",
     "write_report", "evaluate", "Evaluator", "load_experiment", "run_experiment", "design_charter",
     "CharterDesign", "load_design_file", "tradeoff_figure", "parallel_figure",

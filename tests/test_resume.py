@@ -141,3 +141,58 @@ def test_a_new_run_refuses_a_folder_that_is_in_use(tmp_path):
     with pytest.raises(stored_run.RunFolderError, match="not an empty folder"):
         stored_run.plan(tmp_path / "busy", TYPICAL, 1, 10)
     assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"
+
+
+# --- the same from Python: sim.resume finishes any job a command began ---------------------
+
+def _plan_only(finished: Path, fresh: Path) -> Path:
+    """A job's folder as it is before any of its work is saved: only the plan of `finished`."""
+    fresh.mkdir()
+    (fresh / "plan.json").write_bytes((finished / "plan.json").read_bytes())
+    return fresh
+
+
+@pytest.mark.slow
+def test_sim_resume_finishes_a_run_and_a_sweep_as_the_command_does(tmp_path):
+    import sim
+
+    run = tmp_path / "run"
+    done = collabsim("run", TYPICAL, "-n", 2000, "--seed", 3, "--chunk-size", 500, "--out", run)
+    assert done.returncode == 0, done.stderr
+    sweep = tmp_path / "sweep"
+    done = collabsim("sweep", TYPICAL, "--method", "morris", "--samples", 4, "--replications", 8,
+                     "--seed", 3, "--out", sweep)
+    assert done.returncode == 0, done.stderr
+    result = sim.resume(_plan_only(run, tmp_path / "run-again"))
+    assert result.summary == json.loads((run / "manifest.json").read_text())["summary"]
+    for mine, theirs in zip(tables(tmp_path / "run-again"), tables(run)):
+        pd.testing.assert_frame_equal(mine, theirs)
+    result = sim.resume(_plan_only(sweep, tmp_path / "sweep-again"))
+    pd.testing.assert_frame_equal(result.indices, pd.read_parquet(sweep / "indices.parquet"),
+                                  check_dtype=False)
+    again = json.loads((tmp_path / "sweep-again" / "manifest.json").read_text())
+    assert again["command"] == json.loads((sweep / "manifest.json").read_text())["command"]
+    assert not (tmp_path / "sweep-again" / "points").exists(), "the scratch folder goes"
+    from sim.results.jobs import JobError
+
+    with pytest.raises(JobError, match="already complete"):
+        sim.resume(sweep)
+
+
+def test_sim_resume_refuses_a_folder_that_is_not_an_unfinished_job(tmp_path):
+    import sim
+    from sim.results.jobs import JobError
+
+    with pytest.raises(JobError, match="no such folder"):
+        sim.resume(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(JobError, match="not a job's folder"):
+        sim.resume(tmp_path / "empty")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "plan.json").write_text('{"kind": "bake"}')
+    with pytest.raises(JobError, match="not the plan of a collabsim job"):
+        sim.resume(tmp_path / "other")
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "plan.json").write_text('{"kind": "sweep", "method": "sobol"}')
+    with pytest.raises(JobError, match="damaged"):
+        sim.resume(tmp_path / "damaged")

@@ -4,7 +4,6 @@ sim.analysis.calibration); registered on the `collabsim` app by sim.cli."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Optional
 
@@ -50,7 +49,6 @@ def calibrate(
 
     Finished candidates are saved as they complete; an interrupted calibration is finished with
     `collabsim calibrate --resume FOLDER`, with exactly the result it would have had."""
-    from sim.analysis.calibration import calibrate as run_calibration
     from sim.analysis.calibration import priors_for
     from sim.results import folders
     from sim.scenario.loading import ScenarioError
@@ -97,23 +95,15 @@ def calibrate(
                 "generations": generations, "replications": replications,
                 "predictive": predictive, "predictive_replications": predictive_replications,
                 "seed": seed, "command": command}
+    from sim.results import jobs
+
     def work():
         with stage_progress("calibrating") as report:
-            return analysis_errors(lambda: run_calibration(
-                reg, parameters, population=population, generations=generations,
-                replications=replications, predictive=predictive,
-                predictive_replications=predictive_replications, seed=seed,
-                executor=executor_for(workers, scheduler), folder=folder / "work",
-                on_stage=report), scheduler=scheduler)
+            return analysis_errors(lambda: jobs.work(plan, folder, executor_for(
+                workers, scheduler), on_stage=report), scheduler=scheduler)
 
-    def save(result):
-        from sim.results.save import save as save_folder
-
-        shutil.copyfile(folder / "work" / "abc" / "abc.db", folder / "abc.db")
-        save_folder(result, folder, command=command, source=str(register), source_text=reg.text,
-                    job_folder=True)
-
-    resumable_job(folder, plan, new=resume is None, kind="calibrate", work=work, save=save,
+    resumable_job(folder, plan, new=resume is None, kind="calibrate", work=work,
+                  save=lambda result: jobs.save_result(result, plan, folder),
                   scheduler=scheduler, scratch="work",
                   saved=lambda: f"The finished candidates are saved in {folder}")
     _print_saved(folder, as_json)

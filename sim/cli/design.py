@@ -90,7 +90,7 @@ def design(
                      replications=replications, max_replications=max_replications,
                      final_replications=final_replications,
                      seed=draft.seed if seed is None else seed)
-        checked = _check_or_exit(draft, specs, terms, others, where)
+        _check_or_exit(draft, specs, terms, others, where)   # before anything is written
         folder = new_results_folder(out_dir, "design", scenario, terms["seed"])
         argv = ["collabsim", "design", str(scenario)]
         argv += ["--design", str(design_file)] if design_file is not None else \
@@ -111,23 +111,16 @@ def design(
                 "scenario_text": text, "levers": specs, "terms": terms,
                 "against": [[name, path, t] for name, (path, t) in others.items()],
                 "design_text": design_text, "command": command}
-        others = checked
+
+    from sim.results import jobs
 
     def work():
-        from sim.analysis.robust_charters import design_charter
-
         with stage_progress("designing") as report:
-            return analysis_errors(lambda: design_charter(
-                draft, specs, against=others, executor=executor_for(workers, scheduler),
-                folder=folder / "work", on_stage=report, **terms), scheduler=scheduler)
+            return analysis_errors(lambda: jobs.work(plan, folder, executor_for(
+                workers, scheduler), on_stage=report), scheduler=scheduler)
 
-    def save(result):
-        from sim.results.save import save as save_folder
-
-        save_folder(result, folder, command=command, source=scenario_path, job_folder=True,
-                    files={"design.yaml": design_text} if design_text else None)
-
-    resumable_job(folder, plan, new=resume is None, kind="design", work=work, save=save,
+    resumable_job(folder, plan, new=resume is None, kind="design", work=work,
+                  save=lambda result: jobs.save_result(result, plan, folder),
                   scheduler=scheduler, scratch="work",
                   saved=lambda: f"The charters evaluated so far are saved in {folder}")
     _print_saved(folder, as_json)

@@ -72,22 +72,18 @@ def experiment(
         plan = {"format": 1, "kind": "experiment", "experiment_path": str(file),
                 "experiment_text": exp.text, "scenario_path": exp.scenario_path,
                 "scenario_text": exp.scenario_text, "command": command}
-    from sim.analysis.experiment_file import run_experiment
+    from sim.results import jobs
 
     def work():
         with progress_bar("experimenting") as progress:
             task = progress.add_task("experiment", total=exp.points)
             executor = executor_for(workers, scheduler).reporting(
                 lambda done, total: progress.update(task, completed=done, total=total))
-            return analysis_errors(lambda: run_experiment(
-                exp, executor=executor, checkpoint=folder / "points"), scheduler=scheduler)
+            return analysis_errors(lambda: jobs.work(plan, folder, executor),
+                                   scheduler=scheduler)
 
-    def save(result):
-        from sim.results.save import save as save_folder
-
-        save_folder(result, folder, command=command, job_folder=True)
-
-    resumable_job(folder, plan, new=resume is None, kind="experiment", work=work, save=save,
+    resumable_job(folder, plan, new=resume is None, kind="experiment", work=work,
+                  save=lambda result: jobs.save_result(result, plan, folder),
                   scheduler=scheduler,
                   saved=lambda: f"The finished design points are saved in {folder}")
     _print_saved(folder, as_json)

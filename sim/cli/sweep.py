@@ -101,7 +101,7 @@ def sweep(
                 "outputs": list(output), "factors": list(factor), "seed": seed,
                 "second_order": second_order, "command": command}
     from sim.analysis.sensitivity import RANK_BY
-    from sim.analysis.sensitivity import sweep as run_sweep
+    from sim.results import jobs
 
     design_file = folder / "design.parquet"
 
@@ -110,21 +110,13 @@ def sweep(
             task = progress.add_task("sweep", total=None)
             executor = executor_for(workers, scheduler).reporting(
                 lambda done, total: progress.update(task, completed=done, total=total))
-            return analysis_errors(lambda: run_sweep(
-                sc, method, samples, replications, tuple(output), factor, seed, second_order,
-                executor=executor, checkpoint=folder / "points",
-                on_evaluated=lambda design: folders.write_table(design, folder, "design")),
-                scheduler=scheduler,
-                scenario_context="a --factor range is not valid for the scenario: ")
-
-    def save(result):
-        from sim.results.save import save as save_folder
-
-        save_folder(result, folder, command=command, source=str(scenario),
-                    source_text=plan["scenario_text"], job_folder=True)
+            return analysis_errors(lambda: jobs.work(plan, folder, executor),
+                                   scheduler=scheduler, scenario_context="a --factor range is "
+                                   "not valid for the scenario: ")
 
     result = resumable_job(
-        folder, plan, new=resume is None, kind="sweep", work=work, save=save,
+        folder, plan, new=resume is None, kind="sweep", work=work,
+        save=lambda result: jobs.save_result(result, plan, folder),
         scheduler=scheduler, saved=lambda: (
             f"Every design point and its outputs are saved in {design_file}"
             if design_file.is_file() else f"The finished design points are saved in {folder}"))

@@ -124,7 +124,7 @@ def _scenario_name(manifest: dict) -> str:
 def _headline(kind: str, summary: dict) -> list[str]:
     lines, paths = summary.get("headline") or [], {}
     if kind == "run" and "p_deliver" in summary:
-        from sim.results.run_folder import headline_lines   # matplotlib: a run's report
+        from sim.results.run_folder import headline_lines  # matplotlib: a run's report
 
         try:
             lines = headline_lines(summary)

@@ -196,7 +196,7 @@ def assemble(folder: Path):
     """Turn a folder whose chunks are all done into finished results; returns the RunResult
     of the run, with the outcomes table's summary columns and the figure sample's time
     series (the full tables stay on disk)."""
-    from sim.results import run_figures as plots   # matplotlib: only once the run is done
+    from sim.results import run_figures as plots  # matplotlib: only once the run is done
     from sim.results.run_folder import summary_markdown
 
     folder = Path(folder)
