@@ -104,7 +104,7 @@ def calibrate(
 
     resumable_job(folder, plan, new=resume is None, kind="calibrate", work=work,
                   save=lambda result: jobs.save_result(result, plan, folder),
-                  scheduler=scheduler, scratch="work",
+                  scheduler=scheduler,
                   saved=lambda: f"The finished candidates are saved in {folder}")
     _print_saved(folder, as_json)
 

@@ -307,36 +307,29 @@ def analysis_errors(fn, *, scheduler: Optional[str] = None, scenario_context: st
 
 
 def resumable_job(folder: Path, plan: dict, *, new: bool, kind: str, work: Callable,
-                  save: Callable, saved: Callable[[], str], scheduler: Optional[str] = None,
-                  scratch: str = "points"):
-    """The life of a resumable job's results folder (run by sweep, experiment and calibrate):
-    hold its lock while writing; a new job writes its plan first, into an empty folder; `work()`
-    runs under abnormal_ends (which names how it ended, what is `saved()` and the resume
-    command), then `save(result)` writes the results; the `scratch` folder of saved chunks goes
-    once they are. Bad input leaves nothing behind. Returns work()'s result."""
-    import shutil
-
+                  save: Callable, saved: Callable[[], str], scheduler: Optional[str] = None):
+    """A resumable job's folder on the command line (sweep, experiment, calibrate, design):
+    sim.results.jobs holds its lock and writes a new job's plan first, into an empty folder;
+    `work()` runs under abnormal_ends (which names how it ended, what is `saved()` and the
+    resume command), then `save(result)` writes the results (jobs.save_result). Bad input
+    leaves nothing behind. Returns work()'s result."""
     from sim.montecarlo import files
+    from sim.results.jobs import JobError, job_folder
 
     created = [p for p in [folder, *folder.parents] if not p.exists()]
-    planned_here = False   # whether this command wrote the folder's plan (and may remove it)
     try:
-        with files.folder_lock(folder):   # one process per folder, for as long as it writes
+        with job_folder(folder, plan if new else None):   # a new job's plan is written first
             try:
-                if new:
-                    if not files.is_empty_folder(folder):
-                        fail(f"--out {folder}: already exists and is not an empty folder")
-                    files.write_json(folder / "plan.json", plan)
-                    planned_here = True
                 with abnormal_ends(resume=resume_command(kind, folder), scheduler=scheduler,
                                    saved=saved):
                     result = work()
                 save(result)
             except typer.Exit as exc:
-                if exc.exit_code == BAD_INPUT and planned_here:
+                if exc.exit_code == BAD_INPUT and new:
                     remove_created(folder, created)   # bad input leaves nothing behind
                 raise
-            shutil.rmtree(folder / scratch, ignore_errors=True)
+    except JobError as exc:
+        fail(f"--out {exc}")
     except (files.FolderBusy, files.UnsafeFolder) as exc:
         fail(str(exc))
     except OSError as exc:   # the folder itself cannot be made or locked

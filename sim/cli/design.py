@@ -121,7 +121,7 @@ def design(
 
     resumable_job(folder, plan, new=resume is None, kind="design", work=work,
                   save=lambda result: jobs.save_result(result, plan, folder),
-                  scheduler=scheduler, scratch="work",
+                  scheduler=scheduler,
                   saved=lambda: f"The charters evaluated so far are saved in {folder}")
     _print_saved(folder, as_json)
 

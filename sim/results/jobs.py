@@ -12,6 +12,7 @@ an uninterrupted job would have had. One process at a time writes to a folder (i
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -128,6 +129,20 @@ def save_result(result, plan: dict, folder):
     return result
 
 
+@contextmanager
+def job_folder(folder, plan: Optional[dict] = None):
+    """Hold a job folder's lock (creating the folder) while a job writes to it. With a `plan`,
+    a new job's: the folder must be empty, and its plan is written first, so that whatever
+    happens next the job can be resumed. Yields the folder."""
+    folder = Path(folder)
+    with files.folder_lock(folder):   # one process per folder, for as long as it writes
+        if plan is not None:
+            if not files.is_empty_folder(folder):
+                raise JobError(f"{folder}: already exists and is not an empty folder")
+            files.write_json(folder / "plan.json", plan)
+        yield folder
+
+
 def resume(folder, executor: Optional[Executor] = None,
            on_stage: Optional[Callable[[str, int, int], None]] = None):
     """Finish the interrupted job in `folder` (a run, sweep, experiment, calibration or charter
@@ -139,7 +154,7 @@ def resume(folder, executor: Optional[Executor] = None,
     folder = Path(folder)
     if not folder.is_dir():
         raise JobError(f"{folder}: no such folder")
-    with files.folder_lock(folder):
+    with job_folder(folder):
         plan = read_plan(folder)
         if (folder / "manifest.json").is_file():
             raise JobError(f"{folder}: already complete")
