@@ -14,6 +14,7 @@ from sim.cli.common import (AsJson, OutDir, Scheduler, Seed, Workers, analysis_e
                             executor_for, fail, job_plan, new_results_folder, out, plain,
                             resumable_job, show, stage_progress)
 from sim.cli.patterns import load_register_or_exit
+from sim.results import jobs
 
 
 @app.command()
@@ -90,12 +91,10 @@ def calibrate(
                 "--replications", str(replications), "--predictive", str(predictive),
                 "--predictive-replications", str(predictive_replications), "--seed", str(seed)]
         command = folders.reproduce_command(argv)
-        plan = {"format": 1, "kind": "calibrate", "register": str(register),
-                "register_text": reg.text, "parameters": parameters, "population": population,
-                "generations": generations, "replications": replications,
-                "predictive": predictive, "predictive_replications": predictive_replications,
-                "seed": seed, "command": command}
-    from sim.results import jobs
+        plan = jobs.calibration_plan(
+            register, reg.text, parameters, population=population, generations=generations,
+            replications=replications, predictive=predictive,
+            predictive_replications=predictive_replications, seed=seed, command=command)
 
     def work():
         with stage_progress("calibrating") as report:

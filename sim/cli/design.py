@@ -14,6 +14,7 @@ from rich.table import Table
 from sim.cli.common import (AsJson, OutDir, Scheduler, Seed, Workers, analysis_errors, app, err,
                             executor_for, fail, job_plan, load_with_text, new_results_folder, out,
                             plain, resumable_job, show, stage_progress)
+from sim.results import jobs
 
 
 @app.command()
@@ -107,12 +108,8 @@ def design(
             argv += [flag, str(terms[key])]
         command = folders.reproduce_command(argv)
         scenario_path = str(scenario)
-        plan = {"format": 1, "kind": "design", "scenario_path": scenario_path,
-                "scenario_text": text, "levers": specs, "terms": terms,
-                "against": [[name, path, t] for name, (path, t) in others.items()],
-                "design_text": design_text, "command": command}
-
-    from sim.results import jobs
+        plan = jobs.design_plan(scenario_path, text, specs, terms, others, design_text,
+                                command)
 
     def work():
         with stage_progress("designing") as report:

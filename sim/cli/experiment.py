@@ -15,6 +15,7 @@ from rich.table import Table
 from sim.cli.common import (AsJson, OutDir, Scheduler, Workers, analysis_errors, app, check_fits,
                             err, executor_for, fail, job_plan, new_results_folder, out, plain,
                             progress_bar, resumable_job, show)
+from sim.results import jobs
 
 #: A per-run table with at most this many design points is printed whole; a larger one (and
 #: a per-review table) by its headline: where each output is highest and lowest.
@@ -69,10 +70,7 @@ def experiment(
         check_fits(exp.scenario, exp.spec.repetitions)
         folder = new_results_folder(out_dir, "experiment", file, exp.seed)
         command = folders.reproduce_command(["collabsim", "experiment", str(file)])
-        plan = {"format": 1, "kind": "experiment", "experiment_path": str(file),
-                "experiment_text": exp.text, "scenario_path": exp.scenario_path,
-                "scenario_text": exp.scenario_text, "command": command}
-    from sim.results import jobs
+        plan = jobs.experiment_plan(exp, command)
 
     def work():
         with progress_bar("experimenting") as progress:

@@ -15,6 +15,7 @@ from sim.cli.common import (NOTHING_ANALYSED, AsJson, OutDir, Scheduler, Seed, W
                             abnormal_ends, analysis_errors, app, check_fits, err, executor_for,
                             fail, job_plan, load_or_exit, load_with_text, new_results_folder, out,
                             plain, progress_bar, resumable_job, show)
+from sim.results import jobs
 
 
 def _print_saved_sweep(folder: Path, as_json: bool) -> None:
@@ -95,13 +96,10 @@ def sweep(
         argv += sum((["--factor", f] for f in factor), [])
         argv += ["--second-order"] if second_order else []
         command = folders.reproduce_command(argv)
-        plan = {"format": 1, "kind": "sweep", "scenario_path": str(scenario),
-                "scenario_text": text,
-                "method": method, "samples": samples, "replications": replications,
-                "outputs": list(output), "factors": list(factor), "seed": seed,
-                "second_order": second_order, "command": command}
+        plan = jobs.sweep_plan(scenario, text, method=method, samples=samples,
+                               replications=replications, outputs=output, factors=factor,
+                               seed=seed, second_order=second_order, command=command)
     from sim.analysis.sensitivity import RANK_BY
-    from sim.results import jobs
 
     design_file = folder / "design.parquet"
 

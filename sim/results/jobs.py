@@ -45,6 +45,46 @@ def read_plan(folder) -> dict:
     return {**plan, "kind": plan.get("kind", "run")}   # a run's plan predates kinds
 
 
+# --- the plans: what plan.json holds for each kind of job, in one place --------------------
+
+def sweep_plan(scenario_path, scenario_text: str, *, method: str, samples: int,
+               replications: int, outputs, factors, seed: int, second_order: bool,
+               command: str) -> dict:
+    return {"format": 1, "kind": "sweep", "scenario_path": str(scenario_path),
+            "scenario_text": scenario_text, "method": method, "samples": samples,
+            "replications": replications, "outputs": list(outputs), "factors": list(factors),
+            "seed": seed, "second_order": second_order, "command": command}
+
+
+def experiment_plan(experiment, command: str) -> dict:
+    """The plan of an experiment (a loaded Experiment: its file's and its scenario's text)."""
+    return {"format": 1, "kind": "experiment", "experiment_path": str(experiment.source),
+            "experiment_text": experiment.text, "scenario_path": experiment.scenario_path,
+            "scenario_text": experiment.scenario_text, "command": command}
+
+
+def calibration_plan(register_path, register_text: str, parameters, *, population: int,
+                     generations: int, replications: int, predictive: int,
+                     predictive_replications: int, seed: int, command: str) -> dict:
+    return {"format": 1, "kind": "calibrate", "register": str(register_path),
+            "register_text": register_text, "parameters": list(parameters),
+            "population": population, "generations": generations,
+            "replications": replications, "predictive": predictive,
+            "predictive_replications": predictive_replications, "seed": seed,
+            "command": command}
+
+
+def design_plan(scenario_path, scenario_text: str, levers: dict, terms: dict, against: dict,
+                design_text: Optional[str], command: str) -> dict:
+    """The plan of a charter design; `against` maps each name to (path, text)."""
+    return {"format": 1, "kind": "design", "scenario_path": str(scenario_path),
+            "scenario_text": scenario_text, "levers": levers, "terms": terms,
+            "against": [[name, path, text] for name, (path, text) in against.items()],
+            "design_text": design_text, "command": command}
+
+
+# --- running and saving a plan ----------------------------------------------------------------
+
 def work(plan: dict, folder, executor: Optional[Executor] = None,
          on_stage: Optional[Callable[[str, int, int], None]] = None):
     """Run what is left of the job `plan` describes, keeping its work in `folder` as it
