@@ -96,13 +96,13 @@ def calibrate(
             replications=replications, predictive=predictive,
             predictive_replications=predictive_replications, seed=seed, command=command)
 
-    def work():
+    def run():
         with stage_progress("calibrating") as report:
-            return analysis_errors(lambda: jobs.work(plan, folder, executor_for(
-                workers, scheduler), on_stage=report), scheduler=scheduler)
+            return analysis_errors(lambda: jobs.run_job(
+                folder, plan, new=resume is None, executor=executor_for(workers, scheduler),
+                on_stage=report), scheduler=scheduler)
 
-    resumable_job(folder, plan, new=resume is None, kind="calibrate", work=work,
-                  save=lambda result: jobs.save_result(result, plan, folder),
+    resumable_job(folder, new=resume is None, kind="calibrate", run=run,
                   scheduler=scheduler,
                   saved=lambda: f"The finished candidates are saved in {folder}")
     _print_saved(folder, as_json)

@@ -306,32 +306,31 @@ def analysis_errors(fn, *, scheduler: Optional[str] = None, scenario_context: st
         fail(f"--scheduler {scheduler}: {exc}")
 
 
-def resumable_job(folder: Path, plan: dict, *, new: bool, kind: str, work: Callable,
-                  save: Callable, saved: Callable[[], str], scheduler: Optional[str] = None):
-    """A resumable job's folder on the command line (sweep, experiment, calibrate, design):
-    sim.results.jobs holds its lock and writes a new job's plan first, into an empty folder;
-    `work()` runs under abnormal_ends (which names how it ended, what is `saved()` and the
-    resume command), then `save(result)` writes the results (jobs.save_result). Bad input
-    leaves nothing behind. Returns work()'s result."""
+def resumable_job(folder: Path, *, new: bool, kind: str, run: Callable,
+                  saved: Callable[[], str], scheduler: Optional[str] = None):
+    """A resumable job on the command line (sweep, experiment, calibrate, design): `run()`
+    calls sim.results.jobs.run_job (which locks the folder, writes a new job's plan first and
+    saves the results) with the command's progress; this names how the job ended if it did not
+    finish (abnormal_ends: what is `saved()` and the resume command), and bad input leaves
+    nothing behind. Returns run()'s result."""
     from sim.montecarlo import files
-    from sim.results.jobs import JobError, job_folder
+    from sim.results.jobs import JobError
 
     created = [p for p in [folder, *folder.parents] if not p.exists()]
     try:
-        with job_folder(folder, plan if new else None):   # a new job's plan is written first
-            try:
-                with abnormal_ends(resume=resume_command(kind, folder), scheduler=scheduler,
-                                   saved=saved):
-                    result = work()
-                save(result)
-            except typer.Exit as exc:
-                if exc.exit_code == BAD_INPUT and new:
-                    remove_created(folder, created)   # bad input leaves nothing behind
-                raise
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:   # the folder itself cannot be made
+        fail(f"--out {folder}: {exc.strerror or exc}", CANNOT_WRITE)
+    try:
+        try:
+            with abnormal_ends(resume=resume_command(kind, folder), scheduler=scheduler,
+                               saved=saved):
+                return run()
+        except typer.Exit as exc:
+            if exc.exit_code == BAD_INPUT and new:
+                remove_created(folder, created)   # bad input leaves nothing behind
+            raise
     except JobError as exc:
         fail(f"--out {exc}")
     except (files.FolderBusy, files.UnsafeFolder) as exc:
         fail(str(exc))
-    except OSError as exc:   # the folder itself cannot be made or locked
-        fail(f"--out {folder}: {exc.strerror or exc}", CANNOT_WRITE)
-    return result

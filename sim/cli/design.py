@@ -111,13 +111,13 @@ def design(
         plan = jobs.design_plan(scenario_path, text, specs, terms, others, design_text,
                                 command)
 
-    def work():
+    def run():
         with stage_progress("designing") as report:
-            return analysis_errors(lambda: jobs.work(plan, folder, executor_for(
-                workers, scheduler), on_stage=report), scheduler=scheduler)
+            return analysis_errors(lambda: jobs.run_job(
+                folder, plan, new=resume is None, executor=executor_for(workers, scheduler),
+                on_stage=report), scheduler=scheduler)
 
-    resumable_job(folder, plan, new=resume is None, kind="design", work=work,
-                  save=lambda result: jobs.save_result(result, plan, folder),
+    resumable_job(folder, new=resume is None, kind="design", run=run,
                   scheduler=scheduler,
                   saved=lambda: f"The charters evaluated so far are saved in {folder}")
     _print_saved(folder, as_json)

@@ -72,16 +72,16 @@ def experiment(
         command = folders.reproduce_command(["collabsim", "experiment", str(file)])
         plan = jobs.experiment_plan(exp, command)
 
-    def work():
+    def run():
         with progress_bar("experimenting") as progress:
             task = progress.add_task("experiment", total=exp.points)
             executor = executor_for(workers, scheduler).reporting(
                 lambda done, total: progress.update(task, completed=done, total=total))
-            return analysis_errors(lambda: jobs.work(plan, folder, executor),
+            return analysis_errors(lambda: jobs.run_job(folder, plan, new=resume is None,
+                                                        executor=executor),
                                    scheduler=scheduler)
 
-    resumable_job(folder, plan, new=resume is None, kind="experiment", work=work,
-                  save=lambda result: jobs.save_result(result, plan, folder),
+    resumable_job(folder, new=resume is None, kind="experiment", run=run,
                   scheduler=scheduler,
                   saved=lambda: f"The finished design points are saved in {folder}")
     _print_saved(folder, as_json)

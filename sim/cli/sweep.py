@@ -103,18 +103,18 @@ def sweep(
 
     design_file = folder / "design.parquet"
 
-    def work():
+    def run():
         with progress_bar("sweeping") as progress:
             task = progress.add_task("sweep", total=None)
             executor = executor_for(workers, scheduler).reporting(
                 lambda done, total: progress.update(task, completed=done, total=total))
-            return analysis_errors(lambda: jobs.work(plan, folder, executor),
+            return analysis_errors(lambda: jobs.run_job(folder, plan, new=resume is None,
+                                                        executor=executor),
                                    scheduler=scheduler, scenario_context="a --factor range is "
                                    "not valid for the scenario: ")
 
     result = resumable_job(
-        folder, plan, new=resume is None, kind="sweep", work=work,
-        save=lambda result: jobs.save_result(result, plan, folder),
+        folder, new=resume is None, kind="sweep", run=run,
         scheduler=scheduler, saved=lambda: (
             f"Every design point and its outputs are saved in {design_file}"
             if design_file.is_file() else f"The finished design points are saved in {folder}"))

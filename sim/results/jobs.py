@@ -183,6 +183,16 @@ def job_folder(folder, plan: Optional[dict] = None):
         yield folder
 
 
+def run_job(folder, plan: dict, *, new: bool, executor: Optional[Executor] = None,
+            on_stage: Optional[Callable[[str, int, int], None]] = None):
+    """Start (`new`: the plan is written first, into an empty folder) or finish the job `plan`
+    describes in `folder`, under the folder's lock, and return its result: its work runs where
+    `executor` says, then its results are saved (save_result). A job stopped on the way is
+    finished by resume(folder), ending as it would have."""
+    with job_folder(folder, plan if new else None):
+        return save_result(work(plan, folder, executor, on_stage), plan, folder)
+
+
 def resume(folder, executor: Optional[Executor] = None,
            on_stage: Optional[Callable[[str, int, int], None]] = None):
     """Finish the interrupted job in `folder` (a run, sweep, experiment, calibration or charter
@@ -194,8 +204,7 @@ def resume(folder, executor: Optional[Executor] = None,
     folder = Path(folder)
     if not folder.is_dir():
         raise JobError(f"{folder}: no such folder")
-    with job_folder(folder):
-        plan = read_plan(folder)
-        if (folder / "manifest.json").is_file():
-            raise JobError(f"{folder}: already complete")
-        return save_result(work(plan, folder, executor, on_stage), plan, folder)
+    plan = read_plan(folder)
+    if (folder / "manifest.json").is_file():
+        raise JobError(f"{folder}: already complete")
+    return run_job(folder, plan, new=False, executor=executor, on_stage=on_stage)
