@@ -487,3 +487,36 @@ def test_a_short_job_stopped_by_sigterm_says_nothing_was_written(tmp_path):
     finally:
         kill_group(proc)
     assert not folder.exists() and not list(tmp_path.iterdir())
+
+
+SWALLOWED = """
+import os, signal, sys, time
+from sim.cli.common import Terminated, raise_terminated, took_termination
+
+signal.signal(signal.SIGTERM, raise_terminated)
+
+class Swallow:
+    def __del__(self):   # a callback whose errors Python ignores, as logging's after-fork one
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.5)  # the handler runs here, and its Terminated is dropped
+
+try:
+    Swallow()
+    print("went on", flush=True)
+    time.sleep(60)
+    sys.exit(1)
+except Terminated:
+    took_termination()
+    sys.exit(143)
+"""
+
+
+def test_a_sigterm_that_python_drops_is_delivered_again():
+    """A SIGTERM whose exception Python drops (raised inside a callback whose errors it ignores:
+    what happened when a pool forked a worker at the moment the signal came) is delivered again
+    by a watchdog, so the job still ends as terminated instead of running on."""
+    done = subprocess.run([sys.executable, "-c", SWALLOWED], capture_output=True, text=True,
+                          cwd=ROOT, timeout=30)
+    assert "Exception ignored" in done.stderr and "Terminated" in done.stderr, done.stderr
+    assert done.stdout == "went on\n"
+    assert done.returncode == 143, done.stderr

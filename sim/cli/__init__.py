@@ -22,7 +22,7 @@ def main() -> None:
     import os
     import signal
 
-    from sim.cli.common import INTERRUPTED, TERMINATED, Terminated
+    from sim.cli.common import INTERRUPTED, TERMINATED, Terminated, took_termination
 
     os.environ.setdefault("MPLBACKEND", "Agg")  # figures go to files; never open a window
     signal.signal(signal.SIGTERM, raise_terminated)
@@ -30,6 +30,8 @@ def main() -> None:
         app()
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, Terminated)
+        if terminated:
+            took_termination()
         err.print("terminated (SIGTERM)" if terminated else "interrupted")
         sys.exit(TERMINATED if terminated else INTERRUPTED)
 

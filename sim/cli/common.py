@@ -9,7 +9,10 @@ emoji codes or terminal control (`show`, `plain`, `fail`).
 from __future__ import annotations
 
 import errno
+import os
 import shlex
+import signal
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Callable, Optional
@@ -50,8 +53,35 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled as Ctrl-C is (sim.cli installs the handler)."""
 
 
+#: Seconds after which SIGTERM is delivered again if the main thread has not taken it in hand.
+REDELIVER_AFTER = 2.0
+_TERMINATION_TAKEN = threading.Event()
+_WATCHDOG = []
+
+
 def raise_terminated(signum, frame) -> None:
+    """SIGTERM: raise Terminated in the main thread, as Ctrl-C raises KeyboardInterrupt.
+
+    Python drops an exception a signal handler raises while it runs a callback whose errors it
+    ignores (logging's lock release after a pool forks a worker, a __del__), and the job would
+    go on as if never signalled. So the first SIGTERM also starts a watchdog that signals
+    again, every REDELIVER_AFTER seconds, until the main thread takes the termination in hand
+    (took_termination)."""
+    if not _WATCHDOG:
+        _WATCHDOG.append(threading.Thread(target=_redeliver, daemon=True))
+        _WATCHDOG[0].start()
     raise Terminated()
+
+
+def took_termination() -> None:
+    """Say that the main thread is handling SIGTERM (reporting it and exiting): it need not
+    be delivered again."""
+    _TERMINATION_TAKEN.set()
+
+
+def _redeliver() -> None:
+    while not _TERMINATION_TAKEN.wait(REDELIVER_AFTER):
+        os.kill(os.getpid(), signal.SIGTERM)
 
 # The options every analysis command shares (declared once; typer reads the Annotated form).
 Seed = Annotated[Optional[int], typer.Option("--seed", min=0, max=2**63 - 1,
@@ -111,6 +141,8 @@ def abnormal_ends(*, resume: Optional[str] = None, saved: Optional[Callable[[], 
         raise
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, Terminated)
+        if terminated:
+            took_termination()
         _ended("terminated (SIGTERM)" if terminated else "interrupted",
                TERMINATED if terminated else INTERRUPTED, resume, saved)
     except WorkerDied as exc:

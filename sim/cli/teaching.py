@@ -18,7 +18,8 @@ from typing import Optional
 
 import typer
 
-from sim.cli.common import INTERRUPTED, TERMINATED, Terminated, app, err, fail, load_or_exit, show
+from sim.cli.common import (INTERRUPTED, TERMINATED, Terminated, app, err, fail, load_or_exit,
+                            show, took_termination)
 from sim.montecarlo.executors import die_with_parent
 
 #: Seconds the server is given to stop by itself before it is killed.
@@ -92,6 +93,8 @@ def serve_app(
     try:
         code = server.wait()
     except KeyboardInterrupt as exc:   # Ctrl-C, or SIGTERM (sim.cli raises Terminated)
+        if isinstance(exc, Terminated):
+            took_termination()
         _stop(server)
         raise typer.Exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED) from None
     raise typer.Exit(code)
