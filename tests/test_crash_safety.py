@@ -491,7 +491,7 @@ def test_a_short_job_stopped_by_sigterm_says_nothing_was_written(tmp_path):
 
 SWALLOWED = """
 import os, signal, sys, time
-from sim.cli.common import Terminated, raise_terminated, took_termination
+from sim.cli.common import Terminated, interruption, raise_terminated
 
 signal.signal(signal.SIGTERM, raise_terminated)
 
@@ -505,9 +505,8 @@ try:
     print("went on", flush=True)
     time.sleep(60)
     sys.exit(1)
-except Terminated:
-    took_termination()
-    sys.exit(143)
+except Terminated as exc:
+    sys.exit(interruption(exc)[1])
 """
 
 

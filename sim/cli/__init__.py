@@ -13,7 +13,7 @@ import sys
 from sim.cli import run, sweep  # noqa: F401  # isort: skip
 from sim.cli import teaching, calibrate, design  # noqa: F401  # isort: skip
 from sim.cli import experiment, patterns, workflows  # noqa: F401  # isort: skip
-from sim.cli.common import app, err, raise_terminated
+from sim.cli.common import app, err, interruption, raise_terminated
 
 
 def main() -> None:
@@ -22,16 +22,12 @@ def main() -> None:
     import os
     import signal
 
-    from sim.cli.common import INTERRUPTED, TERMINATED, Terminated, took_termination
-
     os.environ.setdefault("MPLBACKEND", "Agg")  # figures go to files; never open a window
     signal.signal(signal.SIGTERM, raise_terminated)
     try:
         app()
     except KeyboardInterrupt as exc:
-        terminated = isinstance(exc, Terminated)
-        if terminated:
-            took_termination()
-        err.print("terminated (SIGTERM)" if terminated else "interrupted")
-        sys.exit(TERMINATED if terminated else INTERRUPTED)
+        what, status = interruption(exc)
+        err.print(what)
+        sys.exit(status)
 

@@ -56,7 +56,7 @@ class Terminated(KeyboardInterrupt):
 #: Seconds after which SIGTERM is delivered again if the main thread has not taken it in hand.
 REDELIVER_AFTER = 2.0
 _TERMINATION_TAKEN = threading.Event()
-_WATCHDOG = []
+_WATCHDOG_STARTED = threading.Event()
 
 
 def raise_terminated(signum, frame) -> None:
@@ -66,22 +66,26 @@ def raise_terminated(signum, frame) -> None:
     ignores (logging's lock release after a pool forks a worker, a __del__), and the job would
     go on as if never signalled. So the first SIGTERM also starts a watchdog that signals
     again, every REDELIVER_AFTER seconds, until the main thread takes the termination in hand
-    (took_termination)."""
-    if not _WATCHDOG:
-        _WATCHDOG.append(threading.Thread(target=_redeliver, daemon=True))
-        _WATCHDOG[0].start()
+    (interruption)."""
+    if not _WATCHDOG_STARTED.is_set():
+        _WATCHDOG_STARTED.set()
+        threading.Thread(target=_redeliver, daemon=True).start()
     raise Terminated()
-
-
-def took_termination() -> None:
-    """Say that the main thread is handling SIGTERM (reporting it and exiting): it need not
-    be delivered again."""
-    _TERMINATION_TAKEN.set()
 
 
 def _redeliver() -> None:
     while not _TERMINATION_TAKEN.wait(REDELIVER_AFTER):
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def interruption(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """What ended the work, in words, and its exit status: SIGTERM (then taken in hand, so
+    it is not delivered again) or Ctrl-C. Every place that reports an interruption asks here."""
+    if isinstance(exc, Terminated):
+        _TERMINATION_TAKEN.set()
+        return "terminated (SIGTERM)", TERMINATED
+    return "interrupted", INTERRUPTED
+
 
 # The options every analysis command shares (declared once; typer reads the Annotated form).
 Seed = Annotated[Optional[int], typer.Option("--seed", min=0, max=2**63 - 1,
@@ -140,11 +144,7 @@ def abnormal_ends(*, resume: Optional[str] = None, saved: Optional[Callable[[], 
     except typer.Exit:
         raise
     except KeyboardInterrupt as exc:
-        terminated = isinstance(exc, Terminated)
-        if terminated:
-            took_termination()
-        _ended("terminated (SIGTERM)" if terminated else "interrupted",
-               TERMINATED if terminated else INTERRUPTED, resume, saved)
+        _ended(*interruption(exc), resume, saved)
     except WorkerDied as exc:
         _ended(f"{exc}; fewer --workers need less memory", WORKER_DIED, resume, saved)
     except SchedulerLost as exc:

@@ -18,8 +18,7 @@ from typing import Optional
 
 import typer
 
-from sim.cli.common import (INTERRUPTED, TERMINATED, Terminated, app, err, fail, load_or_exit,
-                            show, took_termination)
+from sim.cli.common import app, err, fail, interruption, load_or_exit, show
 from sim.montecarlo.executors import die_with_parent
 
 #: Seconds the server is given to stop by itself before it is killed.
@@ -93,8 +92,7 @@ def serve_app(
     try:
         code = server.wait()
     except KeyboardInterrupt as exc:   # Ctrl-C, or SIGTERM (sim.cli raises Terminated)
-        if isinstance(exc, Terminated):
-            took_termination()
+        _, status = interruption(exc)
         _stop(server)
-        raise typer.Exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED) from None
+        raise typer.Exit(status) from None
     raise typer.Exit(code)
