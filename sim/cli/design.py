@@ -166,10 +166,10 @@ def _levers_and_terms(draft, levers: Optional[str], design_file: Optional[Path],
     return specs, text, {"budget": budget, "sign_share": sign_share}, others, where
 
 
-def _check_or_exit(draft, specs: dict, terms: dict, others: dict, where: dict) -> dict:
+def _check_or_exit(draft, specs: dict, terms: dict, others: dict, where: dict) -> None:
     """Every lever, term and `against` scenario checked before anything runs or is written,
-    each error naming the option or design-file field it came from; returns the `against`
-    scenarios, read."""
+    each error naming the option or design-file field it came from (the job then reads the
+    scenarios from its plan: sim.results.jobs.work)."""
     from sim.analysis.levers import check_budget, check_sign_share, levers_for
     from sim.analysis.robust_charters import against_charters, check_settings
     from sim.scenario.loading import ScenarioError, load_scenario_text
@@ -180,9 +180,9 @@ def _check_or_exit(draft, specs: dict, terms: dict, others: dict, where: dict) -
         if terms["sign_share"] is not None:
             check_sign_share(terms["sign_share"], where["sign_share"])
         check_settings({k: v for k, v in terms.items() if k not in ("budget", "seed")})
-        return against_charters(draft, {name: load_scenario_text(text, path)
-                                        for name, (path, text) in others.items()},
-                                sources={name: where[f"against:{name}"] for name in others})
+        against_charters(draft, {name: load_scenario_text(text, path)
+                                 for name, (path, text) in others.items()},
+                         sources={name: where[f"against:{name}"] for name in others})
     except ScenarioError as exc:
         fail(str(exc))
 
